@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 HYDRA_VERSION=v2.3.0
 out=.bin/hydra
-if [ -x "$out" ] && "$out" version 2>/dev/null | grep -q "$HYDRA_VERSION"; then
+if [ -x "$out" ] && "$out" version 2>&1 | grep -q "Version: *$HYDRA_VERSION"; then
   exit 0
 fi
 command -v go >/dev/null || { echo "build-hydra: Go is required to build Hydra (https://go.dev/dl)" >&2; exit 1; }
@@ -17,4 +17,4 @@ go build -trimpath \
   -ldflags="-checklinkname=0 -X github.com/ory/hydra/v2/driver/config.Version=$HYDRA_VERSION -X github.com/ory/hydra/v2/driver/config.Commit=module-proxy" \
   -o "../../$out.tmp" .
 mv "../../$out.tmp" "../../$out"
-echo "build-hydra: built $out ($("../../$out" version | head -1 | tr -s ' '))" >&2
+echo "build-hydra: built $out ($("../../$out" version 2>&1 | head -1 | tr -s ' '))" >&2

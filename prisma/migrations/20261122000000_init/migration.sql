@@ -23,6 +23,7 @@ CREATE TABLE "clients" (
     "id" TEXT NOT NULL,
     "audience_id" TEXT NOT NULL,
     "display_name" TEXT,
+    "secret_hash" TEXT,
     "created_at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updated_at" TIMESTAMP(3) NOT NULL,
 

@@ -1,0 +1,46 @@
+// `npm run seed` (Prisma's seed): applies the audiences configuration file to the app's store and to
+// Hydra's clients. Usage: npm run seed [-- --dry-run] [-- --prune] [-- --config <file>]
+// The file defaults to $AUDIENCES_CONFIG, else config/audiences.yaml.
+import { parseArgs } from "node:util";
+import { loadAppConfigFile, AudienceConfigError } from "../src/config/audiences";
+import { applyConfig, formatChanges, ApplyConfigError } from "../src/admin/apply-config";
+import { createDb } from "../src/services/db";
+import { createHydra } from "../src/services/hydra";
+import { AppError } from "../src/errors";
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      "dry-run": { type: "boolean", default: false },
+      prune: { type: "boolean", default: false },
+      config: { type: "string" },
+    },
+  });
+  const file = values.config ?? process.env.AUDIENCES_CONFIG ?? "config/audiences.yaml";
+  const missing = ["DATABASE_URL", "HYDRA_ADMIN_URL"].filter((k) => !process.env[k]);
+  if (missing.length) {
+    console.error(`seed: set ${missing.join(" and ")}`);
+    return 78;
+  }
+  const config = loadAppConfigFile(file);
+  const db = createDb(process.env.DATABASE_URL!, { max: 2 });
+  const hydra = createHydra({ adminUrl: process.env.HYDRA_ADMIN_URL!, timeoutMs: 10_000 });
+  try {
+    const dryRun = values["dry-run"]!;
+    const prune = values.prune!;
+    const changes = await applyConfig(config, { db, hydra, secrets: process.env, dryRun, prune });
+    console.log(`seed: ${file}${dryRun ? " (dry run: nothing changed)" : ""}\n${formatChanges(changes, dryRun, prune)}`);
+    return 0;
+  } finally {
+    await db.$disconnect();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    if (err instanceof AudienceConfigError || err instanceof ApplyConfigError || err instanceof AppError) console.error(`seed: ${err.message}`);
+    else console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,80 @@
+// Application settings from environment variables, parsed and validated once at start-up.
+// A bad value stops start-up with a message naming the variable.
+import { z } from "zod";
+
+const bool = z
+  .enum(["true", "false", "1", "0"], { message: "must be true or false" })
+  .transform((v) => v === "true" || v === "1");
+
+const httpUrl = z
+  .string()
+  .url({ message: "must be an absolute URL" })
+  .refine((u) => /^https?:\/\//.test(u), { message: "must be an http(s) URL" })
+  .transform((u) => u.replace(/\/+$/, ""));
+
+const postgresUrl = z
+  .string()
+  .refine((u) => /^postgres(ql)?:\/\//.test(u), { message: "must be a postgresql:// URL" });
+
+const EnvSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    /** Interface and port the app listens on. */
+    HOST: z.string().min(1).default("127.0.0.1"),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    /** Public base URL of this app, as a browser reaches it (used in links, e.g. invitations). */
+    APP_BASE_URL: httpUrl.default("http://127.0.0.1:3000"),
+    DATABASE_URL: postgresUrl,
+    /** Ory Hydra's admin API (login/consent/logout requests, clients, introspection). */
+    HYDRA_ADMIN_URL: httpUrl,
+    /** Secret(s) signing the app's session cookie: comma-separated, first is used to sign; each ≥ 32 chars. */
+    SESSION_SECRETS: z
+      .string()
+      .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))
+      .refine((a) => a.length > 0 && a.every((x) => x.length >= 32), {
+        message: "must be one or more comma-separated secrets of at least 32 characters",
+      }),
+    SESSION_COOKIE_NAME: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be a cookie name").default("audience_login_sid"),
+    /** Send cookies only over HTTPS. Defaults to true in production. */
+    COOKIE_SECURE: bool.optional(),
+    COOKIE_SAME_SITE: z.enum(["lax", "strict"]).default("lax"),
+    /** App session lifetime (seconds). */
+    SESSION_TTL_SECONDS: z.coerce.number().int().positive().default(60 * 60 * 24),
+    /** How long Hydra remembers a login when "remember me" is ticked (seconds). */
+    LOGIN_REMEMBER_FOR_SECONDS: z.coerce.number().int().positive().default(60 * 60 * 24 * 30),
+    /** Failed sign-ins allowed per IP and per account within the window. */
+    LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().positive().default(50),
+    LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().positive().default(10),
+    LOGIN_FAILURE_WINDOW_SECONDS: z.coerce.number().int().positive().default(15 * 60),
+    /** Number of reverse proxies in front of the app (Express "trust proxy"). */
+    TRUST_PROXY_HOPS: z.coerce.number().int().min(0).default(0),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    /** Timeout of each call to Hydra's admin API (ms). */
+    HYDRA_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  })
+  .transform((e) => ({ ...e, COOKIE_SECURE: e.COOKIE_SECURE ?? e.NODE_ENV === "production" }));
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses the environment; throws ConfigError naming every bad variable. Empty strings count as unset. */
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));
+  const result = EnvSchema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((i) => {
+        const name = i.path.join(".") || "(environment)";
+        const msg = i.code === "invalid_type" && cleaned[name] === undefined ? "is required" : i.message;
+        return `${name} ${msg}`;
+      }),
+    );
+  }
+  return result.data;
+}

@@ -1,0 +1,29 @@
+import type { RequestHandler, Request } from "express";
+import type { Env } from "../config/env";
+import type { Hydra } from "../services/hydra";
+import type { Store } from "../services/store";
+import type { Logger } from "../logger";
+import { z } from "zod";
+
+/** What every route module receives. */
+export interface Deps {
+  env: Env;
+  hydra: Hydra;
+  store: Store;
+  logger: Logger;
+  csrf: { token(req: Request): string; protect: RequestHandler };
+  loginLimiter: RequestHandler;
+}
+
+/** A Hydra login/consent/logout challenge as it appears in a query string or form. */
+export const challenge = z
+  .string({ message: "is required" })
+  .min(1, "is required")
+  .max(4096, "is too long")
+  .regex(/^[\x21-\x7e]+$/, "contains invalid characters");
+
+/** Checkbox / submitted value → boolean. */
+export const checkbox = z
+  .union([z.literal("on"), z.literal("true"), z.literal("1"), z.literal("")])
+  .optional()
+  .transform((v) => v === "on" || v === "true" || v === "1");

@@ -1,0 +1,92 @@
+// /login — Hydra's login step: skip when Hydra knows the user, else email + password.
+import { Router, type Request, type Response } from "express";
+import { z } from "zod";
+import type { Deps } from "./deps";
+import { challenge, checkbox } from "./deps";
+import { parseInput } from "../middleware/validate";
+import { decideLoginStart, loginAcceptance } from "../decisions/login";
+import { verifyPassword } from "../services/passwords";
+import type { OAuth2LoginRequest } from "../services/hydra";
+
+const LoginQuery = z.object({ login_challenge: challenge });
+const LoginForm = z.object({
+  login_challenge: challenge,
+  email: z.string().trim().max(320, "is too long").default(""),
+  password: z.string().max(1024, "is too long").default(""),
+  remember: checkbox,
+});
+
+export function loginRoutes(deps: Deps): Router {
+  const { hydra, store, env } = deps;
+  const router = Router();
+
+  async function renderForm(
+    req: Request,
+    res: Response,
+    loginRequest: OAuth2LoginRequest,
+    extra: { status?: number; error?: string; email?: string; remember?: boolean } = {},
+  ) {
+    const clientId = loginRequest.client.client_id ?? "";
+    const membership = clientId ? await store.getClientMembership(clientId) : null;
+    res.status(extra.status ?? 200).render("login", {
+      title: "Sign in",
+      csrfToken: deps.csrf.token(req),
+      challenge: loginRequest.challenge,
+      clientName: loginRequest.client.client_name || clientId,
+      audienceName: membership?.audience.displayName ?? null,
+      email: extra.email ?? loginRequest.oidc_context?.login_hint ?? "",
+      remember: extra.remember ?? false,
+      error: extra.error ?? null,
+    });
+  }
+
+  router.get("/login", async (req, res) => {
+    const { login_challenge } = parseInput(LoginQuery, req.query, "login link");
+    const loginRequest = await hydra.getLoginRequest(login_challenge);
+    const step = decideLoginStart(loginRequest);
+    if (step.kind === "accept") {
+      const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");
+      const redirectTo = await hydra.acceptLogin(
+        login_challenge,
+        loginAcceptance({ userId: step.subject, remember: false, rememberForSeconds: 0, audienceId: membership?.audience.id ?? null }),
+      );
+      return res.redirect(303, redirectTo);
+    }
+    await renderForm(req, res, loginRequest);
+  });
+
+  router.post("/login", deps.csrf.protect, deps.loginLimiter, async (req, res) => {
+    const form = parseInput(LoginForm, req.body, "sign-in form");
+    const loginRequest = await hydra.getLoginRequest(form.login_challenge);
+    if (!form.email || !form.password) {
+      return renderForm(req, res, loginRequest, { status: 400, error: "Please enter your email and password.", email: form.email, remember: form.remember });
+    }
+    const user = await store.findUserByEmail(form.email);
+    const ok = await verifyPassword(user?.passwordHash, form.password);
+    if (!user || !ok) {
+      deps.logger.info({ event: "login_failed", client: loginRequest.client.client_id }, "sign-in refused");
+      return renderForm(req, res, loginRequest, { status: 401, error: "The email or password is incorrect.", email: form.email, remember: form.remember });
+    }
+    const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");
+    const redirectTo = await hydra.acceptLogin(
+      form.login_challenge,
+      loginAcceptance({ userId: user.id, remember: form.remember, rememberForSeconds: env.LOGIN_REMEMBER_FOR_SECONDS, audienceId: membership?.audience.id ?? null }),
+    );
+    await establishSession(req, user.id);
+    deps.logger.info({ event: "login", subject: user.id, client: loginRequest.client.client_id }, "signed in");
+    res.redirect(303, redirectTo);
+  });
+
+  return router;
+}
+
+/** Starts a fresh app session for the user (new id: no session fixation). */
+export function establishSession(req: Request, userId: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    req.session.regenerate((err) => {
+      if (err) return reject(err);
+      req.session.userId = userId;
+      req.session.save((e) => (e ? reject(e) : resolve()));
+    });
+  });
+}

@@ -1,0 +1,42 @@
+// /logout — Hydra's logout step: confirm, accept, end the app's session.
+import { Router, type Request, type Response } from "express";
+import { z } from "zod";
+import type { Deps } from "./deps";
+import { challenge } from "./deps";
+import { parseInput } from "../middleware/validate";
+
+const LogoutQuery = z.object({ logout_challenge: challenge });
+const LogoutForm = z.object({
+  logout_challenge: challenge,
+  decision: z.enum(["logout", "stay"], { message: "must be logout or stay" }),
+});
+
+export function logoutRoutes(deps: Deps): Router {
+  const { hydra } = deps;
+  const router = Router();
+
+  router.get("/logout", async (req: Request, res: Response) => {
+    const { logout_challenge } = parseInput(LogoutQuery, req.query, "sign-out link");
+    const logoutRequest = await hydra.getLogoutRequest(logout_challenge);
+    res.render("logout", {
+      title: "Sign out",
+      csrfToken: deps.csrf.token(req),
+      challenge: logout_challenge,
+      clientName: logoutRequest.client?.client_name || logoutRequest.client?.client_id || null,
+    });
+  });
+
+  router.post("/logout", deps.csrf.protect, async (req: Request, res: Response) => {
+    const form = parseInput(LogoutForm, req.body, "sign-out form");
+    if (form.decision === "stay") {
+      await hydra.rejectLogout(form.logout_challenge);
+      return res.render("message", { title: "Still signed in", message: "You are still signed in. You can close this page." });
+    }
+    const redirectTo = await hydra.acceptLogout(form.logout_challenge);
+    await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
+    res.clearCookie(deps.env.SESSION_COOKIE_NAME);
+    res.redirect(303, redirectTo);
+  });
+
+  return router;
+}

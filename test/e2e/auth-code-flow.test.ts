@@ -1,0 +1,112 @@
+// The foundation's end-to-end flow against the real Ory Hydra v2.3.0 and PostgreSQL:
+// /oauth2/auth → login form → consent form → callback → code exchange → tokens.
+import { Browser } from "../support/browser";
+import { startStack, type Stack } from "../support/stack";
+import { CALLBACK, appSessionUser, createUser } from "../support/fixtures";
+import { callbackParams, exchangeCode, introspect, jwtPayload, startAuthorization } from "../support/oauth";
+
+jest.setTimeout(60_000);
+
+let stack: Stack;
+let user: Awaited<ReturnType<typeof createUser>>;
+
+beforeAll(async () => {
+  stack = await startStack({
+    config: {
+      audiences: [{ id: "demo", name: "Demo App" }],
+      clients: [
+        { id: "demo-web", name: "Demo Web", audience: "demo", "secret-env": "DEMO_WEB_SECRET", "redirect-uris": [CALLBACK], scopes: ["openid", "profile", "email", "offline_access"] },
+      ],
+    },
+  });
+  user = await createUser(stack.db, { email: "Ada@Example.com" });
+});
+afterAll(async () => stack?.stop());
+
+const web = () => ({ clientId: "demo-web", redirectUri: CALLBACK, scope: "openid profile email offline_access" });
+
+async function signIn(browser: Browser, opts: { email?: string; password?: string; remember?: boolean } = {}) {
+  const start = await startAuthorization(browser, stack, web());
+  expect(start.page.status).toBe(200);
+  expect(new URL(start.page.url).pathname).toBe("/login");
+  const fields: Record<string, string | null> = { email: opts.email ?? "ada@example.com", password: opts.password ?? user.password };
+  if (opts.remember) fields.remember = "on";
+  const page = await browser.submit(start.page, "#login-form", fields, { stopAt: [CALLBACK] });
+  return { start, page };
+}
+
+test("a full authorization-code flow yields an ID token for the user and an active access token", async () => {
+  const browser = new Browser();
+  const { start, page: consent } = await signIn(browser);
+
+  expect(consent.status).toBe(200);
+  expect(new URL(consent.url).pathname).toBe("/consent");
+  expect(consent.text("#context")).toContain("Demo Web");
+  expect(consent.$("#scopes li").map((_, el) => consent.$(el).attr("data-scope")).get()).toEqual(["openid", "profile", "email", "offline_access"]);
+
+  const callback = await browser.submit(consent, "#consent-form", {}, { button: ["decision", "allow"], stopAt: [CALLBACK] });
+  const params = callbackParams(callback, CALLBACK, start.state);
+  const code = params.get("code");
+  expect(code).toBeTruthy();
+
+  const tokens = await exchangeCode(stack, { clientId: "demo-web", secret: stack.secrets.DEMO_WEB_SECRET!, code: code!, redirectUri: CALLBACK });
+  const idToken = jwtPayload(tokens.id_token!);
+  expect(idToken.aud).toEqual(["demo-web"]);
+  expect(idToken.sub).toBe(user.id);
+  expect(idToken.sub).not.toContain("@");
+  expect(idToken.nonce).toBe(start.nonce);
+  expect(tokens.refresh_token).toBeTruthy();
+
+  const info = await introspect(stack, tokens.access_token);
+  expect(info.active).toBe(true);
+  expect(info.sub).toBe(user.id);
+  expect(info.client_id).toBe("demo-web");
+  expect(info.scope.split(" ").sort()).toEqual(["email", "offline_access", "openid", "profile"]);
+});
+
+test("a wrong password is refused with a message and no session", async () => {
+  const browser = new Browser();
+  const { page } = await signIn(browser, { password: "wrong password" });
+  expect(page.status).toBe(401);
+  expect(new URL(page.url).pathname).toBe("/login");
+  expect(page.text("#error")).toBe("The email or password is incorrect.");
+  // Unknown email: the very same message (nothing reveals whether an account exists).
+  const unknown = await signIn(new Browser(), { email: "nobody@example.com", password: "whatever" });
+  expect(unknown.page.status).toBe(401);
+  expect(unknown.page.text("#error")).toBe("The email or password is incorrect.");
+  // No app session was established: the browser's session (if any) holds no user.
+  expect(await appSessionUser(stack, browser)).toBeUndefined();
+  // And Hydra has no login session: a new authorization still shows the login form.
+  const again = await startAuthorization(browser, stack, web());
+  expect(new URL(again.page.url).pathname).toBe("/login");
+});
+
+test("denying at consent sends access_denied to the client's redirect URI", async () => {
+  const browser = new Browser();
+  const { start, page: consent } = await signIn(browser);
+  const callback = await browser.submit(consent, "#consent-form", {}, { button: ["decision", "deny"], stopAt: [CALLBACK] });
+  const params = callbackParams(callback, CALLBACK, start.state);
+  expect(params.get("error")).toBe("access_denied");
+  expect(params.get("code")).toBeNull();
+});
+
+test("with remember-me, a second flow skips the login form", async () => {
+  const browser = new Browser();
+  const { page: consent } = await signIn(browser, { remember: true });
+  await browser.submit(consent, "#consent-form", {}, { button: ["decision", "allow"], stopAt: [CALLBACK] });
+  expect(await appSessionUser(stack, browser)).toBe(user.id);
+
+  const second = await startAuthorization(browser, stack, web());
+  // Straight past the login step (Hydra's skip) to consent — no login form was shown.
+  expect(second.page.chain.some((u) => new URL(u).pathname === "/login")).toBe(true);
+  expect(new URL(second.page.url).pathname).not.toBe("/login");
+  expect(second.page.$("#login-form").length).toBe(0);
+});
+
+test("without remember-me, a second flow asks for the password again", async () => {
+  const browser = new Browser();
+  const { page: consent } = await signIn(browser);
+  await browser.submit(consent, "#consent-form", {}, { button: ["decision", "allow"], stopAt: [CALLBACK] });
+  const second = await startAuthorization(browser, stack, web());
+  expect(second.page.$("#login-form").length).toBe(1);
+});

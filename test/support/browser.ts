@@ -1,0 +1,86 @@
+// A minimal browser for end-to-end tests: keeps cookies (tough-cookie), follows redirects one by
+// one, parses pages (cheerio) and submits their forms the way a browser would.
+import * as cheerio from "cheerio";
+import { CookieJar } from "tough-cookie";
+
+export interface Page {
+  url: string;
+  status: number;
+  html: string;
+  $: cheerio.CheerioAPI;
+  /** Every URL visited to get here, first to last. */
+  chain: string[];
+  /** The text of an element, trimmed ("" when absent). */
+  text(selector: string): string;
+}
+
+export interface NavigateOptions {
+  /** Stop (without fetching) when a redirect leads to a URL starting with one of these, e.g. a client's redirect URI. */
+  stopAt?: string[];
+}
+
+export class Browser {
+  readonly jar = new CookieJar();
+
+  async fetch(url: string, init: { method?: string; body?: URLSearchParams; headers?: Record<string, string> } = {}): Promise<Response> {
+    const cookie = await this.jar.getCookieString(url);
+    const headers: Record<string, string> = { accept: "text/html", ...init.headers };
+    if (cookie) headers.cookie = cookie;
+    if (init.body) headers["content-type"] = "application/x-www-form-urlencoded";
+    const res = await fetch(url, { method: init.method ?? "GET", body: init.body, headers, redirect: "manual" });
+    for (const c of res.headers.getSetCookie()) await this.jar.setCookie(c, url, { ignoreError: true });
+    return res;
+  }
+
+  /** GET a URL and follow redirects until a page (or a stopAt URL) is reached. */
+  async get(url: string, options: NavigateOptions = {}): Promise<Page> {
+    return this.follow(await this.fetch(url), url, [url], options);
+  }
+
+  async post(url: string, body: URLSearchParams, options: NavigateOptions = {}): Promise<Page> {
+    return this.follow(await this.fetch(url, { method: "POST", body }), url, [url], options);
+  }
+
+  /**
+   * Submits a form of the page: its fields as the page has them, with `fields` overriding them
+   * (null removes a field), plus the clicked button's name=value when given.
+   */
+  async submit(page: Page, formSelector: string, fields: Record<string, string | null> = {}, options: NavigateOptions & { button?: [string, string] } = {}): Promise<Page> {
+    const form = page.$(formSelector);
+    if (form.length === 0) throw new Error(`no form ${formSelector} on ${page.url} (status ${page.status}):\n${page.html.slice(0, 2000)}`);
+    const body = new URLSearchParams();
+    const values = new Map<string, string>();
+    form.find("input").each((_, el) => {
+      const input = page.$(el);
+      const name = input.attr("name");
+      const type = (input.attr("type") ?? "text").toLowerCase();
+      if (!name || type === "submit") return;
+      if (type === "checkbox" && input.attr("checked") === undefined) return;
+      values.set(name, input.attr("value") ?? (type === "checkbox" ? "on" : ""));
+    });
+    for (const [k, v] of Object.entries(fields)) {
+      if (v === null) values.delete(k);
+      else values.set(k, v);
+    }
+    for (const [k, v] of values) body.append(k, v);
+    if (options.button) body.append(options.button[0], options.button[1]);
+    const action = new URL(form.attr("action") ?? page.url, page.url).toString();
+    return this.post(action, body, options);
+  }
+
+  private async follow(res: Response, url: string, chain: string[], options: NavigateOptions): Promise<Page> {
+    for (let hops = 0; res.status >= 300 && res.status < 400 && res.headers.get("location"); hops++) {
+      if (hops > 20) throw new Error(`too many redirects: ${chain.join(" → ")}`);
+      url = new URL(res.headers.get("location")!, url).toString();
+      chain.push(url);
+      if (options.stopAt?.some((p) => url.startsWith(p))) return page(url, 0, "", chain);
+      res = await this.fetch(url);
+    }
+    return page(url, res.status, await res.text(), chain);
+  }
+}
+
+function page(url: string, status: number, html: string, chain: string[]): Page {
+  const $ = cheerio.load(html);
+  return { url, status, html, $, chain, text: (sel) => $(sel).text().replace(/\s+/g, " ").trim() };
+}

@@ -1,0 +1,31 @@
+// Runs once before the end-to-end tests: makes sure Hydra is built and PostgreSQL answers, then
+// creates two template databases (app schema via `prisma migrate deploy`, Hydra's via
+// `hydra migrate sql`) that every test file copies for its own fresh databases.
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { HYDRA_BIN, ROOT } from "./paths";
+import { createDatabase, pgAdmin, uniqueName } from "./pg";
+
+export default async function globalSetup(): Promise<void> {
+  execFileSync("bash", [path.join(ROOT, "scripts", "build-hydra.sh")], { stdio: "inherit" });
+  await pgAdmin((c) => c.query("SELECT 1")).catch((err) => {
+    throw new Error(`PostgreSQL is not reachable (${(err as Error).message}); start it or set TEST_PG_URL`);
+  });
+
+  const appTemplate = uniqueName("al_tpl");
+  const hydraTemplate = uniqueName("hydra_tpl");
+  const appUrl = await createDatabase(appTemplate);
+  const hydraUrl = await createDatabase(hydraTemplate);
+  process.env.TEST_APP_DB_TEMPLATE = appTemplate;
+  process.env.TEST_HYDRA_DB_TEMPLATE = hydraTemplate;
+
+  execFileSync(path.join(ROOT, "node_modules", ".bin", "prisma"), ["migrate", "deploy"], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: appUrl },
+    stdio: "pipe",
+  });
+  execFileSync(HYDRA_BIN, ["migrate", "sql", "-e", "--yes"], {
+    env: { ...process.env, DSN: `${hydraUrl}?sslmode=disable` },
+    stdio: "pipe",
+  });
+}

@@ -1,0 +1,165 @@
+// One end-to-end stack per test file: fresh databases, a real Ory Hydra v2.3.0 on free ports,
+// the configuration applied by the real seed code, and the app listening on its own port.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import net from "node:net";
+import { HYDRA_BIN, HYDRA_CONFIG } from "./paths";
+import { createDatabase, dropDatabase, uniqueName } from "./pg";
+import { parseAppConfig, type ConfigFile } from "../../src/config/audiences";
+import { applyConfig } from "../../src/admin/apply-config";
+import { loadEnv, type Env } from "../../src/config/env";
+import { startServer, type RunningServer } from "../../src/server";
+import { createDb, type Db } from "../../src/services/db";
+import { createHydra, type Hydra } from "../../src/services/hydra";
+import { createLogger } from "../../src/logger";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs: number, proc?: ChildProcess, log?: () => string) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc && proc.exitCode !== null) throw new Error(`${what} exited with code ${proc.exitCode}:\n${log?.() ?? ""}`);
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not become ready within ${timeoutMs} ms\n${log?.() ?? ""}`);
+}
+
+export interface HydraProcess {
+  publicUrl: string;
+  adminUrl: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+/** Starts the real Hydra binary with its public/admin ports and the app's URLs. */
+export async function startHydra(opts: { dsn: string; appUrl: string }): Promise<HydraProcess> {
+  const publicPort = await freePort();
+  const adminPort = await freePort();
+  const publicUrl = `http://127.0.0.1:${publicPort}`;
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
+  let proc: ChildProcess | undefined;
+  let output = "";
+  const env = {
+    ...process.env,
+    DSN: opts.dsn,
+    SECRETS_SYSTEM: randomBytes(24).toString("hex"),
+    SERVE_PUBLIC_PORT: String(publicPort),
+    SERVE_ADMIN_PORT: String(adminPort),
+    URLS_SELF_ISSUER: publicUrl,
+    URLS_LOGIN: `${opts.appUrl}/login`,
+    URLS_CONSENT: `${opts.appUrl}/consent`,
+    URLS_LOGOUT: `${opts.appUrl}/logout`,
+    URLS_POST_LOGOUT_REDIRECT: `${opts.appUrl}/`,
+    LOG_LEVEL: "warn",
+  };
+  const handle: HydraProcess = {
+    publicUrl,
+    adminUrl,
+    async start() {
+      output = "";
+      proc = spawn(HYDRA_BIN, ["serve", "all", "--dev", "--sqa-opt-out", "-c", HYDRA_CONFIG], { env, stdio: ["ignore", "pipe", "pipe"] });
+      proc.stdout!.on("data", (d) => (output += d));
+      proc.stderr!.on("data", (d) => (output += d));
+      await waitFor(async () => (await fetch(`${adminUrl}/health/ready`)).ok, "Hydra", 30_000, proc, () => output);
+    },
+    async stop() {
+      const p = proc;
+      if (!p || p.exitCode !== null) return;
+      await new Promise<void>((resolve) => {
+        p.once("exit", () => resolve());
+        p.kill("SIGTERM");
+        setTimeout(() => p.kill("SIGKILL"), 5000).unref();
+      });
+    },
+  };
+  await handle.start();
+  return handle;
+}
+
+export interface Stack {
+  appUrl: string;
+  hydraPublicUrl: string;
+  hydraAdminUrl: string;
+  /** Direct access to the app's database, for assertions and fixtures. */
+  db: Db;
+  hydra: Hydra;
+  hydraProcess: HydraProcess;
+  env: Env;
+  app: RunningServer;
+  /** Client secrets the configuration's secret-env names resolve to. */
+  secrets: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** The audiences configuration (same shape as config/*.yaml). */
+  config: ConfigFile;
+  /** Extra environment for the app (e.g. rate-limit settings). */
+  appEnv?: Record<string, string>;
+}
+
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const appTemplate = process.env.TEST_APP_DB_TEMPLATE;
+  const hydraTemplate = process.env.TEST_HYDRA_DB_TEMPLATE;
+  if (!appTemplate || !hydraTemplate) throw new Error("global setup did not run (TEST_*_DB_TEMPLATE unset)");
+  const appDbName = uniqueName("al_test");
+  const hydraDbName = uniqueName("hydra_test");
+  const appDbUrl = await createDatabase(appDbName, appTemplate);
+  const hydraDbUrl = await createDatabase(hydraDbName, hydraTemplate);
+
+  const appPort = await freePort();
+  const appUrl = `http://127.0.0.1:${appPort}`;
+  const hydraProcess = await startHydra({ dsn: `${hydraDbUrl}?sslmode=disable`, appUrl });
+
+  const secrets: Record<string, string> = {};
+  const config = parseAppConfig(options.config);
+  for (const c of config.clients) if (c.secretEnv) secrets[c.secretEnv] = randomBytes(24).toString("hex");
+
+  const db = createDb(appDbUrl, { max: 4 });
+  const hydra = createHydra({ adminUrl: hydraProcess.adminUrl, timeoutMs: 10_000 });
+  await applyConfig(config, { db, hydra, secrets });
+
+  const env = loadEnv({
+    NODE_ENV: "test",
+    HOST: "127.0.0.1",
+    PORT: String(appPort),
+    APP_BASE_URL: appUrl,
+    DATABASE_URL: appDbUrl,
+    HYDRA_ADMIN_URL: hydraProcess.adminUrl,
+    SESSION_SECRETS: randomBytes(32).toString("hex"),
+    COOKIE_SECURE: "false",
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    ...options.appEnv,
+  });
+  const app = await startServer(env, createLogger(env.LOG_LEVEL));
+
+  return {
+    appUrl,
+    hydraPublicUrl: hydraProcess.publicUrl,
+    hydraAdminUrl: hydraProcess.adminUrl,
+    db,
+    hydra,
+    hydraProcess,
+    env,
+    app,
+    secrets,
+    async stop() {
+      await app.close();
+      await hydraProcess.stop();
+      await db.$disconnect();
+      await dropDatabase(appDbName);
+      await dropDatabase(hydraDbName);
+    },
+  };
+}
