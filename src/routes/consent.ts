@@ -5,6 +5,7 @@ import type { Deps } from "./deps";
 import { challenge } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { decideConsent } from "../decisions/consent";
+import { answerOnce, ensureNotHandled } from "./challenges";
 import type { OAuth2ConsentRequest } from "../services/hydra";
 
 const ConsentQuery = z.object({ consent_challenge: challenge });
@@ -27,10 +28,14 @@ export function consentRoutes(deps: Deps): Router {
 
   router.get("/consent", async (req: Request, res: Response) => {
     const { consent_challenge } = parseInput(ConsentQuery, req.query, "consent link");
+    await ensureNotHandled(store, "consent", consent_challenge);
     const consentRequest = await hydra.getConsentRequest(consent_challenge);
     const step = decide(consentRequest);
     if (step.kind === "accept") {
-      return res.redirect(303, await hydra.acceptConsent(consent_challenge, { grant_scope: step.grantScope, grant_access_token_audience: step.grantAudience }));
+      const redirectTo = await answerOnce(store, "consent", consent_challenge, () =>
+        hydra.acceptConsent(consent_challenge, { grant_scope: step.grantScope, grant_access_token_audience: step.grantAudience }),
+      );
+      return res.redirect(303, redirectTo);
     }
     const clientId = consentRequest.client?.client_id ?? "";
     const membership = clientId ? await store.getClientMembership(clientId) : null;
@@ -46,16 +51,22 @@ export function consentRoutes(deps: Deps): Router {
 
   router.post("/consent", deps.csrf.protect, async (req: Request, res: Response) => {
     const form = parseInput(ConsentForm, req.body, "consent form");
+    await ensureNotHandled(store, "consent", form.consent_challenge);
     const consentRequest = await hydra.getConsentRequest(form.consent_challenge);
     if (form.decision === "deny") {
-      return res.redirect(303, await hydra.rejectConsent(form.consent_challenge, "access_denied", "The user denied the request."));
+      const redirectTo = await answerOnce(store, "consent", form.consent_challenge, () =>
+        hydra.rejectConsent(form.consent_challenge, "access_denied", "The user denied the request."),
+      );
+      return res.redirect(303, redirectTo);
     }
     const requestedScopes = [...new Set(consentRequest.requested_scope ?? [])];
-    const redirectTo = await hydra.acceptConsent(form.consent_challenge, {
-      grant_scope: requestedScopes,
-      grant_access_token_audience: consentRequest.requested_access_token_audience ?? [],
-      remember: false,
-    });
+    const redirectTo = await answerOnce(store, "consent", form.consent_challenge, () =>
+      hydra.acceptConsent(form.consent_challenge, {
+        grant_scope: requestedScopes,
+        grant_access_token_audience: consentRequest.requested_access_token_audience ?? [],
+        remember: false,
+      }),
+    );
     res.redirect(303, redirectTo);
   });
 

@@ -6,6 +6,7 @@ import { challenge, checkbox } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { decideLoginStart, loginAcceptance } from "../decisions/login";
 import { verifyPassword } from "../services/passwords";
+import { answerOnce, ensureNotHandled } from "./challenges";
 import type { OAuth2LoginRequest } from "../services/hydra";
 
 const LoginQuery = z.object({ login_challenge: challenge });
@@ -42,13 +43,16 @@ export function loginRoutes(deps: Deps): Router {
 
   router.get("/login", async (req, res) => {
     const { login_challenge } = parseInput(LoginQuery, req.query, "login link");
+    await ensureNotHandled(store, "login", login_challenge);
     const loginRequest = await hydra.getLoginRequest(login_challenge);
     const step = decideLoginStart(loginRequest);
     if (step.kind === "accept") {
       const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");
-      const redirectTo = await hydra.acceptLogin(
-        login_challenge,
-        loginAcceptance({ userId: step.subject, remember: false, rememberForSeconds: 0, audienceId: membership?.audience.id ?? null }),
+      const redirectTo = await answerOnce(store, "login", login_challenge, () =>
+        hydra.acceptLogin(
+          login_challenge,
+          loginAcceptance({ userId: step.subject, remember: false, rememberForSeconds: 0, audienceId: membership?.audience.id ?? null }),
+        ),
       );
       return res.redirect(303, redirectTo);
     }
@@ -57,6 +61,7 @@ export function loginRoutes(deps: Deps): Router {
 
   router.post("/login", deps.csrf.protect, deps.loginLimiter, async (req, res) => {
     const form = parseInput(LoginForm, req.body, "sign-in form");
+    await ensureNotHandled(store, "login", form.login_challenge);
     const loginRequest = await hydra.getLoginRequest(form.login_challenge);
     if (!form.email || !form.password) {
       return renderForm(req, res, loginRequest, { status: 400, error: "Please enter your email and password.", email: form.email, remember: form.remember });
@@ -68,9 +73,11 @@ export function loginRoutes(deps: Deps): Router {
       return renderForm(req, res, loginRequest, { status: 401, error: "The email or password is incorrect.", email: form.email, remember: form.remember });
     }
     const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");
-    const redirectTo = await hydra.acceptLogin(
-      form.login_challenge,
-      loginAcceptance({ userId: user.id, remember: form.remember, rememberForSeconds: env.LOGIN_REMEMBER_FOR_SECONDS, audienceId: membership?.audience.id ?? null }),
+    const redirectTo = await answerOnce(store, "login", form.login_challenge, () =>
+      hydra.acceptLogin(
+        form.login_challenge,
+        loginAcceptance({ userId: user.id, remember: form.remember, rememberForSeconds: env.LOGIN_REMEMBER_FOR_SECONDS, audienceId: membership?.audience.id ?? null }),
+      ),
     );
     await establishSession(req, user.id);
     deps.logger.info({ event: "login", subject: user.id, client: loginRequest.client.client_id }, "signed in");

@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { Deps } from "./deps";
 import { challenge } from "./deps";
 import { parseInput } from "../middleware/validate";
+import { answerOnce, ensureNotHandled } from "./challenges";
 
 const LogoutQuery = z.object({ logout_challenge: challenge });
 const LogoutForm = z.object({
@@ -12,11 +13,12 @@ const LogoutForm = z.object({
 });
 
 export function logoutRoutes(deps: Deps): Router {
-  const { hydra } = deps;
+  const { hydra, store } = deps;
   const router = Router();
 
   router.get("/logout", async (req: Request, res: Response) => {
     const { logout_challenge } = parseInput(LogoutQuery, req.query, "sign-out link");
+    await ensureNotHandled(store, "logout", logout_challenge);
     const logoutRequest = await hydra.getLogoutRequest(logout_challenge);
     res.render("logout", {
       title: "Sign out",
@@ -28,11 +30,12 @@ export function logoutRoutes(deps: Deps): Router {
 
   router.post("/logout", deps.csrf.protect, async (req: Request, res: Response) => {
     const form = parseInput(LogoutForm, req.body, "sign-out form");
+    await ensureNotHandled(store, "logout", form.logout_challenge);
     if (form.decision === "stay") {
-      await hydra.rejectLogout(form.logout_challenge);
+      await answerOnce(store, "logout", form.logout_challenge, () => hydra.rejectLogout(form.logout_challenge));
       return res.render("message", { title: "Still signed in", message: "You are still signed in. You can close this page." });
     }
-    const redirectTo = await hydra.acceptLogout(form.logout_challenge);
+    const redirectTo = await answerOnce(store, "logout", form.logout_challenge, () => hydra.acceptLogout(form.logout_challenge));
     await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
     res.clearCookie(deps.env.SESSION_COOKIE_NAME);
     res.redirect(303, redirectTo);

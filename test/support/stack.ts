@@ -12,6 +12,7 @@ import { startServer, type RunningServer } from "../../src/server";
 import { createDb, type Db } from "../../src/services/db";
 import { createHydra, type Hydra } from "../../src/services/hydra";
 import { createLogger } from "../../src/logger";
+import { startTcpProxy, type TcpProxy } from "./tcp-proxy";
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -99,6 +100,7 @@ export interface Stack {
   app: RunningServer;
   /** Client secrets the configuration's secret-env names resolve to. */
   secrets: Record<string, string>;
+  dbProxy?: TcpProxy;
   stop(): Promise<void>;
 }
 
@@ -107,6 +109,8 @@ export interface StackOptions {
   config: ConfigFile;
   /** Extra environment for the app (e.g. rate-limit settings). */
   appEnv?: Record<string, string>;
+  /** Route the app's database connections through a proxy the test can cut (stack.dbProxy). */
+  dbProxy?: boolean;
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -142,6 +146,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
     ...options.appEnv,
   });
+  let dbProxy: TcpProxy | undefined;
+  if (options.dbProxy) {
+    const target = new URL(appDbUrl);
+    dbProxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+    target.port = String(dbProxy.port);
+    env.DATABASE_URL = target.toString();
+  }
   const app = await startServer(env, createLogger(env.LOG_LEVEL));
 
   return {
@@ -154,8 +165,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     env,
     app,
     secrets,
+    dbProxy,
     async stop() {
       await app.close();
+      await dbProxy?.close();
       await hydraProcess.stop();
       await db.$disconnect();
       await dropDatabase(appDbName);
