@@ -45,6 +45,12 @@ const ClaimSchema = z
   })
   .strict();
 
+/** Claims Hydra or the JWT format set themselves; a configured claim may not take these names. */
+const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
+  "sub", "iss", "aud", "exp", "iat", "nbf", "jti", "nonce", "at_hash", "c_hash", "auth_time", "acr", "amr", "azp", "sid",
+  "client_id", "scope", "ext", "__proto__", "prototype",
+]);
+
 const GRANT_TYPES = ["authorization_code", "refresh_token", "client_credentials", "implicit"] as const;
 
 const ClientSchema = z
@@ -202,7 +208,8 @@ export function parseAppConfig(raw: unknown, source?: string): AppConfig {
   const claims: ClaimConfig[] = file.claims.map((c, i) => {
     knownAudience(c.audience, `claims[${i}].audience`);
     if (claimNames.has(c.name)) problems.push(`claims[${i}].name: duplicate claim "${c.name}"`);
-    if (c.name in STANDARD_CLAIM_SOURCES) problems.push(`claims[${i}].name: "${c.name}" is released by the "${STANDARD_CLAIM_SOURCES[c.name]!.scope}" scope already and cannot be redeclared`);
+    if (RESERVED_CLAIMS.has(c.name)) problems.push(`claims[${i}].name: "${c.name}" is reserved (set by Hydra or the token format)`);
+    else if (Object.hasOwn(STANDARD_CLAIM_SOURCES, c.name)) problems.push(`claims[${i}].name: "${c.name}" is released by the "${STANDARD_CLAIM_SOURCES[c.name]!.scope}" scope already and cannot be redeclared`);
     claimNames.add(c.name);
     if (!BUILT_IN_SCOPES.has(c.scope) && !scopeByName.has(c.scope)) problems.push(`claims[${i}].scope: unknown scope "${c.scope}"`);
     else if (c.audience && visibleTo(c.scope, c.audience) === false) {

@@ -12,6 +12,14 @@ const httpUrl = z
   .refine((u) => /^https?:\/\//.test(u), { message: "must be an http(s) URL" })
   .transform((u) => u.replace(/\/+$/, ""));
 
+/** A whole number written in decimal digits (no "0x50", no blanks) within [min, max]. */
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+
 const postgresUrl = z
   .string()
   .refine((u) => /^postgres(ql)?:\/\//.test(u), { message: "must be a postgresql:// URL" });
@@ -21,7 +29,7 @@ const EnvSchema = z
     NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
     /** Interface and port the app listens on. */
     HOST: z.string().min(1).default("127.0.0.1"),
-    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    PORT: int(0, 65535).default(3000),
     /** Public base URL of this app, as a browser reaches it (used in links, e.g. invitations). */
     APP_BASE_URL: httpUrl.default("http://127.0.0.1:3000"),
     DATABASE_URL: postgresUrl,
@@ -39,18 +47,18 @@ const EnvSchema = z
     COOKIE_SECURE: bool.optional(),
     COOKIE_SAME_SITE: z.enum(["lax", "strict"]).default("lax"),
     /** App session lifetime (seconds). */
-    SESSION_TTL_SECONDS: z.coerce.number().int().positive().default(60 * 60 * 24),
+    SESSION_TTL_SECONDS: int(1).default(60 * 60 * 24),
     /** How long Hydra remembers a login when "remember me" is ticked (seconds). */
-    LOGIN_REMEMBER_FOR_SECONDS: z.coerce.number().int().positive().default(60 * 60 * 24 * 30),
+    LOGIN_REMEMBER_FOR_SECONDS: int(1).default(60 * 60 * 24 * 30),
     /** Failed sign-ins allowed per IP and per account within the window. */
-    LOGIN_MAX_FAILURES_PER_IP: z.coerce.number().int().positive().default(50),
-    LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().positive().default(10),
-    LOGIN_FAILURE_WINDOW_SECONDS: z.coerce.number().int().positive().default(15 * 60),
+    LOGIN_MAX_FAILURES_PER_IP: int(1).default(50),
+    LOGIN_MAX_FAILURES_PER_ACCOUNT: int(1).default(10),
+    LOGIN_FAILURE_WINDOW_SECONDS: int(1).default(15 * 60),
     /** Number of reverse proxies in front of the app (Express "trust proxy"). */
-    TRUST_PROXY_HOPS: z.coerce.number().int().min(0).default(0),
+    TRUST_PROXY_HOPS: int(0).default(0),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     /** Timeout of each call to Hydra's admin API (ms). */
-    HYDRA_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+    HYDRA_TIMEOUT_MS: int(1).default(5000),
   })
   .transform((e) => ({ ...e, COOKIE_SECURE: e.COOKIE_SECURE ?? e.NODE_ENV === "production" }));
 
@@ -63,9 +71,13 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses the environment; throws ConfigError naming every bad variable. Empty strings count as unset. */
+/** Parses the environment; throws ConfigError naming every bad variable. Values are trimmed; empty ones count as unset. */
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
-  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ""));
+  const cleaned = Object.fromEntries(
+    Object.entries(source)
+      .map(([k, v]) => [k, v?.trim()] as const)
+      .filter(([, v]) => v !== undefined && v !== ""),
+  );
   const result = EnvSchema.safeParse(cleaned);
   if (!result.success) {
     throw new ConfigError(
