@@ -43,7 +43,7 @@ for port in "$APP_PORT" "$HYDRA_PUBLIC_PORT" "$HYDRA_ADMIN_PORT" "$DEMO_CLIENT_P
 done
 
 [ -d node_modules ] || { say "installing npm packages"; npm ci --no-audit --no-fund; }
-[ -d src/generated/prisma ] || npx prisma generate >/dev/null
+[ -d src/generated/prisma ] || npm run --silent prisma:generate >/dev/null
 bash scripts/build-hydra.sh
 bash scripts/ensure-postgres.sh
 

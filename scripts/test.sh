@@ -2,6 +2,6 @@
 # `npm test`: type-check, then every jest project (unit + end-to-end against real Hydra/PostgreSQL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -d src/generated/prisma ] || npx prisma generate >/dev/null
+[ -d src/generated/prisma ] || npm run --silent prisma:generate >/dev/null
 npx tsc -p tsconfig.json --noEmit
 exec npx jest --maxWorkers=2 "$@"
