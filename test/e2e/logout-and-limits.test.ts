@@ -25,7 +25,7 @@ beforeAll(async () => {
         },
       ],
     },
-    appEnv: { LOGIN_MAX_FAILURES_PER_ACCOUNT: "3", LOGIN_MAX_FAILURES_PER_IP: "8" },
+    appEnv: { LOGIN_MAX_FAILURES_PER_ACCOUNT: "3", LOGIN_MAX_FAILURES_PER_IP: "12" },
   });
   user = await createUser(stack.db);
 });
@@ -90,4 +90,7 @@ test("failed sign-ins are limited per account (case-insensitively), the same way
   expect((await attempt("ghost@example.com", "wrong")).status).toBe(429);
   // Another account from the same IP is still allowed (until the per-IP limit).
   expect(new URL((await attempt(user.email, user.password)).url).pathname).toBe("/consent");
+  // 8 refused attempts so far from this IP; 4 more with ever new emails reach the per-IP limit of 12.
+  for (let i = 0; i < 4; i++) expect((await attempt(`nobody-${i}@example.com`, "wrong")).status).toBe(401);
+  expect((await attempt("someone-else@example.com", "wrong")).status).toBe(429);
 });
