@@ -19,6 +19,7 @@ import { consentRoutes } from "./routes/consent";
 import { logoutRoutes } from "./routes/logout";
 import { healthRoutes } from "./routes/health";
 import { homeRoutes } from "./routes/home";
+import { accountRoutes } from "./routes/account";
 
 export const ROOT_DIR = path.resolve(__dirname, "..");
 
@@ -87,6 +88,7 @@ export function createApp({ env, hydra, store, logger, sessionPool }: AppDeps): 
   app.use(loginRoutes(deps));
   app.use(consentRoutes(deps));
   app.use(logoutRoutes(deps));
+  app.use(accountRoutes(deps));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger) as ErrorRequestHandler);

@@ -1,22 +1,92 @@
-// Pure decisions of the consent step (no I/O).
+// Error descriptions use single quotes: Hydra turns double quotes into single ones on the way to
+// the client, so this way the client sees exactly what is written here.
+// Pure decisions of the consent step (no I/O): which audience, whether the stored consent covers
+// the request, what to show, what to grant.
+import { BUILT_IN_SCOPES } from "./scopes";
 
-export type ConsentStep =
-  | { kind: "accept"; grantScope: string[]; grantAudience: string[] }
-  | { kind: "show"; scopes: string[] };
+export interface AudienceInfo {
+  id: string;
+  displayName: string;
+  tokenAudience: string;
+}
 
 export interface ConsentInput {
-  /** Hydra says consent was already given and may be skipped. */
-  skip: boolean;
-  requestedScopes: string[];
-  requestedAudiences: string[];
+  clientId: string;
+  /** The client's audience, or null when the client belongs to none. */
+  audience: AudienceInfo | null;
+  requestedScopes: readonly string[];
+  /** Access-token audiences the client asked for (Hydra has checked them against its allowed list). */
+  requestedAudiences: readonly string[];
+  /** Declared scopes: name → the audience it is limited to (null: every audience). */
+  declaredScopes: ReadonlyMap<string, string | null>;
+  /** Scopes of the user's consent for this audience (empty when none). */
+  grantedScopes: readonly string[];
+  /** The authorization request said prompt=consent. */
+  forcePrompt: boolean;
+}
+
+export type ConsentStep =
+  | { kind: "reject"; error: "invalid_client" | "invalid_scope"; description: string }
+  | { kind: "accept"; grantScope: string[]; grantAudience: string[] }
+  | { kind: "show"; alreadyGranted: string[]; newScopes: string[] };
+
+export function unique(values: Iterable<string>): string[] {
+  return [...new Set(values)];
+}
+
+/** Whether a scope may be requested by / shown to clients of the audience. */
+export function scopeVisibleTo(scope: string, audienceId: string, declared: ReadonlyMap<string, string | null>): boolean {
+  if (BUILT_IN_SCOPES.has(scope)) return true;
+  if (!declared.has(scope)) return false;
+  const owner = declared.get(scope);
+  return owner === null || owner === audienceId;
+}
+
+/** What the access token's aud gets: the audience's token-audience, then what the client asked for. */
+export function grantedAudiences(audience: AudienceInfo, requested: readonly string[]): string[] {
+  return unique([audience.tokenAudience, ...requested]);
 }
 
 export function decideConsent(input: ConsentInput): ConsentStep {
-  const scopes = unique(input.requestedScopes);
-  if (input.skip) return { kind: "accept", grantScope: scopes, grantAudience: unique(input.requestedAudiences) };
-  return { kind: "show", scopes };
+  const { audience } = input;
+  if (!audience) {
+    return {
+      kind: "reject",
+      error: "invalid_client",
+      description: `The client '${input.clientId}' does not belong to any audience; an administrator must assign it to one.`,
+    };
+  }
+  const requested = unique(input.requestedScopes);
+  const invisible = requested.filter((s) => !scopeVisibleTo(s, audience.id, input.declaredScopes));
+  if (invisible.length) {
+    return {
+      kind: "reject",
+      error: "invalid_scope",
+      description: `The scope${invisible.length > 1 ? "s" : ""} ${invisible.map((s) => `'${s}'`).join(", ")} ${invisible.length > 1 ? "are" : "is"} not available to clients of the audience '${audience.id}'.`,
+    };
+  }
+  const granted = new Set(input.grantedScopes);
+  const newScopes = requested.filter((s) => !granted.has(s));
+  if (newScopes.length === 0 && !input.forcePrompt) {
+    return { kind: "accept", grantScope: requested, grantAudience: grantedAudiences(audience, input.requestedAudiences) };
+  }
+  return { kind: "show", alreadyGranted: requested.filter((s) => granted.has(s)), newScopes };
 }
 
-export function unique(values: readonly string[]): string[] {
-  return [...new Set(values)];
+/** The consent after an approval: old ∪ new, never dropping a scope; and which scopes were added. */
+export function mergeScopes(old: readonly string[], approved: readonly string[]): { scopes: string[]; added: string[] } {
+  const before = new Set(old);
+  const added = unique(approved).filter((s) => !before.has(s));
+  return { scopes: [...old, ...added], added };
+}
+
+/** prompt=consent in the original authorization request (prompt is a space-separated list). */
+export function promptsForConsent(requestUrl: string | undefined): boolean {
+  if (!requestUrl) return false;
+  try {
+    const prompt = new URL(requestUrl, "http://x").searchParams.get("prompt") ?? "";
+    return prompt.split(" ").includes("consent");
+  } catch {
+    return false;
+  }
 }

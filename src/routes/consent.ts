@@ -1,12 +1,16 @@
-// /consent — Hydra's consent step.
+// /consent — Hydra's consent step, per audience: the user's consent for the client's audience
+// (in the app's store) decides whether to ask; approvals merge into it.
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import type { Deps } from "./deps";
 import { challenge } from "./deps";
 import { parseInput } from "../middleware/validate";
-import { decideConsent } from "../decisions/consent";
+import { decideConsent, grantedAudiences, promptsForConsent, type AudienceInfo, type ConsentStep } from "../decisions/consent";
+import { releasedClaims } from "../decisions/claims";
+import { describeScope } from "../decisions/scopes";
 import { answerOnce, ensureNotHandled } from "./challenges";
 import type { OAuth2ConsentRequest } from "../services/hydra";
+import { AppError } from "../errors";
 
 const ConsentQuery = z.object({ consent_challenge: challenge });
 const ConsentForm = z.object({
@@ -14,60 +18,109 @@ const ConsentForm = z.object({
   decision: z.enum(["allow", "deny"], { message: "must be allow or deny" }),
 });
 
+interface Context {
+  challenge: string;
+  request: OAuth2ConsentRequest;
+  clientId: string;
+  clientName: string;
+  subject: string;
+  audience: AudienceInfo | null;
+  requestedScopes: string[];
+  step: ConsentStep;
+}
+
 export function consentRoutes(deps: Deps): Router {
   const { hydra, store } = deps;
   const router = Router();
 
-  function decide(consentRequest: OAuth2ConsentRequest) {
-    return decideConsent({
-      skip: consentRequest.skip ?? false,
-      requestedScopes: consentRequest.requested_scope ?? [],
-      requestedAudiences: consentRequest.requested_access_token_audience ?? [],
+  /** Loads everything the decision needs and decides. */
+  async function load(consentChallenge: string): Promise<Context> {
+    await ensureNotHandled(store, "consent", consentChallenge);
+    const request = await hydra.getConsentRequest(consentChallenge);
+    const clientId = request.client?.client_id ?? "";
+    const subject = request.subject ?? "";
+    const requestedScopes = [...new Set(request.requested_scope ?? [])];
+    const membership = clientId ? await store.getClientMembership(clientId) : null;
+    const audience = membership?.audience ?? null;
+    const [declaredScopes, grantedScopes] = await Promise.all([
+      store.getScopeOwners(requestedScopes),
+      audience ? store.getGrantedScopes(subject, audience.id) : Promise.resolve([]),
+    ]);
+    const step = decideConsent({
+      clientId,
+      audience,
+      requestedScopes,
+      requestedAudiences: request.requested_access_token_audience ?? [],
+      declaredScopes,
+      grantedScopes,
+      forcePrompt: promptsForConsent(request.request_url),
     });
+    return { challenge: consentChallenge, request, clientId, clientName: request.client?.client_name || clientId, subject, audience, requestedScopes, step };
+  }
+
+  /** Rejects at Hydra. A client without audience gets a page here; anything else returns to the client. */
+  async function reject(res: Response, ctx: Context, error: string, description: string) {
+    const redirectTo = await answerOnce(store, "consent", ctx.challenge, () => hydra.rejectConsent(ctx.challenge, error, description));
+    if (error === "invalid_client") {
+      deps.logger.warn({ client: ctx.clientId }, "consent for a client without audience refused");
+      return res.status(403).render("error", {
+        title: "Application not set up",
+        message: `${ctx.clientName} is not set up for sign-in here: ${description}`,
+        status: 403,
+        continueTo: redirectTo,
+      });
+    }
+    res.redirect(303, redirectTo);
+  }
+
+  /** Records the use (and approval) in the audience consent, then accepts at Hydra with the released claims. */
+  async function accept(res: Response, ctx: Context & { audience: AudienceInfo }, approved: string[]) {
+    const user = await store.getUser(ctx.subject);
+    if (!user) return reject(res, ctx, "access_denied", "The user account no longer exists.");
+    await store.recordConsent(user.id, ctx.audience.id, ctx.clientId, approved);
+    const claims = releasedClaims(user, ctx.requestedScopes, ctx.audience.id, await store.getClaimDefs(ctx.audience.id));
+    const redirectTo = await answerOnce(store, "consent", ctx.challenge, () =>
+      hydra.acceptConsent(ctx.challenge, {
+        grant_scope: ctx.requestedScopes,
+        grant_access_token_audience: grantedAudiences(ctx.audience, ctx.request.requested_access_token_audience ?? []),
+        // The app's store is the source of truth for consent; Hydra is not asked to remember it.
+        remember: false,
+        session: { id_token: claims, access_token: {} },
+      }),
+    );
+    res.redirect(303, redirectTo);
   }
 
   router.get("/consent", async (req: Request, res: Response) => {
     const { consent_challenge } = parseInput(ConsentQuery, req.query, "consent link");
-    await ensureNotHandled(store, "consent", consent_challenge);
-    const consentRequest = await hydra.getConsentRequest(consent_challenge);
-    const step = decide(consentRequest);
-    if (step.kind === "accept") {
-      const redirectTo = await answerOnce(store, "consent", consent_challenge, () =>
-        hydra.acceptConsent(consent_challenge, { grant_scope: step.grantScope, grant_access_token_audience: step.grantAudience }),
-      );
-      return res.redirect(303, redirectTo);
-    }
-    const clientId = consentRequest.client?.client_id ?? "";
-    const membership = clientId ? await store.getClientMembership(clientId) : null;
+    const ctx = await load(consent_challenge);
+    const { step } = ctx;
+    if (step.kind === "reject") return reject(res, ctx, step.error, step.description);
+    if (step.kind === "accept") return accept(res, { ...ctx, audience: ctx.audience! }, []);
+    const descriptions = await store.getScopeDescriptions(ctx.requestedScopes);
+    const describe = (s: string) => ({ name: s, description: describeScope(s, descriptions.get(s)) });
     res.render("consent", {
       title: "Allow access",
       csrfToken: deps.csrf.token(req),
       challenge: consent_challenge,
-      clientName: consentRequest.client?.client_name || clientId,
-      audienceName: membership?.audience.displayName ?? null,
-      scopes: step.scopes,
+      clientName: ctx.clientName,
+      audienceName: ctx.audience!.displayName,
+      alreadyGranted: step.alreadyGranted.map(describe),
+      newScopes: step.newScopes.map(describe),
     });
   });
 
   router.post("/consent", deps.csrf.protect, async (req: Request, res: Response) => {
     const form = parseInput(ConsentForm, req.body, "consent form");
-    await ensureNotHandled(store, "consent", form.consent_challenge);
-    const consentRequest = await hydra.getConsentRequest(form.consent_challenge);
+    const ctx = await load(form.consent_challenge);
+    const { step } = ctx;
+    if (step.kind === "reject") return reject(res, ctx, step.error, step.description);
+    if (!ctx.audience) throw new AppError(500, "no_audience", "Inconsistent consent decision.");
     if (form.decision === "deny") {
-      const redirectTo = await answerOnce(store, "consent", form.consent_challenge, () =>
-        hydra.rejectConsent(form.consent_challenge, "access_denied", "The user denied the request."),
-      );
-      return res.redirect(303, redirectTo);
+      // The stored consent is left exactly as it was.
+      return reject(res, ctx, "access_denied", "The user denied the request.");
     }
-    const requestedScopes = [...new Set(consentRequest.requested_scope ?? [])];
-    const redirectTo = await answerOnce(store, "consent", form.consent_challenge, () =>
-      hydra.acceptConsent(form.consent_challenge, {
-        grant_scope: requestedScopes,
-        grant_access_token_audience: consentRequest.requested_access_token_audience ?? [],
-        remember: false,
-      }),
-    );
-    res.redirect(303, redirectTo);
+    await accept(res, { ...ctx, audience: ctx.audience }, ctx.requestedScopes);
   });
 
   return router;

@@ -8,7 +8,7 @@ export function homeRoutes(_deps: Deps): Router {
     res.render("message", {
       title: "Sign-in service",
       message: req.session.userId
-        ? "You are signed in. Applications send you here to sign in and to approve access."
+        ? "You are signed in. Applications send you here to sign in and to approve access. Your account page lists what you allowed: /account"
         : "Applications send you here to sign in and to approve access. Start from the application you want to use.",
     });
   });

@@ -2,9 +2,19 @@
 import { createHash } from "node:crypto";
 import type { Db } from "./db";
 import { Prisma } from "../generated/prisma/client";
-import type { Audience, User } from "../generated/prisma/client";
+import type { Audience, User, Consent } from "../generated/prisma/client";
+import { mergeScopes } from "../decisions/consent";
+import type { ClaimDef } from "../decisions/claims";
 
-export type { Audience, User };
+export type { Audience, User, Consent };
+
+export interface ConsentView {
+  audience: Audience;
+  scopes: string[];
+  clients: { id: string; name: string }[];
+  createdAt: Date;
+  updatedAt: Date;
+}
 
 export interface ClientMembership {
   clientId: string;
@@ -59,6 +69,94 @@ export function createStore(db: Db) {
     /** Undoes claimChallenge when answering Hydra failed, so the user can retry. */
     async releaseChallenge(kind: ChallengeKind, challenge: string): Promise<void> {
       await db.handledChallenge.deleteMany({ where: { hash: challengeHash(kind, challenge) } });
+    },
+
+    /** Declared scopes among `names`: name → the audience it is limited to (null: all audiences). */
+    async getScopeOwners(names: readonly string[]): Promise<Map<string, string | null>> {
+      const rows = await db.scope.findMany({ where: { name: { in: [...names] } }, select: { name: true, audienceId: true } });
+      return new Map(rows.map((r) => [r.name, r.audienceId]));
+    },
+
+    async getScopeDescriptions(names: readonly string[]): Promise<Map<string, string>> {
+      const rows = await db.scope.findMany({ where: { name: { in: [...names] } }, select: { name: true, description: true } });
+      return new Map(rows.filter((r) => r.description).map((r) => [r.name, r.description!]));
+    },
+
+    /** Declared claims visible to clients of the audience. */
+    async getClaimDefs(audienceId: string): Promise<ClaimDef[]> {
+      const rows = await db.claim.findMany({ where: { OR: [{ audienceId: null }, { audienceId }] }, orderBy: { name: "asc" } });
+      return rows.map((r) => ({ name: r.name, scope: r.scope, source: r.source, audience: r.audienceId }));
+    },
+
+    async getGrantedScopes(userId: string, audienceId: string): Promise<string[]> {
+      const row = await db.consent.findUnique({ where: { userId_audienceId: { userId, audienceId } }, select: { scopes: true } });
+      return row?.scopes ?? [];
+    },
+
+    /**
+     * Merges approved scopes into the user's consent for the audience (old ∪ new, never dropping)
+     * and notes the client. Row-locked, so concurrent approvals never lose scopes; a grant or merge
+     * that adds scopes is appended to the consent history.
+     */
+    async recordConsent(userId: string, audienceId: string, clientId: string, approved: readonly string[]): Promise<{ scopes: string[]; added: string[] }> {
+      return db.$transaction(
+        async (tx) => {
+          await tx.$executeRaw`
+            INSERT INTO consents (id, user_id, audience_id, scopes, client_ids, created_at, updated_at)
+            VALUES (gen_random_uuid(), ${userId}::uuid, ${audienceId}, '{}', '{}', now(), now())
+            ON CONFLICT (user_id, audience_id) DO NOTHING`;
+          const [row] = await tx.$queryRaw<{ id: string; scopes: string[]; client_ids: string[] | null }[]>`
+            SELECT id, scopes, client_ids FROM consents
+            WHERE user_id = ${userId}::uuid AND audience_id = ${audienceId} FOR UPDATE`;
+          if (!row) throw new Error("consent row vanished inside its transaction");
+          const merged = mergeScopes(row.scopes, approved);
+          const clients = row.client_ids ?? [];
+          const newClient = !clients.includes(clientId);
+          if (merged.added.length || newClient) {
+            await tx.consent.update({
+              where: { id: row.id },
+              data: { scopes: merged.scopes, clientIds: newClient ? [...clients, clientId] : clients },
+            });
+          }
+          if (merged.added.length) {
+            await tx.consentEvent.create({
+              data: { userId, audienceId, clientId, action: row.scopes.length === 0 ? "GRANT" : "MERGE", scopesAdded: merged.added, scopesRemoved: [] },
+            });
+          }
+          return merged;
+        },
+        { maxWait: 15_000, timeout: 15_000 },
+      );
+    },
+
+    async listConsents(userId: string): Promise<ConsentView[]> {
+      const rows = await db.consent.findMany({ where: { userId }, include: { audience: { include: { clients: true } } }, orderBy: { audienceId: "asc" } });
+      return rows.map((r) => ({
+        audience: r.audience,
+        scopes: r.scopes,
+        clients: r.clientIds.map((id) => ({ id, name: r.audience.clients.find((c) => c.id === id)?.displayName ?? id })),
+        createdAt: r.createdAt,
+        updatedAt: r.updatedAt,
+      }));
+    },
+
+    async getAudience(id: string): Promise<Audience | null> {
+      return db.audience.findUnique({ where: { id } });
+    },
+
+    async listAudienceClientIds(audienceId: string): Promise<string[]> {
+      return (await db.client.findMany({ where: { audienceId }, select: { id: true } })).map((c) => c.id);
+    },
+
+    /** Deletes the user's consent for the audience and records the revocation; false when there was none. */
+    async revokeConsent(userId: string, audienceId: string): Promise<boolean> {
+      return db.$transaction(async (tx) => {
+        const [row] = await tx.$queryRaw<{ id: string; scopes: string[] }[]>`
+          DELETE FROM consents WHERE user_id = ${userId}::uuid AND audience_id = ${audienceId} RETURNING id, scopes`;
+        if (!row) return false;
+        await tx.consentEvent.create({ data: { userId, audienceId, clientId: null, action: "REVOKE", scopesAdded: [], scopesRemoved: row.scopes } });
+        return true;
+      });
     },
 
     /** The audience a Hydra client belongs to, or null when the client has none. */

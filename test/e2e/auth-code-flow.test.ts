@@ -19,7 +19,10 @@ beforeAll(async () => {
       ],
     },
   });
-  user = await createUser(stack.db, { email: "Ada@Example.com" });
+});
+// A fresh user per test: consent is remembered per user and audience.
+beforeEach(async () => {
+  user = await createUser(stack.db, { email: `Ada-${Date.now()}-${Math.floor(Math.random() * 1e6)}@Example.com` });
 });
 afterAll(async () => stack?.stop());
 
@@ -29,7 +32,7 @@ async function signIn(browser: Browser, opts: { email?: string; password?: strin
   const start = await startAuthorization(browser, stack, web());
   expect(start.page.status).toBe(200);
   expect(new URL(start.page.url).pathname).toBe("/login");
-  const fields: Record<string, string | null> = { email: opts.email ?? "ada@example.com", password: opts.password ?? user.password };
+  const fields: Record<string, string | null> = { email: opts.email ?? user.email.toLowerCase(), password: opts.password ?? user.password };
   if (opts.remember) fields.remember = "on";
   const page = await browser.submit(start.page, "#login-form", fields, { stopAt: [CALLBACK] });
   return { start, page };

@@ -17,6 +17,9 @@ beforeAll(async () => {
     },
     dbProxy: true,
   });
+});
+// A fresh user per test: consent is remembered per user and audience.
+beforeEach(async () => {
   user = await createUser(stack.db);
 });
 afterAll(async () => stack?.stop());

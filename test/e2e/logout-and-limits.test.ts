@@ -27,6 +27,9 @@ beforeAll(async () => {
     },
     appEnv: { LOGIN_MAX_FAILURES_PER_ACCOUNT: "3", LOGIN_MAX_FAILURES_PER_IP: "12" },
   });
+});
+// A fresh user per test: consent is remembered per user and audience.
+beforeEach(async () => {
   user = await createUser(stack.db);
 });
 afterAll(async () => stack?.stop());

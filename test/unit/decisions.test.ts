@@ -1,6 +1,18 @@
-// Pure decisions of the login and consent steps (src/decisions/login.ts, src/decisions/consent.ts).
+// Pure decisions of the login and consent steps (src/decisions/login.ts, src/decisions/consent.ts,
+// src/decisions/scopes.ts).
 import { decideLoginStart, loginAcceptance, type LoginStart } from "../../src/decisions/login";
-import { decideConsent, unique, type ConsentInput, type ConsentStep } from "../../src/decisions/consent";
+import {
+  decideConsent,
+  grantedAudiences,
+  mergeScopes,
+  promptsForConsent,
+  scopeVisibleTo,
+  unique,
+  type AudienceInfo,
+  type ConsentInput,
+  type ConsentStep,
+} from "../../src/decisions/consent";
+import { BUILT_IN_SCOPES, describeScope } from "../../src/decisions/scopes";
 
 describe("decideLoginStart", () => {
   test.each<[string, { skip?: boolean; subject?: string }, LoginStart]>([
@@ -50,49 +62,370 @@ describe("loginAcceptance", () => {
   });
 });
 
+// ——— consent ———
+
+const SHOP: AudienceInfo = { id: "org.example.shop", displayName: "Example Shop", tokenAudience: "https://shop.example.org" };
+const BILLING: AudienceInfo = { id: "org.example.billing", displayName: "Example Billing", tokenAudience: "https://billing.example.org" };
+
+/** Declared scopes: two limited to the shop, one to billing, one open to every audience. */
+const DECLARED: ReadonlyMap<string, string | null> = new Map<string, string | null>([
+  ["orders.read", SHOP.id],
+  ["orders.write", SHOP.id],
+  ["invoices.read", BILLING.id],
+  ["newsletter", null],
+]);
+
+function consentInput(overrides: Partial<ConsentInput> = {}): ConsentInput {
+  return {
+    clientId: "shop-web",
+    audience: SHOP,
+    requestedScopes: ["openid"],
+    requestedAudiences: [],
+    declaredScopes: DECLARED,
+    grantedScopes: [],
+    forcePrompt: false,
+    ...overrides,
+  };
+}
+
 describe("decideConsent", () => {
-  test.each<[string, ConsentInput, ConsentStep]>([
-    [
-      "skip → accept the requested scopes and audiences",
-      { skip: true, requestedScopes: ["openid", "profile"], requestedAudiences: ["org.example.shop"] },
-      { kind: "accept", grantScope: ["openid", "profile"], grantAudience: ["org.example.shop"] },
-    ],
-    [
-      "skip → duplicates in scopes and audiences are removed, order kept",
-      { skip: true, requestedScopes: ["openid", "email", "openid", "profile", "email"], requestedAudiences: ["b", "a", "b"] },
-      { kind: "accept", grantScope: ["openid", "email", "profile"], grantAudience: ["b", "a"] },
-    ],
-    [
-      "skip with nothing requested → accept nothing",
-      { skip: true, requestedScopes: [], requestedAudiences: [] },
-      { kind: "accept", grantScope: [], grantAudience: [] },
-    ],
-    [
-      "no skip → show the requested scopes",
-      { skip: false, requestedScopes: ["openid", "offline_access"], requestedAudiences: ["org.example.shop"] },
-      { kind: "show", scopes: ["openid", "offline_access"] },
-    ],
-    [
-      "no skip → the shown scopes are deduplicated",
-      { skip: false, requestedScopes: ["openid", "openid", "orders.read"], requestedAudiences: [] },
-      { kind: "show", scopes: ["openid", "orders.read"] },
-    ],
-    [
-      "no skip with nothing requested → show an empty list",
-      { skip: false, requestedScopes: [], requestedAudiences: ["x"] },
-      { kind: "show", scopes: [] },
-    ],
-  ])("%s", (_label, input, expected) => {
-    expect(decideConsent(input)).toEqual(expected);
+  describe("reject", () => {
+    test.each<[string, Partial<ConsentInput>, ConsentStep]>([
+      [
+        "client without audience → invalid_client naming the client",
+        { clientId: "orphan-app", audience: null },
+        {
+          kind: "reject",
+          error: "invalid_client",
+          description: "The client 'orphan-app' does not belong to any audience; an administrator must assign it to one.",
+        },
+      ],
+      [
+        "client without audience → invalid_client even when everything is already granted",
+        { clientId: "orphan-app", audience: null, requestedScopes: ["openid"], grantedScopes: ["openid"] },
+        {
+          kind: "reject",
+          error: "invalid_client",
+          description: "The client 'orphan-app' does not belong to any audience; an administrator must assign it to one.",
+        },
+      ],
+      [
+        "client without audience → invalid_client wins over an invalid scope",
+        { clientId: "orphan-app", audience: null, requestedScopes: ["openid", "nope"] },
+        {
+          kind: "reject",
+          error: "invalid_client",
+          description: "The client 'orphan-app' does not belong to any audience; an administrator must assign it to one.",
+        },
+      ],
+      [
+        "client without audience and an empty client id → invalid_client with the empty id quoted",
+        { clientId: "", audience: null },
+        {
+          kind: "reject",
+          error: "invalid_client",
+          description: "The client '' does not belong to any audience; an administrator must assign it to one.",
+        },
+      ],
+      [
+        "a scope declared for another audience → invalid_scope",
+        { requestedScopes: ["openid", "invoices.read"] },
+        { kind: "reject", error: "invalid_scope", description: "The scope 'invoices.read' is not available to clients of the audience 'org.example.shop'." },
+      ],
+      [
+        "a scope declared nowhere → invalid_scope",
+        { requestedScopes: ["openid", "orders.delete"] },
+        { kind: "reject", error: "invalid_scope", description: "The scope 'orders.delete' is not available to clients of the audience 'org.example.shop'." },
+      ],
+      [
+        "the shop's own scope from a billing client → invalid_scope naming billing",
+        { clientId: "billing-web", audience: BILLING, requestedScopes: ["orders.read"] },
+        { kind: "reject", error: "invalid_scope", description: "The scope 'orders.read' is not available to clients of the audience 'org.example.billing'." },
+      ],
+      [
+        "several offending scopes → all named, in request order, plural wording",
+        { requestedScopes: ["zzz", "openid", "invoices.read", "orders.read", "aaa"] },
+        { kind: "reject", error: "invalid_scope", description: "The scopes 'zzz', 'invoices.read', 'aaa' are not available to clients of the audience 'org.example.shop'." },
+      ],
+      [
+        "an offending scope requested twice is named once (singular wording)",
+        { requestedScopes: ["invoices.read", "openid", "invoices.read"] },
+        { kind: "reject", error: "invalid_scope", description: "The scope 'invoices.read' is not available to clients of the audience 'org.example.shop'." },
+      ],
+      [
+        "a prototype-like scope name that is not declared → invalid_scope",
+        { requestedScopes: ["toString", "constructor"] },
+        { kind: "reject", error: "invalid_scope", description: "The scopes 'toString', 'constructor' are not available to clients of the audience 'org.example.shop'." },
+      ],
+      [
+        "scope names are case-sensitive: OPENID is not the built-in openid",
+        { requestedScopes: ["OPENID"] },
+        { kind: "reject", error: "invalid_scope", description: "The scope 'OPENID' is not available to clients of the audience 'org.example.shop'." },
+      ],
+      [
+        "invalid scope wins over an existing grant of it",
+        { requestedScopes: ["invoices.read"], grantedScopes: ["invoices.read"] },
+        { kind: "reject", error: "invalid_scope", description: "The scope 'invoices.read' is not available to clients of the audience 'org.example.shop'." },
+      ],
+      [
+        "invalid scope wins over prompt=consent",
+        { requestedScopes: ["openid", "nope"], forcePrompt: true },
+        { kind: "reject", error: "invalid_scope", description: "The scope 'nope' is not available to clients of the audience 'org.example.shop'." },
+      ],
+      [
+        "no declared scopes at all → a custom scope is rejected",
+        { requestedScopes: ["orders.read"], declaredScopes: new Map() },
+        { kind: "reject", error: "invalid_scope", description: "The scope 'orders.read' is not available to clients of the audience 'org.example.shop'." },
+      ],
+    ])("%s", (_label, overrides, expected) => {
+      expect(decideConsent(consentInput(overrides))).toEqual(expected);
+    });
   });
 
-  test("does not mutate or alias its input arrays", () => {
-    const input: ConsentInput = { skip: true, requestedScopes: ["openid", "openid"], requestedAudiences: ["a"] };
+  describe("accept (everything requested is already granted, no prompt=consent)", () => {
+    test.each<[string, Partial<ConsentInput>, ConsentStep]>([
+      [
+        "exactly the granted scopes → accept, aud = token-audience",
+        { requestedScopes: ["openid", "orders.read"], grantedScopes: ["openid", "orders.read"] },
+        { kind: "accept", grantScope: ["openid", "orders.read"], grantAudience: ["https://shop.example.org"] },
+      ],
+      [
+        "a subset of the granted scopes → accept only what is requested",
+        { requestedScopes: ["orders.read"], grantedScopes: ["openid", "profile", "orders.read", "orders.write"] },
+        { kind: "accept", grantScope: ["orders.read"], grantAudience: ["https://shop.example.org"] },
+      ],
+      [
+        "granted in another order → grantScope follows the request order",
+        { requestedScopes: ["profile", "openid", "email"], grantedScopes: ["email", "openid", "profile"] },
+        { kind: "accept", grantScope: ["profile", "openid", "email"], grantAudience: ["https://shop.example.org"] },
+      ],
+      [
+        "duplicate requested scopes → deduped, first occurrence kept",
+        { requestedScopes: ["openid", "email", "openid", "orders.read", "email"], grantedScopes: ["openid", "email", "orders.read"] },
+        { kind: "accept", grantScope: ["openid", "email", "orders.read"], grantAudience: ["https://shop.example.org"] },
+      ],
+      [
+        "requested audiences follow the token-audience",
+        { requestedScopes: ["openid"], grantedScopes: ["openid"], requestedAudiences: ["https://api.example.org", "https://cdn.example.org"] },
+        { kind: "accept", grantScope: ["openid"], grantAudience: ["https://shop.example.org", "https://api.example.org", "https://cdn.example.org"] },
+      ],
+      [
+        "a requested audience equal to the token-audience is not repeated; token-audience stays first",
+        { requestedScopes: ["openid"], grantedScopes: ["openid"], requestedAudiences: ["https://api.example.org", "https://shop.example.org"] },
+        { kind: "accept", grantScope: ["openid"], grantAudience: ["https://shop.example.org", "https://api.example.org"] },
+      ],
+      [
+        "duplicate requested audiences → deduped",
+        { requestedScopes: ["openid"], grantedScopes: ["openid"], requestedAudiences: ["b", "a", "b", "a"] },
+        { kind: "accept", grantScope: ["openid"], grantAudience: ["https://shop.example.org", "b", "a"] },
+      ],
+      [
+        "a scope open to every audience (declared with null) counts like any other",
+        { requestedScopes: ["newsletter"], grantedScopes: ["newsletter"] },
+        { kind: "accept", grantScope: ["newsletter"], grantAudience: ["https://shop.example.org"] },
+      ],
+      [
+        "billing client with its own scope granted → billing token-audience",
+        { clientId: "billing-web", audience: BILLING, requestedScopes: ["openid", "invoices.read", "newsletter"], grantedScopes: ["openid", "invoices.read", "newsletter"] },
+        { kind: "accept", grantScope: ["openid", "invoices.read", "newsletter"], grantAudience: ["https://billing.example.org"] },
+      ],
+      [
+        "nothing requested → accept nothing (aud still the token-audience)",
+        { requestedScopes: [], grantedScopes: [] },
+        { kind: "accept", grantScope: [], grantAudience: ["https://shop.example.org"] },
+      ],
+      [
+        "nothing requested with an existing grant → accept nothing",
+        { requestedScopes: [], grantedScopes: ["openid", "orders.read"] },
+        { kind: "accept", grantScope: [], grantAudience: ["https://shop.example.org"] },
+      ],
+    ])("%s", (_label, overrides, expected) => {
+      expect(decideConsent(consentInput(overrides))).toEqual(expected);
+    });
+  });
+
+  describe("show", () => {
+    test.each<[string, Partial<ConsentInput>, ConsentStep]>([
+      [
+        "no consent yet → every requested scope is new",
+        { requestedScopes: ["openid", "profile", "orders.read"], grantedScopes: [] },
+        { kind: "show", alreadyGranted: [], newScopes: ["openid", "profile", "orders.read"] },
+      ],
+      [
+        "partly granted → split, both in request order",
+        { requestedScopes: ["orders.write", "openid", "orders.read", "email"], grantedScopes: ["orders.read", "openid"] },
+        { kind: "show", alreadyGranted: ["openid", "orders.read"], newScopes: ["orders.write", "email"] },
+      ],
+      [
+        "granted scopes that are not requested are not listed",
+        { requestedScopes: ["openid", "email"], grantedScopes: ["openid", "profile", "orders.read"] },
+        { kind: "show", alreadyGranted: ["openid"], newScopes: ["email"] },
+      ],
+      [
+        "duplicates in the request are listed once",
+        { requestedScopes: ["openid", "email", "openid", "email", "newsletter"], grantedScopes: ["openid"] },
+        { kind: "show", alreadyGranted: ["openid"], newScopes: ["email", "newsletter"] },
+      ],
+      [
+        "prompt=consent with everything granted → show, nothing new",
+        { requestedScopes: ["openid", "orders.read"], grantedScopes: ["openid", "orders.read"], forcePrompt: true },
+        { kind: "show", alreadyGranted: ["openid", "orders.read"], newScopes: [] },
+      ],
+      [
+        "prompt=consent with nothing granted → show, everything new",
+        { requestedScopes: ["openid", "orders.read"], grantedScopes: [], forcePrompt: true },
+        { kind: "show", alreadyGranted: [], newScopes: ["openid", "orders.read"] },
+      ],
+      [
+        "prompt=consent with nothing requested → show two empty lists",
+        { requestedScopes: [], grantedScopes: ["openid"], forcePrompt: true },
+        { kind: "show", alreadyGranted: [], newScopes: [] },
+      ],
+      [
+        "every built-in scope is fine without any declaration",
+        { requestedScopes: [...BUILT_IN_SCOPES], declaredScopes: new Map() },
+        { kind: "show", alreadyGranted: [], newScopes: ["openid", "profile", "email", "address", "phone", "offline_access", "offline"] },
+      ],
+      [
+        "a built-in scope stays fine even if a map (wrongly) limits it to another audience",
+        { requestedScopes: ["openid", "email"], declaredScopes: new Map([["email", BILLING.id]]) },
+        { kind: "show", alreadyGranted: [], newScopes: ["openid", "email"] },
+      ],
+    ])("%s", (_label, overrides, expected) => {
+      expect(decideConsent(consentInput(overrides))).toEqual(expected);
+    });
+  });
+
+  test("does not mutate its inputs, and never returns the input arrays themselves", () => {
+    const requestedScopes = ["openid", "openid", "orders.read"];
+    const requestedAudiences = ["https://api.example.org"];
+    const grantedScopes = ["openid", "orders.read"];
+    const declaredScopes = new Map(DECLARED);
+    const input = consentInput({ requestedScopes, requestedAudiences, grantedScopes, declaredScopes });
     const step = decideConsent(input);
-    expect(input.requestedScopes).toEqual(["openid", "openid"]);
+    expect(step).toEqual({ kind: "accept", grantScope: ["openid", "orders.read"], grantAudience: ["https://shop.example.org", "https://api.example.org"] });
     if (step.kind !== "accept") throw new Error(`expected accept, got ${step.kind}`);
-    expect(step.grantScope).not.toBe(input.requestedScopes);
-    expect(step.grantAudience).not.toBe(input.requestedAudiences);
+    expect(step.grantScope).not.toBe(requestedScopes);
+    expect(step.grantAudience).not.toBe(requestedAudiences);
+    expect(requestedScopes).toEqual(["openid", "openid", "orders.read"]);
+    expect(requestedAudiences).toEqual(["https://api.example.org"]);
+    expect(grantedScopes).toEqual(["openid", "orders.read"]);
+    expect([...declaredScopes]).toEqual([...DECLARED]);
+    expect(input.audience).toEqual(SHOP);
+  });
+});
+
+describe("scopeVisibleTo", () => {
+  test.each<[string, string, ReadonlyMap<string, string | null>, boolean]>([
+    ["openid", SHOP.id, new Map(), true],
+    ["profile", SHOP.id, new Map(), true],
+    ["email", SHOP.id, new Map(), true],
+    ["address", SHOP.id, new Map(), true],
+    ["phone", SHOP.id, new Map(), true],
+    ["offline_access", SHOP.id, new Map(), true],
+    ["offline", SHOP.id, new Map(), true],
+    ["email", SHOP.id, new Map([["email", BILLING.id]]), true],
+    ["orders.read", SHOP.id, DECLARED, true],
+    ["orders.read", BILLING.id, DECLARED, false],
+    ["invoices.read", BILLING.id, DECLARED, true],
+    ["invoices.read", SHOP.id, DECLARED, false],
+    ["newsletter", SHOP.id, DECLARED, true],
+    ["newsletter", BILLING.id, DECLARED, true],
+    ["newsletter", "any.other.audience", DECLARED, true],
+    ["orders.delete", SHOP.id, DECLARED, false],
+    ["orders.read", SHOP.id, new Map(), false],
+    ["", SHOP.id, DECLARED, false],
+    ["OPENID", SHOP.id, new Map(), false],
+    ["toString", SHOP.id, DECLARED, false],
+    ["__proto__", SHOP.id, DECLARED, false],
+    ["orders.read", "org.example.shop.", DECLARED, false],
+  ])("%p for audience %p → %p", (scope, audienceId, declared, expected) => {
+    expect(scopeVisibleTo(scope, audienceId, declared)).toBe(expected);
+  });
+});
+
+describe("grantedAudiences", () => {
+  test.each<[string, AudienceInfo, string[], string[]]>([
+    ["nothing requested → the token-audience alone", SHOP, [], ["https://shop.example.org"]],
+    ["requested ones follow, in order", SHOP, ["https://b.example.org", "https://a.example.org"], ["https://shop.example.org", "https://b.example.org", "https://a.example.org"]],
+    ["the token-audience requested first is not repeated", SHOP, ["https://shop.example.org", "https://a.example.org"], ["https://shop.example.org", "https://a.example.org"]],
+    ["the token-audience requested last still comes first", SHOP, ["https://a.example.org", "https://shop.example.org"], ["https://shop.example.org", "https://a.example.org"]],
+    ["duplicates are removed", BILLING, ["x", "y", "x", "y", "x"], ["https://billing.example.org", "x", "y"]],
+    ["audiences are case-sensitive", SHOP, ["https://SHOP.example.org"], ["https://shop.example.org", "https://SHOP.example.org"]],
+  ])("%s", (_label, audience, requested, expected) => {
+    expect(grantedAudiences(audience, requested)).toEqual(expected);
+  });
+
+  test("does not mutate the requested list", () => {
+    const requested = ["a", "a"];
+    grantedAudiences(SHOP, requested);
+    expect(requested).toEqual(["a", "a"]);
+  });
+});
+
+describe("mergeScopes", () => {
+  test.each<[string, string[], string[], { scopes: string[]; added: string[] }]>([
+    ["first approval → everything is added", [], ["openid", "orders.read"], { scopes: ["openid", "orders.read"], added: ["openid", "orders.read"] }],
+    ["nothing approved → unchanged, nothing added", ["openid", "orders.read"], [], { scopes: ["openid", "orders.read"], added: [] }],
+    ["both empty → empty", [], [], { scopes: [], added: [] }],
+    ["approving a subset of the old → unchanged (never drops)", ["openid", "profile", "orders.read"], ["openid"], { scopes: ["openid", "profile", "orders.read"], added: [] }],
+    ["approving the same set → unchanged", ["openid", "orders.read"], ["orders.read", "openid"], { scopes: ["openid", "orders.read"], added: [] }],
+    ["new scopes are appended after the old, in approval order", ["openid", "profile"], ["orders.write", "openid", "email"], { scopes: ["openid", "profile", "orders.write", "email"], added: ["orders.write", "email"] }],
+    ["disjoint → old then new", ["b", "a"], ["d", "c"], { scopes: ["b", "a", "d", "c"], added: ["d", "c"] }],
+    ["duplicates in the approval are added once", ["openid"], ["email", "email", "openid", "profile", "email"], { scopes: ["openid", "email", "profile"], added: ["email", "profile"] }],
+    ["case-sensitive: Email is a different scope", ["email"], ["Email"], { scopes: ["email", "Email"], added: ["Email"] }],
+  ])("%s", (_label, old, approved, expected) => {
+    expect(mergeScopes(old, approved)).toEqual(expected);
+  });
+
+  test("every old scope and every approved scope ends up in the result", () => {
+    const old = ["openid", "orders.read", "newsletter"];
+    const approved = ["email", "orders.read", "orders.write"];
+    const { scopes } = mergeScopes(old, approved);
+    for (const s of [...old, ...approved]) expect(scopes).toContain(s);
+    expect(new Set(scopes).size).toBe(scopes.length);
+  });
+
+  test("does not mutate or alias its inputs", () => {
+    const old = ["openid"];
+    const approved = ["email"];
+    const merged = mergeScopes(old, approved);
+    expect(old).toEqual(["openid"]);
+    expect(approved).toEqual(["email"]);
+    expect(merged.scopes).not.toBe(old);
+    expect(merged.added).not.toBe(approved);
+  });
+});
+
+describe("promptsForConsent", () => {
+  const AUTH = "https://auth.example.org/oauth2/auth?client_id=shop-web&response_type=code&scope=openid";
+  test.each<[string, string | undefined, boolean]>([
+    ["undefined", undefined, false],
+    ["empty string", "", false],
+    ["no prompt parameter", AUTH, false],
+    ["prompt=consent", `${AUTH}&prompt=consent`, true],
+    ["prompt=consent as the first parameter", "https://auth.example.org/oauth2/auth?prompt=consent&client_id=shop-web", true],
+    ["prompt=login consent (space as +)", `${AUTH}&prompt=login+consent`, true],
+    ["prompt=login consent (space as %20)", `${AUTH}&prompt=login%20consent`, true],
+    ["prompt=consent login", `${AUTH}&prompt=consent+login`, true],
+    ["prompt=login select_account consent", `${AUTH}&prompt=login+select_account+consent`, true],
+    ["prompt=login", `${AUTH}&prompt=login`, false],
+    ["prompt=none", `${AUTH}&prompt=none`, false],
+    ["prompt=select_account", `${AUTH}&prompt=select_account`, false],
+    ["empty prompt", `${AUTH}&prompt=`, false],
+    ["prompt values are case-sensitive: CONSENT", `${AUTH}&prompt=CONSENT`, false],
+    ["a longer word containing consent", `${AUTH}&prompt=consented`, false],
+    ["a word containing consent as a suffix", `${AUTH}&prompt=noconsent`, false],
+    ["consent only in another parameter's value", `${AUTH}&state=consent`, false],
+    ["consent as a parameter name", `${AUTH}&consent=prompt`, false],
+    ["consent only in the fragment", `${AUTH}#prompt=consent`, false],
+    ["relative request URL with prompt=consent", "/oauth2/auth?client_id=shop-web&prompt=consent", true],
+    ["relative request URL without prompt", "/oauth2/auth?client_id=shop-web", false],
+    ["garbage that is no URL", "not a url at all", false],
+    ["garbage: an unparseable host", "http://[not-an-ipv6/oauth2/auth?prompt=consent", false],
+    ["garbage: only punctuation", "%%%???&&&", false],
+  ])("%s → %p", (_label, url, expected) => {
+    expect(promptsForConsent(url)).toBe(expected);
   });
 });
 
@@ -102,7 +435,59 @@ describe("unique", () => {
     [["a"], ["a"]],
     [["a", "b", "a", "c", "b"], ["a", "b", "c"]],
     [["B", "b", "B"], ["B", "b"]],
+    [["c", "b", "a"], ["c", "b", "a"]],
+    [["", "", "x"], ["", "x"]],
   ])("%p → %p", (input, expected) => {
     expect(unique(input)).toEqual(expected);
   });
+
+  test.each<[string, () => Iterable<string>, string[]]>([
+    ["a Set", () => new Set(["x", "y"]), ["x", "y"]],
+    ["a generator", () => (function* () { yield "p"; yield "q"; yield "p"; })(), ["p", "q"]],
+    ["a Map's keys", () => new Map([["k1", 1], ["k2", 2]]).keys(), ["k1", "k2"]],
+  ])("accepts any iterable: %s", (_label, make, expected) => {
+    expect(unique(make())).toEqual(expected);
+  });
+
+  test("returns a new array", () => {
+    const input = ["a", "b"];
+    expect(unique(input)).not.toBe(input);
+  });
+});
+
+describe("describeScope", () => {
+  test.each<[string, string | undefined, string]>([
+    ["openid", undefined, "Sign you in with your account"],
+    ["profile", undefined, "Your name"],
+    ["email", undefined, "Your email address"],
+    ["address", undefined, "Your postal address"],
+    ["phone", undefined, "Your phone number"],
+    ["offline_access", undefined, "Stay connected when you are not using it"],
+    ["offline", undefined, "Stay connected when you are not using it"],
+    ["orders.read", "Read your orders", "Read your orders"],
+    ["orders.read", undefined, "orders.read"],
+    ["profile", "Your public profile", "Your public profile"],
+    ["newsletter", undefined, "newsletter"],
+    ["OPENID", undefined, "OPENID"],
+  ])("%p with declared %p → %p", (scope, declared, expected) => {
+    expect(describeScope(scope, declared)).toBe(expected);
+  });
+
+  test("every built-in scope has a built-in description (not its bare name)", () => {
+    for (const s of BUILT_IN_SCOPES) {
+      const d = describeScope(s);
+      expect(typeof d).toBe("string");
+      expect(d).not.toBe(s);
+    }
+  });
+
+  // Scope names like these are valid OAuth scope tokens and pass the config's scope-name rule, so an
+  // admin may declare one without a description. The consent page must then show the name itself.
+  // (Regression: a plain-object lookup once returned inherited Object.prototype members here.)
+  test.each<[string]>([["constructor"], ["toString"], ["hasOwnProperty"], ["valueOf"], ["__proto__"]])(
+    "a declared scope named %p without description is described by its name",
+    (scope) => {
+      expect(describeScope(scope, undefined)).toBe(scope);
+    },
+  );
 });
