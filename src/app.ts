@@ -12,7 +12,7 @@ import type { Hydra } from "./services/hydra";
 import type { Store } from "./services/store";
 import type { Logger } from "./logger";
 import type { Deps } from "./routes/deps";
-import { loginLimiter } from "./middleware/rate-limit";
+import { loginLimiter, registrationLimiter } from "./middleware/rate-limit";
 import { errorHandler, notFoundHandler } from "./middleware/errors";
 import { loginRoutes } from "./routes/login";
 import { consentRoutes } from "./routes/consent";
@@ -20,6 +20,7 @@ import { logoutRoutes } from "./routes/logout";
 import { healthRoutes } from "./routes/health";
 import { homeRoutes } from "./routes/home";
 import { accountRoutes } from "./routes/account";
+import { registrationRoutes } from "./routes/registration";
 
 export const ROOT_DIR = path.resolve(__dirname, "..");
 
@@ -81,11 +82,13 @@ export function createApp({ env, hydra, store, logger, sessionPool }: AppDeps): 
     logger,
     csrf: { token: (req) => generateToken(req), protect: csrfSynchronisedProtection as RequestHandler },
     loginLimiter: loginLimiter(env),
+    registrationLimiter: registrationLimiter(env),
   };
 
   app.use(healthRoutes(deps));
   app.use(homeRoutes(deps));
   app.use(loginRoutes(deps));
+  app.use(registrationRoutes(deps));
   app.use(consentRoutes(deps));
   app.use(logoutRoutes(deps));
   app.use(accountRoutes(deps));

@@ -54,6 +54,11 @@ const EnvSchema = z
     LOGIN_MAX_FAILURES_PER_IP: int(1).default(50),
     LOGIN_MAX_FAILURES_PER_ACCOUNT: int(1).default(10),
     LOGIN_FAILURE_WINDOW_SECONDS: int(1).default(15 * 60),
+    /** Registration attempts allowed per IP within the window. */
+    REGISTRATION_MAX_PER_IP: int(1).default(30),
+    REGISTRATION_WINDOW_SECONDS: int(1).default(60 * 60),
+    /** Default lifetime of invitations created by `npm run invitation:create` (seconds). */
+    INVITATION_TTL_SECONDS: int(60).default(7 * 24 * 60 * 60),
     /** Number of reverse proxies in front of the app (Express "trust proxy"). */
     TRUST_PROXY_HOPS: int(0).default(0),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

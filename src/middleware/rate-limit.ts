@@ -23,3 +23,14 @@ export function loginLimiter(env: Env): RequestHandler {
   });
   return (req, res, next) => perIp(req, res, (err?: unknown) => (err ? next(err) : perAccount(req, res, next)));
 }
+
+/** Registration attempts per client IP (all of them count: each one hashes a password). */
+export function registrationLimiter(env: Env): RequestHandler {
+  return rateLimit({
+    windowMs: env.REGISTRATION_WINDOW_SECONDS * 1000,
+    limit: env.REGISTRATION_MAX_PER_IP,
+    standardHeaders: "draft-8",
+    legacyHeaders: false,
+    handler: (_req, _res, next) => next(new AppError(429, "too_many_attempts", "Too many registration attempts from your network. Please try again later.")),
+  });
+}

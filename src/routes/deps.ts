@@ -13,6 +13,7 @@ export interface Deps {
   logger: Logger;
   csrf: { token(req: Request): string; protect: RequestHandler };
   loginLimiter: RequestHandler;
+  registrationLimiter: RequestHandler;
 }
 
 /** A Hydra login/consent/logout challenge as it appears in a query string or form. */

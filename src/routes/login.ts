@@ -8,6 +8,7 @@ import { decideLoginStart, loginAcceptance } from "../decisions/login";
 import { verifyPassword } from "../services/passwords";
 import { answerOnce, ensureNotHandled } from "./challenges";
 import type { OAuth2LoginRequest } from "../services/hydra";
+import { offersSignUp, registrationMode } from "../decisions/registration";
 
 const LoginQuery = z.object({ login_challenge: challenge });
 const LoginForm = z.object({
@@ -35,6 +36,8 @@ export function loginRoutes(deps: Deps): Router {
       challenge: loginRequest.challenge,
       clientName: loginRequest.client.client_name || clientId,
       audienceName: membership?.audience.displayName ?? null,
+      signUpUrl: membership && offersSignUp(registrationMode(membership.audience)) ? `/registration?login_challenge=${encodeURIComponent(loginRequest.challenge)}` : null,
+      invitationPending: Boolean(req.session.invitationCode),
       email: extra.email ?? loginRequest.oidc_context?.login_hint ?? "",
       remember: extra.remember ?? false,
       error: extra.error ?? null,

@@ -1,5 +1,8 @@
-// Password hashing with argon2id (OWASP-recommended parameters).
+// Password hashing with argon2id (OWASP-recommended parameters) and strength checks (zxcvbn-ts).
 import argon2 from "argon2";
+import { ZxcvbnFactory } from "@zxcvbn-ts/core";
+import * as zxcvbnCommon from "@zxcvbn-ts/language-common";
+import * as zxcvbnEn from "@zxcvbn-ts/language-en";
 
 const OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
@@ -24,4 +27,27 @@ export async function verifyPassword(hash: string | undefined | null, password: 
   } catch {
     return false;
   }
+}
+
+// ---- strength (zxcvbn-ts: pattern and dictionary based estimate, score 0..4)
+
+export const PASSWORD_MIN_LENGTH = 10;
+export const PASSWORD_MAX_LENGTH = 256;
+const MIN_SCORE = 3;
+
+let zxcvbn: ZxcvbnFactory | undefined;
+
+/** null when the password is strong enough, else the reason to show the user. */
+export function passwordProblem(password: string, userInputs: string[]): string | null {
+  if (password.length < PASSWORD_MIN_LENGTH) return `The password must be at least ${PASSWORD_MIN_LENGTH} characters long.`;
+  if (password.length > PASSWORD_MAX_LENGTH) return `The password must be at most ${PASSWORD_MAX_LENGTH} characters long.`;
+  zxcvbn ??= new ZxcvbnFactory({
+    translations: zxcvbnEn.translations,
+    graphs: zxcvbnCommon.adjacencyGraphs,
+    dictionary: { ...zxcvbnCommon.dictionary, ...zxcvbnEn.dictionary },
+  });
+  const result = zxcvbn.check(password, userInputs.filter(Boolean));
+  if (result.score >= MIN_SCORE) return null;
+  const hint = [result.feedback.warning, ...result.feedback.suggestions].filter(Boolean).join(" ");
+  return `This password is too easy to guess.${hint ? ` ${hint}` : ""}`;
 }

@@ -1,12 +1,29 @@
 // The one module that reads and writes the app's database (through Prisma).
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { Db } from "./db";
 import { Prisma } from "../generated/prisma/client";
-import type { Audience, User, Consent } from "../generated/prisma/client";
+import type { Audience, User, Consent, Invitation } from "../generated/prisma/client";
 import { mergeScopes } from "../decisions/consent";
 import type { ClaimDef } from "../decisions/claims";
 
-export type { Audience, User, Consent };
+export type { Audience, User, Consent, Invitation };
+
+/** Invitation codes are 256-bit random strings; only their SHA-256 is stored. */
+export function invitationCodeHash(code: string): string {
+  return createHash("sha256").update(code, "utf8").digest("hex");
+}
+
+/** Thrown by registerUser: the email already has an account (nothing was written). */
+export class EmailTakenError extends Error {}
+/** Thrown by registerUser: the invitation was redeemed or expired meanwhile (nothing was written). */
+export class InvitationRedeemedError extends Error {}
+
+export interface NewUser {
+  email: string;
+  passwordHash: string;
+  name: string;
+  emailVerified: boolean;
+}
 
 export interface ConsentView {
   audience: Audience;
@@ -157,6 +174,43 @@ export function createStore(db: Db) {
         await tx.consentEvent.create({ data: { userId, audienceId, clientId: null, action: "REVOKE", scopesAdded: [], scopesRemoved: row.scopes } });
         return true;
       });
+    },
+
+    /** Stores a new invitation and returns its code (shown once; only its hash is kept). */
+    async createInvitation(audienceId: string, email: string | null, expiresAt: Date): Promise<{ code: string; invitation: Invitation }> {
+      const code = randomBytes(32).toString("base64url");
+      const invitation = await db.invitation.create({
+        data: { audienceId, email: email ? normalizeEmail(email) : null, expiresAt, codeHash: invitationCodeHash(code) },
+      });
+      return { code, invitation };
+    },
+
+    findInvitation(code: string): Promise<(Invitation & { audience: Audience }) | null> {
+      return db.invitation.findUnique({ where: { codeHash: invitationCodeHash(code) }, include: { audience: true } });
+    },
+
+    /**
+     * Creates the user and, when given, redeems the invitation — atomically: a used, expired or
+     * concurrently redeemed invitation or a taken email leaves nothing written.
+     */
+    async registerUser(user: NewUser, invitationId: string | null): Promise<User> {
+      try {
+        return await db.$transaction(async (tx) => {
+          const now = new Date();
+          if (invitationId) {
+            const { count } = await tx.invitation.updateMany({ where: { id: invitationId, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
+            if (count !== 1) throw new InvitationRedeemedError("invitation already redeemed");
+          }
+          const created = await tx.user.create({
+            data: { email: user.email.trim(), emailNormalized: normalizeEmail(user.email), passwordHash: user.passwordHash, name: user.name, emailVerified: user.emailVerified },
+          });
+          if (invitationId) await tx.invitation.update({ where: { id: invitationId }, data: { usedByUserId: created.id } });
+          return created;
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new EmailTakenError("email taken");
+        throw err;
+      }
     },
 
     /** The audience a Hydra client belongs to, or null when the client has none. */

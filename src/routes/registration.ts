@@ -1,0 +1,160 @@
+// /registration — sign-up during Hydra's login step, governed by the audience's registration mode.
+// /invitation — an invitation link opened outside an OAuth flow: explains what to do next and
+// keeps the code in the session for the registration that follows.
+import { Router, type Request, type Response } from "express";
+import { z } from "zod";
+import type { Deps } from "./deps";
+import { challenge } from "./deps";
+import { parseInput } from "../middleware/validate";
+import { AppError } from "../errors";
+import { answerOnce, ensureNotHandled } from "./challenges";
+import { establishSession } from "./login";
+import { loginAcceptance } from "../decisions/login";
+import { checkInvitation, decideRegistration, invitationProblem, registrationMode, type InvitationCheck, type RegistrationMode } from "../decisions/registration";
+import { hashPassword, passwordProblem, PASSWORD_MIN_LENGTH } from "../services/passwords";
+import { EmailTakenError, InvitationRedeemedError, normalizeEmail, type Audience } from "../services/store";
+import type { OAuth2LoginRequest } from "../services/hydra";
+
+const invitationCode = z.string().trim().max(200, "is too long").regex(/^[A-Za-z0-9_-]*$/, "is not an invitation code");
+const RegistrationQuery = z.object({ login_challenge: challenge, invitation: invitationCode.optional() });
+const RegistrationChallenge = z.object({ login_challenge: challenge });
+const RegistrationFields = z.object({
+  email: z.string({ message: "is required" }).trim().max(320, "is too long").pipe(z.email({ message: "is not an email address" })),
+  name: z.string({ message: "is required" }).trim().min(1, "is required").max(200, "is too long"),
+  password: z.string({ message: "is required" }).max(1024, "is too long"),
+  invitation: invitationCode.optional().transform((v) => v || undefined),
+});
+const InvitationQuery = z.object({ code: z.string({ message: "is required" }).regex(/^[A-Za-z0-9_-]{16,200}$/, "is not an invitation code") });
+
+const FIELD_LABELS: Record<string, string> = { email: "Email", name: "Name", password: "Password", invitation: "Invitation code" };
+
+interface Flow {
+  loginRequest: OAuth2LoginRequest;
+  clientName: string;
+  audience: Audience;
+  mode: RegistrationMode;
+}
+
+export function registrationRoutes(deps: Deps): Router {
+  const { hydra, store, env } = deps;
+  const router = Router();
+
+  async function loadFlow(loginChallenge: string): Promise<Flow> {
+    await ensureNotHandled(store, "login", loginChallenge);
+    const loginRequest = await hydra.getLoginRequest(loginChallenge);
+    const clientId = loginRequest.client.client_id ?? "";
+    const membership = clientId ? await store.getClientMembership(clientId) : null;
+    const clientName = loginRequest.client.client_name || clientId;
+    if (!membership) {
+      throw new AppError(403, "client_without_audience", `${clientName} is not set up for registration here (it belongs to no audience).`, { title: "Application not set up" });
+    }
+    return { loginRequest, clientName, audience: membership.audience, mode: registrationMode(membership.audience) };
+  }
+
+  function closed(flow: Flow): AppError {
+    return new AppError(403, "registration_closed", `Registration is closed for ${flow.audience.displayName}.`, { title: "Registration closed" });
+  }
+
+  function renderForm(req: Request, res: Response, flow: Flow, extra: { status?: number; error?: string; email?: string; name?: string; invitation?: string } = {}) {
+    res.status(extra.status ?? 200).render("registration", {
+      title: "Create account",
+      csrfToken: deps.csrf.token(req),
+      challenge: flow.loginRequest.challenge,
+      clientName: flow.clientName,
+      audienceName: flow.audience.displayName,
+      mode: flow.mode,
+      passwordMinLength: PASSWORD_MIN_LENGTH,
+      email: extra.email ?? "",
+      name: extra.name ?? "",
+      invitation: extra.invitation ?? "",
+      error: extra.error ?? null,
+    });
+  }
+
+  router.get("/registration", async (req: Request, res: Response) => {
+    const query = parseInput(RegistrationQuery, req.query, "registration link");
+    const flow = await loadFlow(query.login_challenge);
+    if (flow.mode === "closed") throw closed(flow);
+    renderForm(req, res, flow, { invitation: query.invitation || req.session.invitationCode || "" });
+  });
+
+  router.post("/registration", deps.csrf.protect, deps.registrationLimiter, async (req: Request, res: Response) => {
+    const { login_challenge } = parseInput(RegistrationChallenge, req.body, "registration form");
+    const flow = await loadFlow(login_challenge);
+    if (flow.mode === "closed") throw closed(flow);
+
+    const raw = req.body as Record<string, unknown>;
+    const keep = { email: String(raw.email ?? ""), name: String(raw.name ?? ""), invitation: String(raw.invitation ?? "") };
+    const parsed = RegistrationFields.safeParse(raw);
+    if (!parsed.success) {
+      const error = parsed.error.issues.map((i) => `${FIELD_LABELS[String(i.path[0])] ?? String(i.path[0])} ${i.message}.`).join(" ");
+      return renderForm(req, res, flow, { status: 400, error, ...keep });
+    }
+    const form = parsed.data;
+    const email = normalizeEmail(form.email);
+
+    let check: InvitationCheck = { status: "none" };
+    let invitationId: string | null = null;
+    if (form.invitation) {
+      const invitation = await store.findInvitation(form.invitation);
+      check = checkInvitation(invitation, { audienceId: flow.audience.id, email, now: new Date() });
+      if (check.status === "valid") invitationId = invitation!.id;
+    }
+    const decision = decideRegistration(flow.mode, check, flow.audience.displayName);
+    if (decision.kind === "refuse") {
+      deps.logger.info({ event: "registration_refused", reason: decision.reason, audience: flow.audience.id }, "registration refused");
+      return renderForm(req, res, flow, { status: decision.status, error: decision.message, ...keep });
+    }
+    const weak = passwordProblem(form.password, [form.email, form.name, ...email.split("@")]);
+    if (weak) return renderForm(req, res, flow, { status: 400, error: weak, ...keep });
+
+    let user;
+    try {
+      user = await store.registerUser(
+        { email: form.email, name: form.name, passwordHash: await hashPassword(form.password), emailVerified: decision.emailVerified },
+        decision.useInvitation ? invitationId : null,
+      );
+    } catch (err) {
+      if (err instanceof EmailTakenError) {
+        return renderForm(req, res, flow, { status: 409, error: "An account with this email address already exists. Sign in instead.", ...keep });
+      }
+      if (err instanceof InvitationRedeemedError) {
+        return renderForm(req, res, flow, { status: 400, error: invitationProblem("used", flow.audience.displayName), ...keep });
+      }
+      throw err;
+    }
+    deps.logger.info({ event: "registered", subject: user.id, audience: flow.audience.id, invitation: decision.useInvitation }, "user registered");
+
+    const redirectTo = await answerOnce(store, "login", login_challenge, () =>
+      hydra.acceptLogin(login_challenge, loginAcceptance({ userId: user.id, remember: false, rememberForSeconds: env.LOGIN_REMEMBER_FOR_SECONDS, audienceId: flow.audience.id })),
+    );
+    await establishSession(req, user.id); // a new session: the invitation code kept in the old one is gone
+    res.redirect(303, redirectTo);
+  });
+
+  router.get("/invitation", async (req: Request, res: Response) => {
+    const { code } = parseInput(InvitationQuery, req.query, "invitation link");
+    const invitation = await store.findInvitation(code);
+    const check = checkInvitation(invitation, { audienceId: null, email: null, now: new Date() });
+    if (check.status !== "valid") {
+      const status = check.status === "unknown" ? 404 : 410;
+      const problem = check.status === "none" ? "unknown" : check.status;
+      throw new AppError(status, `invitation_${problem}`, invitationProblem(problem as Exclude<InvitationCheck["status"], "valid" | "none">, invitation?.audience.displayName ?? ""), {
+        title: "Invitation",
+      });
+    }
+    const audience = invitation!.audience;
+    const accepted = audience.invitationEnabled;
+    if (accepted) req.session.invitationCode = code;
+    res.render("invitation", {
+      title: `Invitation to ${audience.displayName}`,
+      audienceName: audience.displayName,
+      startUrl: audience.startUrl,
+      boundEmail: invitation!.email,
+      expiresAt: invitation!.expiresAt,
+      accepted,
+    });
+  });
+
+  return router;
+}
