@@ -72,5 +72,5 @@ export function decideRegistration(mode: RegistrationMode, invitation: Invitatio
     return refuse(403, "invitation_required", `Registration for ${audienceName} requires an invitation.`);
   }
   const message = invitationProblem(invitation.status, audienceName);
-  return refuse(400, `invitation_${invitation.status.replace("-", "_")}`, mode === "open+invitations" ? `${message} You can also register without an invitation.` : message);
+  return refuse(400, `invitation_${invitation.status.replaceAll("-", "_")}`, mode === "open+invitations" ? `${message} You can also register without an invitation.` : message);
 }

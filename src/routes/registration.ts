@@ -11,7 +11,7 @@ import { answerOnce, ensureNotHandled } from "./challenges";
 import { establishSession } from "./login";
 import { loginAcceptance } from "../decisions/login";
 import { checkInvitation, decideRegistration, invitationProblem, registrationMode, type InvitationCheck, type RegistrationMode } from "../decisions/registration";
-import { hashPassword, passwordProblem, PASSWORD_MIN_LENGTH } from "../services/passwords";
+import { hashPassword, passwordProblem, personalInputs, PASSWORD_MIN_LENGTH } from "../services/passwords";
 import { EmailTakenError, InvitationRedeemedError, normalizeEmail, type Audience } from "../services/store";
 import type { OAuth2LoginRequest } from "../services/hydra";
 
@@ -105,7 +105,7 @@ export function registrationRoutes(deps: Deps): Router {
       deps.logger.info({ event: "registration_refused", reason: decision.reason, audience: flow.audience.id }, "registration refused");
       return renderForm(req, res, flow, { status: decision.status, error: decision.message, ...keep });
     }
-    const weak = passwordProblem(form.password, [form.email, form.name, ...email.split("@")]);
+    const weak = passwordProblem(form.password, personalInputs(form.email, form.name));
     if (weak) return renderForm(req, res, flow, { status: 400, error: weak, ...keep });
 
     let user;

@@ -37,6 +37,16 @@ const MIN_SCORE = 3;
 
 let zxcvbn: ZxcvbnFactory | undefined;
 
+/** What a password must not be built from: the email, its parts, the name, its words and the name without spaces. */
+export function personalInputs(email: string, name: string): string[] {
+  const [local = "", domain = ""] = email.toLowerCase().split("@");
+  const nameWords = name.toLowerCase().split(/\s+/).filter(Boolean);
+  const reversed = [...nameWords].reverse();
+  return [
+    ...new Set([email.toLowerCase(), local, domain, ...local.split(/[._+-]+/), nameWords.join(" "), nameWords.join(""), reversed.join(" "), reversed.join(""), ...nameWords]),
+  ].filter((x) => x.length >= 3);
+}
+
 /** null when the password is strong enough, else the reason to show the user. */
 export function passwordProblem(password: string, userInputs: string[]): string | null {
   if (password.length < PASSWORD_MIN_LENGTH) return `The password must be at least ${PASSWORD_MIN_LENGTH} characters long.`;

@@ -39,6 +39,9 @@ describe("loadEnv with a valid minimal environment", () => {
       LOGIN_MAX_FAILURES_PER_ACCOUNT: 10,
       LOGIN_FAILURE_WINDOW_SECONDS: 900,
       TRUST_PROXY_HOPS: 0,
+      REGISTRATION_MAX_PER_IP: 30,
+      REGISTRATION_WINDOW_SECONDS: 3600,
+      INVITATION_TTL_SECONDS: 604800,
       LOG_LEVEL: "info",
       HYDRA_TIMEOUT_MS: 5000,
     });

@@ -11,7 +11,7 @@ import {
   type RegistrationDecision,
   type RegistrationMode,
 } from "../../src/decisions/registration";
-import { passwordProblem } from "../../src/services/passwords";
+import { personalInputs, passwordProblem } from "../../src/services/passwords";
 
 describe("registrationMode", () => {
   test.each<[boolean, boolean, RegistrationMode]>([
@@ -307,9 +307,16 @@ describe("passwordProblem", () => {
     expect(passwordProblem(EMAIL, [EMAIL])).not.toBeNull();
   });
 
-  // Known weakness (reported, not asserted): user inputs are matched as whole tokens, so the
-  // user's name with the space removed or the surname alone plus a year are accepted, e.g.
-  // passwordProblem("MargueriteYourcenar", USER_INPUTS) === null and
-  // passwordProblem("yourcenar2024", USER_INPUTS) === null.
-  test.todo("refuses the user's name concatenated without separators or the surname plus a year");
+  test.each(["MargueriteYourcenar", "margueriteyourcenar", "yourcenar marguerite", "yourcenar2024", "Yourcenar2024!"])(
+    "%p (built from the user's name) is refused with personalInputs",
+    (password) => {
+      expect(passwordProblem(password, personalInputs(EMAIL, NAME))).not.toBeNull();
+    },
+  );
+
+  test("personalInputs expands the email and the name into their parts", () => {
+    expect(personalInputs("Ada.Lovelace+x@Example.com", "Ada King Lovelace")).toEqual([
+      "ada.lovelace+x@example.com", "ada.lovelace+x", "example.com", "ada", "lovelace", "ada king lovelace", "adakinglovelace", "lovelace king ada", "lovelacekingada", "king",
+    ]);
+  });
 });
