@@ -608,3 +608,20 @@ describe("loadAppConfigFile", () => {
     expect(err.message).toBe(`Invalid ${file}:\n  - audiences[0].id: ${ID_RULE}`);
   });
 });
+
+describe("shipped configuration files", () => {
+  test.each(["config/audiences.example.yaml", "config/demo.yaml"])("%s is valid", (file) => {
+    const cfg = loadAppConfigFile(path.join(__dirname, "..", "..", file));
+    expect(cfg.audiences.length).toBeGreaterThan(0);
+    expect(cfg.clients.length).toBeGreaterThan(0);
+  });
+
+  test("the complete example uses every section", () => {
+    const cfg = loadAppConfigFile(path.join(__dirname, "..", "..", "config/audiences.example.yaml"));
+    expect(cfg.adminAudience).toBe("org.example.identity");
+    expect(cfg.scopes.find((s) => s.name === "identity.users.read")).toEqual({ name: "identity.users.read", description: "Read user accounts", audience: "org.example.identity" });
+    expect(cfg.claims.map((c) => c.name)).toEqual(["preferred_username", "dealer_number", "roles"]);
+    expect(cfg.clients.find((c) => c.id === "dealers-den-backend")!.allowedAudiences).toEqual(["org.example.dealers-den", "org.example.registration"]);
+    expect(cfg.clients.find((c) => c.id === "registration-app")!.tokenEndpointAuthMethod).toBe("none");
+  });
+});
