@@ -2,23 +2,16 @@
 // /oauth2/auth → login form → consent form → callback → code exchange → tokens.
 import { Browser } from "../support/browser";
 import { startStack, type Stack } from "../support/stack";
-import { CALLBACK, appSessionUser, createUser } from "../support/fixtures";
+import { CALLBACK, appSessionUser, createUser, demoConfig, type TestUser } from "../support/fixtures";
 import { callbackParams, exchangeCode, introspect, jwtPayload, startAuthorization } from "../support/oauth";
 
 jest.setTimeout(60_000);
 
 let stack: Stack;
-let user: Awaited<ReturnType<typeof createUser>>;
+let user: TestUser;
 
 beforeAll(async () => {
-  stack = await startStack({
-    config: {
-      audiences: [{ id: "demo", name: "Demo App" }],
-      clients: [
-        { id: "demo-web", name: "Demo Web", audience: "demo", "secret-env": "DEMO_WEB_SECRET", "redirect-uris": [CALLBACK], scopes: ["openid", "profile", "email", "offline_access"] },
-      ],
-    },
-  });
+  stack = await startStack({ config: demoConfig({ scopes: ["openid", "profile", "email", "offline_access"] }) });
 });
 // A fresh user per test: consent is remembered per user and audience.
 beforeEach(async () => {

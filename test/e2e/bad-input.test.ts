@@ -1,22 +1,16 @@
 // Bad input and unavailable dependencies: a clear 4xx/503 page or JSON error, never a 500.
 import { Browser } from "../support/browser";
 import { startStack, type Stack } from "../support/stack";
-import { CALLBACK, createUser } from "../support/fixtures";
+import { CALLBACK, createUser, demoConfig, type TestUser } from "../support/fixtures";
 import { startAuthorization } from "../support/oauth";
 
 jest.setTimeout(60_000);
 
 let stack: Stack;
-let user: Awaited<ReturnType<typeof createUser>>;
+let user: TestUser;
 
 beforeAll(async () => {
-  stack = await startStack({
-    config: {
-      audiences: [{ id: "demo", name: "Demo App" }],
-      clients: [{ id: "demo-web", audience: "demo", "secret-env": "DEMO_WEB_SECRET", "redirect-uris": [CALLBACK], scopes: ["openid", "profile"] }],
-    },
-    dbProxy: true,
-  });
+  stack = await startStack({ config: demoConfig(), dbProxy: true });
 });
 // A fresh user per test: consent is remembered per user and audience.
 beforeEach(async () => {

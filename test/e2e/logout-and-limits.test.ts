@@ -1,30 +1,18 @@
 // Logout through Hydra's end-session endpoint, and the sign-in rate limits.
 import { Browser } from "../support/browser";
 import { startStack, type Stack } from "../support/stack";
-import { CALLBACK, appSessionUser, createUser } from "../support/fixtures";
+import { CALLBACK, appSessionUser, createUser, demoConfig, type TestUser } from "../support/fixtures";
 import { callbackParams, exchangeCode, startAuthorization } from "../support/oauth";
 
 jest.setTimeout(60_000);
 
 const AFTER_LOGOUT = "http://127.0.0.1:9/signed-out";
 let stack: Stack;
-let user: Awaited<ReturnType<typeof createUser>>;
+let user: TestUser;
 
 beforeAll(async () => {
   stack = await startStack({
-    config: {
-      audiences: [{ id: "demo", name: "Demo App" }],
-      clients: [
-        {
-          id: "demo-web",
-          audience: "demo",
-          "secret-env": "DEMO_WEB_SECRET",
-          "redirect-uris": [CALLBACK],
-          "post-logout-redirect-uris": [AFTER_LOGOUT],
-          scopes: ["openid", "profile"],
-        },
-      ],
-    },
+    config: demoConfig({ "post-logout-redirect-uris": [AFTER_LOGOUT] }),
     appEnv: { LOGIN_MAX_FAILURES_PER_ACCOUNT: "3", LOGIN_MAX_FAILURES_PER_IP: "12" },
   });
 });

@@ -1,3 +1,4 @@
+import type { ConfigFile } from "../../src/config/audiences";
 import { randomBytes } from "node:crypto";
 import type { Db } from "../../src/services/db";
 import { hashPassword } from "../../src/services/passwords";
@@ -32,4 +33,14 @@ export async function appSessionUser(stack: { db: Db; appUrl: string; env: { SES
   const sid = decodeURIComponent(raw).replace(/^s:/, "").replace(/\.[^.]*$/, "");
   const row = await stack.db.session.findUnique({ where: { sid } });
   return (row?.sess as { userId?: string } | undefined)?.userId;
+}
+
+export type TestUser = Awaited<ReturnType<typeof createUser>>;
+
+/** One audience "demo" with one confidential client "demo-web" (its secret: stack.secrets.DEMO_WEB_SECRET). */
+export function demoConfig(client: Record<string, unknown> = {}): ConfigFile {
+  return {
+    audiences: [{ id: "demo", name: "Demo App" }],
+    clients: [{ id: "demo-web", name: "Demo Web", audience: "demo", "secret-env": "DEMO_WEB_SECRET", "redirect-uris": [CALLBACK], scopes: ["openid", "profile"], ...client }],
+  } as ConfigFile;
 }
