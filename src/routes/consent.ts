@@ -73,11 +73,12 @@ export function consentRoutes(deps: Deps): Router {
     res.redirect(303, redirectTo);
   }
 
-  /** Records the use (and approval) in the audience consent, then accepts at Hydra with the released claims. */
+  /** Records the approval (or notes the silent use) in the audience consent, then accepts at Hydra with the released claims. */
   async function accept(res: Response, ctx: Context & { audience: AudienceInfo }, approved: string[]) {
     const user = await store.getUser(ctx.subject);
     if (!user) return reject(res, ctx, "access_denied", "The user account no longer exists.");
-    await store.recordConsent(user.id, ctx.audience.id, ctx.clientId, approved);
+    if (approved.length) await store.recordConsent(user.id, ctx.audience.id, ctx.clientId, approved);
+    else await store.noteConsentUse(user.id, ctx.audience.id, ctx.clientId);
     const claims = releasedClaims(user, ctx.requestedScopes, ctx.audience.id, await store.getClaimDefs(ctx.audience.id));
     const redirectTo = await answerOnce(store, "consent", ctx.challenge, () =>
       hydra.acceptConsent(ctx.challenge, {

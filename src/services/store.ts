@@ -146,6 +146,13 @@ export function createStore(db: Db) {
       );
     },
 
+    /** Notes that a client used the user's existing consent for its audience (a silent pass). */
+    async noteConsentUse(userId: string, audienceId: string, clientId: string): Promise<void> {
+      await db.$executeRaw`
+        UPDATE consents SET client_ids = array_append(coalesce(client_ids, '{}'), ${clientId}), updated_at = now()
+        WHERE user_id = ${userId}::uuid AND audience_id = ${audienceId} AND NOT (${clientId} = ANY(coalesce(client_ids, '{}')))`;
+    },
+
     async listConsents(userId: string): Promise<ConsentView[]> {
       const rows = await db.consent.findMany({ where: { userId }, include: { audience: { include: { clients: true } } }, orderBy: { audienceId: "asc" } });
       return rows.map((r) => ({
