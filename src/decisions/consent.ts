@@ -23,10 +23,12 @@ export interface ConsentInput {
   grantedScopes: readonly string[];
   /** The authorization request said prompt=consent. */
   forcePrompt: boolean;
+  /** The authorization request said prompt=none: no page may be shown. */
+  promptNone?: boolean;
 }
 
 export type ConsentStep =
-  | { kind: "reject"; error: "invalid_client" | "invalid_scope"; description: string }
+  | { kind: "reject"; error: "invalid_client" | "invalid_scope" | "consent_required"; description: string }
   | { kind: "accept"; grantScope: string[]; grantAudience: string[] }
   | { kind: "show"; alreadyGranted: string[]; newScopes: string[] };
 
@@ -70,6 +72,9 @@ export function decideConsent(input: ConsentInput): ConsentStep {
   if (newScopes.length === 0 && !input.forcePrompt) {
     return { kind: "accept", grantScope: requested, grantAudience: grantedAudiences(audience, input.requestedAudiences) };
   }
+  if (input.promptNone) {
+    return { kind: "reject", error: "consent_required", description: "The request needs the user's consent, but prompt=none forbids asking for it." };
+  }
   return { kind: "show", alreadyGranted: requested.filter((s) => granted.has(s)), newScopes };
 }
 
@@ -80,13 +85,17 @@ export function mergeScopes(old: readonly string[], approved: readonly string[])
   return { scopes: [...old, ...added], added };
 }
 
-/** prompt=consent in the original authorization request (prompt is a space-separated list). */
-export function promptsForConsent(requestUrl: string | undefined): boolean {
-  if (!requestUrl) return false;
+/** The prompt values of the original authorization request (prompt is a space-separated list). */
+export function promptValues(requestUrl: string | undefined): string[] {
+  if (!requestUrl) return [];
   try {
-    const prompt = new URL(requestUrl, "http://x").searchParams.get("prompt") ?? "";
-    return prompt.split(" ").includes("consent");
+    return (new URL(requestUrl, "http://x").searchParams.get("prompt") ?? "").split(" ").filter(Boolean);
   } catch {
-    return false;
+    return [];
   }
+}
+
+/** prompt=consent in the original authorization request. */
+export function promptsForConsent(requestUrl: string | undefined): boolean {
+  return promptValues(requestUrl).includes("consent");
 }

@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { Deps } from "./deps";
 import { challenge } from "./deps";
 import { parseInput } from "../middleware/validate";
-import { decideConsent, grantedAudiences, promptsForConsent, type AudienceInfo, type ConsentStep } from "../decisions/consent";
+import { decideConsent, grantedAudiences, promptValues, type AudienceInfo, type ConsentStep } from "../decisions/consent";
 import { releasedClaims } from "../decisions/claims";
 import { describeScope } from "../decisions/scopes";
 import { answerOnce, ensureNotHandled } from "./challenges";
@@ -46,6 +46,7 @@ export function consentRoutes(deps: Deps): Router {
       store.getScopeOwners(requestedScopes),
       audience ? store.getGrantedScopes(subject, audience.id) : Promise.resolve([]),
     ]);
+    const prompt = promptValues(request.request_url);
     const step = decideConsent({
       clientId,
       audience,
@@ -53,7 +54,8 @@ export function consentRoutes(deps: Deps): Router {
       requestedAudiences: request.requested_access_token_audience ?? [],
       declaredScopes,
       grantedScopes,
-      forcePrompt: promptsForConsent(request.request_url),
+      forcePrompt: prompt.includes("consent"),
+      promptNone: prompt.includes("none"),
     });
     return { challenge: consentChallenge, request, clientId, clientName: request.client?.client_name || clientId, subject, audience, requestedScopes, step };
   }
@@ -84,8 +86,11 @@ export function consentRoutes(deps: Deps): Router {
       hydra.acceptConsent(ctx.challenge, {
         grant_scope: ctx.requestedScopes,
         grant_access_token_audience: grantedAudiences(ctx.audience, ctx.request.requested_access_token_audience ?? []),
-        // The app's store is the source of truth for consent; Hydra is not asked to remember it.
-        remember: false,
+        // The app's store decides about consent (shared per audience). Hydra also remembers it per
+        // client only so that prompt=none (silent renewal) can reach this app at all; /account's
+        // revocation clears Hydra's memory together with the store's.
+        remember: true,
+        remember_for: 0,
         session: { id_token: claims, access_token: {} },
       }),
     );

@@ -273,6 +273,31 @@ test("7. prompt=consent shows the page even when the consent covers the request"
   expect(forced.params.get("code")).toBeTruthy();
 });
 
+test("prompt=none: silent renewal works once the client has consented; needing consent answers consent_required", async () => {
+  const browser = new Browser();
+  await authorize(browser, params("shop-web", "openid profile"));
+  const silent = await startAuthorization(browser, stack, params("shop-web", "openid profile", { prompt: "none" }));
+  expect(callbackParams(silent.page, CALLBACK, silent.state).get("code")).toBeTruthy();
+
+  const more = await startAuthorization(browser, stack, params("shop-web", "openid profile email", { prompt: "none" }));
+  expect(callbackParams(more.page, CALLBACK, more.state).get("error")).toBe("consent_required");
+
+  // Hydra answers prompt=none itself unless it remembers a consent for this very client, so a
+  // client of the audience that never went through consent cannot renew silently yet.
+  const mobile = await startAuthorization(browser, stack, params("shop-mobile", "openid profile", { prompt: "none" }));
+  expect(callbackParams(mobile.page, CALLBACK, mobile.state).get("error")).toBe("consent_required");
+  expect((await storedConsent("shop"))[0]!.scopes.sort()).toEqual(["openid", "profile"]);
+});
+
+test("the app's store, not Hydra's per-client memory, decides: a consent gone from the store is asked for again", async () => {
+  const browser = new Browser();
+  await authorize(browser, params("shop-web", "openid profile"));
+  // Hydra still remembers the consent for shop-web (it would say skip); the store no longer has it.
+  await stack.db.consent.deleteMany({ where: { userId: user.id, audienceId: "shop" } });
+  const again = await authorize(browser, params("shop-web", "openid profile"));
+  expect(again.consentShown).toBe(true);
+});
+
 test("a client that belongs to no audience is refused at consent with a clear page", async () => {
   await stack.hydra.createClient({
     client_id: "orphan",

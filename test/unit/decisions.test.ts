@@ -491,3 +491,30 @@ describe("describeScope", () => {
     },
   );
 });
+
+describe("decideConsent with prompt=none", () => {
+  const base = {
+    clientId: "web",
+    audience: { id: "shop", displayName: "Shop", tokenAudience: "shop" },
+    requestedScopes: ["openid", "profile"],
+    requestedAudiences: [],
+    declaredScopes: new Map<string, string | null>(),
+    forcePrompt: false,
+    promptNone: true,
+  };
+  test.each<[string, Partial<typeof base> & { grantedScopes: string[] }, unknown]>([
+    ["covered → accepted silently", { grantedScopes: ["openid", "profile"] }, { kind: "accept", grantScope: ["openid", "profile"], grantAudience: ["shop"] }],
+    [
+      "not covered → consent_required, no page",
+      { grantedScopes: ["openid"] },
+      { kind: "reject", error: "consent_required", description: "The request needs the user's consent, but prompt=none forbids asking for it." },
+    ],
+    [
+      "prompt=consent together with none → consent_required",
+      { grantedScopes: ["openid", "profile"], forcePrompt: true },
+      { kind: "reject", error: "consent_required", description: "The request needs the user's consent, but prompt=none forbids asking for it." },
+    ],
+  ])("%s", (_label, input, expected) => {
+    expect(decideConsent({ ...base, ...input })).toEqual(expected);
+  });
+});
