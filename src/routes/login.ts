@@ -57,6 +57,8 @@ export function loginRoutes(deps: Deps): Router {
           loginAcceptance({ userId: step.subject, remember: false, rememberForSeconds: 0, audienceId: membership?.audience.id ?? null }),
         ),
       );
+      // Hydra knows this browser's user: the app's own session (e.g. for /account) follows it.
+      if (req.session.userId !== step.subject) await establishSession(req, step.subject);
       return res.redirect(303, redirectTo);
     }
     await renderForm(req, res, loginRequest);

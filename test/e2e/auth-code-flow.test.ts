@@ -97,6 +97,13 @@ test("with remember-me, a second flow skips the login form", async () => {
   expect(second.page.chain.some((u) => new URL(u).pathname === "/login")).toBe(true);
   expect(new URL(second.page.url).pathname).not.toBe("/login");
   expect(second.page.$("#login-form").length).toBe(0);
+
+  // A browser whose app session is gone (expired) but whose Hydra login is remembered gets the app
+  // session back on the skipped login.
+  await stack.db.session.deleteMany({});
+  expect(await appSessionUser(stack, browser)).toBeUndefined();
+  await startAuthorization(browser, stack, web());
+  expect(await appSessionUser(stack, browser)).toBe(user.id);
 });
 
 test("without remember-me, a second flow asks for the password again", async () => {
