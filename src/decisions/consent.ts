@@ -95,7 +95,3 @@ export function promptValues(requestUrl: string | undefined): string[] {
   }
 }
 
-/** prompt=consent in the original authorization request. */
-export function promptsForConsent(requestUrl: string | undefined): boolean {
-  return promptValues(requestUrl).includes("consent");
-}

@@ -30,7 +30,6 @@ export class FlowAlreadyHandledError extends AppError {
 export interface Hydra {
   getLoginRequest(challenge: string): Promise<OAuth2LoginRequest>;
   acceptLogin(challenge: string, body: AcceptOAuth2LoginRequest): Promise<string>;
-  rejectLogin(challenge: string, error: string, description: string): Promise<string>;
   getConsentRequest(challenge: string): Promise<OAuth2ConsentRequest>;
   acceptConsent(challenge: string, body: AcceptOAuth2ConsentRequest): Promise<string>;
   rejectConsent(challenge: string, error: string, description: string): Promise<string>;
@@ -65,10 +64,6 @@ export function createHydra(opts: { adminUrl: string; timeoutMs: number }): Hydr
     getLoginRequest: (challenge) => call("login", () => api.getOAuth2LoginRequest({ loginChallenge: challenge })),
     acceptLogin: async (challenge, body) =>
       (await call("login", () => api.acceptOAuth2LoginRequest({ loginChallenge: challenge, acceptOAuth2LoginRequest: body }))).redirect_to,
-    rejectLogin: async (challenge, error, description) =>
-      (await call("login", () =>
-        api.rejectOAuth2LoginRequest({ loginChallenge: challenge, rejectOAuth2Request: { error, error_description: description } }),
-      )).redirect_to,
     getConsentRequest: (challenge) => call("consent", () => api.getOAuth2ConsentRequest({ consentChallenge: challenge })),
     acceptConsent: async (challenge, body) =>
       (await call("consent", () => api.acceptOAuth2ConsentRequest({ consentChallenge: challenge, acceptOAuth2ConsentRequest: body }))).redirect_to,

@@ -5,7 +5,7 @@ import {
   decideConsent,
   grantedAudiences,
   mergeScopes,
-  promptsForConsent,
+  promptValues,
   scopeVisibleTo,
   unique,
   type AudienceInfo,
@@ -397,7 +397,7 @@ describe("mergeScopes", () => {
   });
 });
 
-describe("promptsForConsent", () => {
+describe("promptValues: does the request say prompt=consent?", () => {
   const AUTH = "https://auth.example.org/oauth2/auth?client_id=shop-web&response_type=code&scope=openid";
   test.each<[string, string | undefined, boolean]>([
     ["undefined", undefined, false],
@@ -425,7 +425,7 @@ describe("promptsForConsent", () => {
     ["garbage: an unparseable host", "http://[not-an-ipv6/oauth2/auth?prompt=consent", false],
     ["garbage: only punctuation", "%%%???&&&", false],
   ])("%s → %p", (_label, url, expected) => {
-    expect(promptsForConsent(url)).toBe(expected);
+    expect(promptValues(url).includes("consent")).toBe(expected);
   });
 });
 
