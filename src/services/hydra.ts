@@ -43,6 +43,8 @@ export interface Hydra {
   deleteClient(id: string): Promise<void>;
   introspect(token: string, scope?: string): Promise<IntrospectedOAuth2Token>;
   revokeConsentSessions(subject: string, clientId?: string): Promise<void>;
+  /** Ends every Hydra login session (remembered browsers) of the subject. */
+  revokeLoginSessions(subject: string): Promise<void>;
   isReady(): Promise<boolean>;
 }
 
@@ -111,6 +113,9 @@ export function createHydra(opts: { adminUrl: string; timeoutMs: number }): Hydr
       await call("admin", () =>
         api.revokeOAuth2ConsentSessions(clientId ? { subject, client: clientId } : { subject, all: true }),
       );
+    },
+    revokeLoginSessions: async (subject) => {
+      await call("admin", () => api.revokeOAuth2LoginSessions({ subject }));
     },
     isReady: async () => {
       try {

@@ -220,6 +220,11 @@ export function createStore(db: Db) {
       }
     },
 
+    /** Ends every app session (express-session rows) of the user; returns how many ended. */
+    async endUserSessions(userId: string): Promise<number> {
+      return db.$executeRaw`DELETE FROM session WHERE sess->>'userId' = ${userId}`;
+    },
+
     /** The audience a Hydra client belongs to, or null when the client has none. */
     async getClientMembership(clientId: string): Promise<ClientMembership | null> {
       const row = await db.client.findUnique({ where: { id: clientId }, include: { audience: true } });
