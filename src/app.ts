@@ -10,10 +10,13 @@ import type { Pool } from "pg";
 import type { Env } from "./config/env";
 import type { Hydra } from "./services/hydra";
 import type { Store } from "./services/store";
-import type { Logger } from "./logger";
 import type { Deps } from "./routes/deps";
-import { loginLimiter, registrationLimiter } from "./middleware/rate-limit";
+import cookieParser from "cookie-parser";
 import { errorHandler, notFoundHandler } from "./middleware/errors";
+import { sameOriginPosts } from "./middleware/same-origin";
+import type { Limits } from "./services/limits";
+import { browserCookies } from "./routes/browser-cookies";
+import { redactSecrets, type Logger as PinoLogger } from "./logger";
 import { loginRoutes } from "./routes/login";
 import { consentRoutes } from "./routes/consent";
 import { logoutRoutes } from "./routes/logout";
@@ -28,19 +31,36 @@ export interface AppDeps {
   env: Env;
   hydra: Hydra;
   store: Store;
-  logger: Logger;
+  logger: PinoLogger;
   /** Pool backing the persistent session store (table "session", created by the migrations). */
   sessionPool: Pool;
+  /** Attempt counters shared by every replica (table rate_limits). */
+  limits: Limits;
 }
 
-export function createApp({ env, hydra, store, logger, sessionPool }: AppDeps): express.Express {
+export function createApp({ env, hydra, store, logger, sessionPool, limits }: AppDeps): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", env.TRUST_PROXY_HOPS);
   app.set("view engine", "ejs");
   app.set("views", path.join(ROOT_DIR, "views"));
 
-  app.use(pinoHttp({ logger, autoLogging: { ignore: (req) => req.url === "/health" } }));
+  app.use(
+    pinoHttp({
+      logger,
+      autoLogging: { ignore: (req) => req.url === "/health" },
+      // Only what an operator needs; the URL without challenge, code, state or invitation values.
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: redactSecrets(req.url),
+          remoteAddress: req.remoteAddress,
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -50,9 +70,13 @@ export function createApp({ env, hydra, store, logger, sessionPool }: AppDeps): 
           "form-action": null,
         },
       },
+      // No page of this app tells another site its URL (which may carry a challenge).
+      referrerPolicy: { policy: "no-referrer" },
     }),
   );
+  app.use(sameOriginPosts(env));
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
+  app.use(cookieParser());
 
   const PgStore = connectPgSimple(session);
   app.use(
@@ -81,8 +105,8 @@ export function createApp({ env, hydra, store, logger, sessionPool }: AppDeps): 
     store,
     logger,
     csrf: { token: (req) => generateToken(req), protect: csrfSynchronisedProtection as RequestHandler },
-    loginLimiter: loginLimiter(env),
-    registrationLimiter: registrationLimiter(env),
+    limits,
+    browser: browserCookies(env),
   };
 
   app.use(healthRoutes(deps));

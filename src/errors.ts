@@ -7,7 +7,7 @@ export class AppError extends Error {
     public readonly code: string,
     /** Message safe to show to the user. */
     message: string,
-    public readonly options: { title?: string; cause?: unknown } = {},
+    public readonly options: { title?: string; cause?: unknown; retryAfterSeconds?: number } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = "AppError";

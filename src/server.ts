@@ -7,6 +7,7 @@ import { createApp } from "./app";
 import { createDb } from "./services/db";
 import { createHydra } from "./services/hydra";
 import { createStore } from "./services/store";
+import { createLimits } from "./services/limits";
 import { createLogger, type Logger } from "./logger";
 
 export interface RunningServer {
@@ -21,7 +22,8 @@ export async function startServer(env: Env, logger: Logger = createLogger(env.LO
   // An idle client losing its connection (database restarted) must not crash the process.
   sessionPool.on("error", (err) => logger.warn({ err }, "session store connection lost"));
   const hydra = createHydra({ adminUrl: env.HYDRA_ADMIN_URL, timeoutMs: env.HYDRA_TIMEOUT_MS });
-  const app = createApp({ env, hydra, store: createStore(db), logger, sessionPool });
+  const limits = createLimits(sessionPool, env);
+  const app = createApp({ env, hydra, store: createStore(db), logger, sessionPool, limits });
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(env.PORT, env.HOST, () => resolve(s));

@@ -7,5 +7,7 @@ declare module "express-session" {
     csrfToken?: string;
     /** An invitation code from a link opened outside an OAuth flow, kept for the registration that follows. */
     invitationCode?: string;
+    /** A sign-up whose account exists but whose Hydra login step was not answered yet (retry continues it). */
+    pendingSignUp?: { challenge: string; userId: string };
   }
 }

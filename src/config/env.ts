@@ -53,19 +53,37 @@ const EnvSchema = z
     /** Failed sign-ins allowed per IP and per account within the window. */
     LOGIN_MAX_FAILURES_PER_IP: int(1).default(50),
     LOGIN_MAX_FAILURES_PER_ACCOUNT: int(1).default(10),
+    /** Failed sign-ins allowed from a browser that holds the account's device cookie (it signed in before). */
+    LOGIN_MAX_FAILURES_PER_DEVICE: int(1).default(10),
     LOGIN_FAILURE_WINDOW_SECONDS: int(1).default(15 * 60),
+    /** The signed device cookie set after a successful sign-in (OWASP device cookies). */
+    DEVICE_COOKIE_NAME: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be a cookie name").default("audience_login_device"),
+    DEVICE_COOKIE_TTL_SECONDS: int(60).default(365 * 24 * 60 * 60),
     /** Registration attempts allowed per IP within the window. */
     REGISTRATION_MAX_PER_IP: int(1).default(30),
     REGISTRATION_WINDOW_SECONDS: int(1).default(60 * 60),
+    /** Invitation links opened per IP within the window. */
+    INVITATION_MAX_PER_IP: int(1).default(60),
+    INVITATION_WINDOW_SECONDS: int(1).default(60 * 60),
     /** Default lifetime of invitations created by `npm run invitation:create` (seconds). */
     INVITATION_TTL_SECONDS: int(60).default(7 * 24 * 60 * 60),
     /** Number of reverse proxies in front of the app (Express "trust proxy"). */
     TRUST_PROXY_HOPS: int(0).default(0),
     LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-    /** Timeout of each call to Hydra's admin API (ms). */
-    HYDRA_TIMEOUT_MS: int(1).default(5000),
+    /** Timeout of each call to Hydra (ms): a frozen Hydra gets a 503 page after this long. */
+    HYDRA_TIMEOUT_MS: int(1).default(2000),
+    /** Hydra's public URL as browsers reach it (the account page's own sign-in goes through it). */
+    HYDRA_PUBLIC_URL: httpUrl.default("http://127.0.0.1:4444"),
+    /** Hydra's public URL as this app reaches it for the token exchange (default: HYDRA_PUBLIC_URL). */
+    HYDRA_PUBLIC_INTERNAL_URL: httpUrl.optional(),
+    /** The first-party OAuth client through which /account signs in (registered by `npm run seed`). */
+    ACCOUNT_CLIENT_ID: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, "must be a client id").default("account"),
   })
-  .transform((e) => ({ ...e, COOKIE_SECURE: e.COOKIE_SECURE ?? e.NODE_ENV === "production" }));
+  .transform((e) => ({
+    ...e,
+    COOKIE_SECURE: e.COOKIE_SECURE ?? e.NODE_ENV === "production",
+    HYDRA_PUBLIC_INTERNAL_URL: e.HYDRA_PUBLIC_INTERNAL_URL ?? e.HYDRA_PUBLIC_URL,
+  }));
 
 export type Env = z.infer<typeof EnvSchema>;
 

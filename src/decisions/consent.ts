@@ -85,6 +85,29 @@ export function mergeScopes(old: readonly string[], approved: readonly string[])
   return { scopes: [...old, ...added], added };
 }
 
+/**
+ * The scopes to grant at Hydra. Normally exactly the requested ones (least privilege). With the
+ * incremental-authorization convention include_granted_scopes=true on the authorization request:
+ * also every scope of the user's audience consent that this client may request, so that Hydra
+ * remembers the whole set for this client and a later prompt=none for any subset of it succeeds.
+ */
+export function scopesToGrant(input: { requested: readonly string[]; audienceConsent: readonly string[]; clientScopes: readonly string[]; includeGranted: boolean }): string[] {
+  const requested = unique(input.requested);
+  if (!input.includeGranted) return requested;
+  const mayRequest = new Set(input.clientScopes);
+  return unique([...requested, ...input.audienceConsent.filter((s) => mayRequest.has(s))]);
+}
+
+/** Whether the original authorization request said include_granted_scopes=true. */
+export function includeGrantedScopes(requestUrl: string | undefined): boolean {
+  if (!requestUrl) return false;
+  try {
+    return new URL(requestUrl, "http://x").searchParams.get("include_granted_scopes") === "true";
+  } catch {
+    return false;
+  }
+}
+
 /** The prompt values of the original authorization request (prompt is a space-separated list). */
 export function promptValues(requestUrl: string | undefined): string[] {
   if (!requestUrl) return [];

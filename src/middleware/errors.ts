@@ -30,7 +30,12 @@ function toAppError(err: unknown): AppError | undefined {
   }
   if (typeof e?.type === "string" && BODY_ERRORS[e.type]) {
     const [status, message] = BODY_ERRORS[e.type]!;
-    return new AppError(status, "invalid_body", message);
+    return new AppError(status, "invalid_body", message, { cause: err });
+  }
+  // Any other client error of the body parser (e.g. a body that is not gzip/deflate/br-encoded as
+  // its Content-Encoding says: zlib's Z_DATA_ERROR, which carries status 400 but no type).
+  if (typeof e?.status === "number" && e.status >= 400 && e.status < 500) {
+    return new AppError(e.status, "invalid_body", e.status === 415 ? "The form is sent in a format this site does not accept." : "The submitted form could not be read.", { cause: err });
   }
   if (isDatabaseUnavailable(err)) return new UnavailableError("The database", err);
   return undefined;
@@ -39,10 +44,14 @@ function toAppError(err: unknown): AppError | undefined {
 export function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const appErr = toAppError(err) ?? new AppError(500, "server_error", "Something went wrong on our side. Please try again.", { cause: err });
-    if (appErr.status >= 500) (req.log ?? logger).error({ err }, appErr.code);
-    else (req.log ?? logger).info({ code: appErr.code, status: appErr.status }, appErr.message);
+    const log = req.log ?? logger;
+    if (appErr.status >= 500 && appErr.status !== 503) log.error({ err }, appErr.code);
+    else if (appErr.status === 503) log.warn({ err }, appErr.code);
+    else if (appErr.code === "invalid_body") log.warn({ code: appErr.code, status: appErr.status, reason: (err as { code?: unknown; type?: unknown }).type ?? (err as { code?: unknown }).code }, appErr.message);
+    else log.info({ code: appErr.code, status: appErr.status }, appErr.message);
     if (res.headersSent) return void res.end();
     if (appErr.status === 503) res.setHeader("Retry-After", "5");
+    if (appErr.options.retryAfterSeconds) res.setHeader("Retry-After", String(appErr.options.retryAfterSeconds));
     res.status(appErr.status);
     if (req.accepts(["html", "json"]) === "json") {
       res.json({ error: appErr.code, error_description: appErr.message });

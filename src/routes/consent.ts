@@ -5,7 +5,8 @@ import { z } from "zod";
 import type { Deps } from "./deps";
 import { challenge } from "./deps";
 import { parseInput } from "../middleware/validate";
-import { decideConsent, grantedAudiences, promptValues, type AudienceInfo, type ConsentStep } from "../decisions/consent";
+import { decideConsent, grantedAudiences, includeGrantedScopes, promptValues, scopesToGrant, type AudienceInfo, type ConsentStep } from "../decisions/consent";
+import { guardConsent } from "../decisions/flow-binding";
 import { releasedClaims } from "../decisions/claims";
 import { describeScope } from "../decisions/scopes";
 import { answerOnce, ensureNotHandled } from "./challenges";
@@ -26,6 +27,8 @@ interface Context {
   subject: string;
   audience: AudienceInfo | null;
   requestedScopes: string[];
+  /** The user's consent for the audience before this step. */
+  grantedScopes: string[];
   step: ConsentStep;
 }
 
@@ -33,12 +36,20 @@ export function consentRoutes(deps: Deps): Router {
   const { hydra, store } = deps;
   const router = Router();
 
-  /** Loads everything the decision needs and decides. */
-  async function load(consentChallenge: string): Promise<Context> {
+  /**
+   * Loads everything the decision needs and decides. Refuses (403, nothing stored, nothing sent to
+   * Hydra) a browser that is signed in as someone else or did not answer this flow's login step.
+   */
+  async function load(req: Request, consentChallenge: string): Promise<Context> {
     await ensureNotHandled(store, "consent", consentChallenge);
     const request = await hydra.getConsentRequest(consentChallenge);
     const clientId = request.client?.client_id ?? "";
     const subject = request.subject ?? "";
+    const guard = guardConsent({ sessionUserId: req.session.userId, subject, answeredLogin: deps.browser.answeredLogin(req, request.login_session_id) });
+    if (guard.kind === "refuse") {
+      deps.logger.warn({ event: "consent_refused", reason: guard.reason, client: clientId }, "consent step refused for this browser");
+      throw new AppError(403, `consent_${guard.reason}`, guard.message, { title: "Request refused" });
+    }
     const requestedScopes = [...new Set(request.requested_scope ?? [])];
     const membership = clientId ? await store.getClientMembership(clientId) : null;
     const audience = membership?.audience ?? null;
@@ -57,7 +68,7 @@ export function consentRoutes(deps: Deps): Router {
       forcePrompt: prompt.includes("consent"),
       promptNone: prompt.includes("none"),
     });
-    return { challenge: consentChallenge, request, clientId, clientName: request.client?.client_name || clientId, subject, audience, requestedScopes, step };
+    return { challenge: consentChallenge, request, clientId, clientName: request.client?.client_name || clientId, subject, audience, requestedScopes, grantedScopes, step };
   }
 
   /** Rejects at Hydra. A client without audience gets a page here; anything else returns to the client. */
@@ -79,12 +90,19 @@ export function consentRoutes(deps: Deps): Router {
   async function accept(res: Response, ctx: Context & { audience: AudienceInfo }, approved: string[]) {
     const user = await store.getUser(ctx.subject);
     if (!user) return reject(res, ctx, "access_denied", "The user account no longer exists.");
-    if (approved.length) await store.recordConsent(user.id, ctx.audience.id, ctx.clientId, approved);
+    let audienceConsent = ctx.grantedScopes;
+    if (approved.length) audienceConsent = (await store.recordConsent(user.id, ctx.audience.id, ctx.clientId, approved)).scopes;
     else await store.noteConsentUse(user.id, ctx.audience.id, ctx.clientId);
-    const claims = releasedClaims(user, ctx.requestedScopes, ctx.audience.id, await store.getClaimDefs(ctx.audience.id));
+    const grantScope = scopesToGrant({
+      requested: ctx.requestedScopes,
+      audienceConsent,
+      clientScopes: (ctx.request.client?.scope ?? "").split(" ").filter(Boolean),
+      includeGranted: includeGrantedScopes(ctx.request.request_url),
+    });
+    const claims = releasedClaims(user, grantScope, ctx.audience.id, await store.getClaimDefs(ctx.audience.id));
     const redirectTo = await answerOnce(store, "consent", ctx.challenge, () =>
       hydra.acceptConsent(ctx.challenge, {
-        grant_scope: ctx.requestedScopes,
+        grant_scope: grantScope,
         grant_access_token_audience: grantedAudiences(ctx.audience, ctx.request.requested_access_token_audience ?? []),
         // The app's store decides about consent (shared per audience). Hydra also remembers it per
         // client only so that prompt=none (silent renewal) can reach this app at all; /account's
@@ -99,7 +117,7 @@ export function consentRoutes(deps: Deps): Router {
 
   router.get("/consent", async (req: Request, res: Response) => {
     const { consent_challenge } = parseInput(ConsentQuery, req.query, "consent link");
-    const ctx = await load(consent_challenge);
+    const ctx = await load(req, consent_challenge);
     const { step } = ctx;
     if (step.kind === "reject") return reject(res, ctx, step.error, step.description);
     if (step.kind === "accept") return accept(res, { ...ctx, audience: ctx.audience! }, []);
@@ -118,7 +136,7 @@ export function consentRoutes(deps: Deps): Router {
 
   router.post("/consent", deps.csrf.protect, async (req: Request, res: Response) => {
     const form = parseInput(ConsentForm, req.body, "consent form");
-    const ctx = await load(form.consent_challenge);
+    const ctx = await load(req, form.consent_challenge);
     const { step } = ctx;
     if (step.kind === "reject") return reject(res, ctx, step.error, step.description);
     if (!ctx.audience) throw new AppError(500, "no_audience", "Inconsistent consent decision.");

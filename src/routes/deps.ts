@@ -4,6 +4,8 @@ import type { Hydra } from "../services/hydra";
 import type { Store } from "../services/store";
 import type { Logger } from "../logger";
 import { z } from "zod";
+import type { Limits } from "../services/limits";
+import type { BrowserCookies } from "./browser-cookies";
 
 /** What every route module receives. */
 export interface Deps {
@@ -12,8 +14,9 @@ export interface Deps {
   store: Store;
   logger: Logger;
   csrf: { token(req: Request): string; protect: RequestHandler };
-  loginLimiter: RequestHandler;
-  registrationLimiter: RequestHandler;
+  /** Attempt counters shared by all replicas (PostgreSQL). */
+  limits: Limits;
+  browser: BrowserCookies;
 }
 
 /** A Hydra login/consent/logout challenge as it appears in a query string or form. */

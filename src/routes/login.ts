@@ -9,6 +9,13 @@ import { verifyPassword } from "../services/passwords";
 import { answerOnce, ensureNotHandled } from "./challenges";
 import type { OAuth2LoginRequest } from "../services/hydra";
 import { offersSignUp, registrationMode } from "../decisions/registration";
+import { loginLimitKeys, type LimitKey } from "../decisions/device-cookie";
+import { normalizeEmail } from "../services/store";
+
+function tooManySignIns(retryAfterSeconds: number): string {
+  const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
+  return `Too many failed sign-in attempts. Please wait ${minutes} minute${minutes === 1 ? "" : "s"} and try again, or sign in from a browser where you signed in before.`;
+}
 
 const LoginQuery = z.object({ login_challenge: challenge });
 const LoginForm = z.object({
@@ -57,26 +64,47 @@ export function loginRoutes(deps: Deps): Router {
           loginAcceptance({ userId: step.subject, remember: false, rememberForSeconds: 0, audienceId: membership?.audience.id ?? null }),
         ),
       );
-      // Hydra knows this browser's user: the app's own session (e.g. for /account) follows it.
-      if (req.session.userId !== step.subject) await establishSession(req, step.subject);
+      // Hydra vouches for this browser (its own session cookie): the flow continues. The app's own
+      // session is NOT created here: a login challenge in a URL is no proof of who the browser is.
+      deps.browser.markLoginAnswered(req, res, loginRequest.session_id);
       return res.redirect(303, redirectTo);
     }
     await renderForm(req, res, loginRequest);
   });
 
-  router.post("/login", deps.csrf.protect, deps.loginLimiter, async (req, res) => {
+  router.post("/login", deps.csrf.protect, async (req, res) => {
     const form = parseInput(LoginForm, req.body, "sign-in form");
     await ensureNotHandled(store, "login", form.login_challenge);
     const loginRequest = await hydra.getLoginRequest(form.login_challenge);
+    const again = { email: form.email, remember: form.remember };
     if (!form.email || !form.password) {
-      return renderForm(req, res, loginRequest, { status: 400, error: "Please enter your email and password.", email: form.email, remember: form.remember });
+      return renderForm(req, res, loginRequest, { status: 400, error: "Please enter your email and password.", ...again });
     }
+    const emailNormalized = normalizeEmail(form.email);
+
+    // Count the attempt before checking the password (atomic in the shared store: parallel guesses
+    // cannot overshoot the limit); a right password takes it back.
+    const device = deps.browser.trustedDevice(req, emailNormalized);
+    const deviceBlocked = device ? await deps.limits.isBlocked("loginDevice", device) : false;
+    const counted: LimitKey[] = [];
+    for (const key of loginLimitKeys({ ip: req.ip ?? "unknown", emailNormalized, device, deviceBlocked })) {
+      const r = await deps.limits.consume(key.kind, key.key);
+      if (!r.allowed) {
+        deps.logger.warn({ event: "login_throttled", limit: key.kind, client: loginRequest.client.client_id }, "sign-in throttled");
+        res.setHeader("Retry-After", String(r.retryAfterSeconds));
+        return renderForm(req, res, loginRequest, { status: 429, error: tooManySignIns(r.retryAfterSeconds), ...again });
+      }
+      counted.push(key);
+    }
+
     const user = await store.findUserByEmail(form.email);
     const ok = await verifyPassword(user?.passwordHash, form.password);
     if (!user || !ok) {
-      deps.logger.info({ event: "login_failed", client: loginRequest.client.client_id }, "sign-in refused");
-      return renderForm(req, res, loginRequest, { status: 401, error: "The email or password is incorrect.", email: form.email, remember: form.remember });
+      deps.logger.info({ event: "login_failed", client: loginRequest.client.client_id, knownDevice: Boolean(device) }, "sign-in refused");
+      return renderForm(req, res, loginRequest, { status: 401, error: "The email or password is incorrect.", ...again });
     }
+    await Promise.all(counted.map((k) => (k.kind === "loginDevice" ? deps.limits.reset(k.kind, k.key) : deps.limits.reward(k.kind, k.key))));
+
     const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");
     const redirectTo = await answerOnce(store, "login", form.login_challenge, () =>
       hydra.acceptLogin(
@@ -85,6 +113,8 @@ export function loginRoutes(deps: Deps): Router {
       ),
     );
     await establishSession(req, user.id);
+    deps.browser.markLoginAnswered(req, res, loginRequest.session_id);
+    deps.browser.rememberDevice(req, res, emailNormalized, device);
     deps.logger.info({ event: "login", subject: user.id, client: loginRequest.client.client_id }, "signed in");
     res.redirect(303, redirectTo);
   });

@@ -11,9 +11,13 @@ import { answerOnce, ensureNotHandled } from "./challenges";
 import { establishSession } from "./login";
 import { loginAcceptance } from "../decisions/login";
 import { checkInvitation, decideRegistration, invitationProblem, registrationMode, type InvitationCheck, type RegistrationMode } from "../decisions/registration";
-import { hashPassword, passwordProblem, personalInputs, PASSWORD_MIN_LENGTH } from "../services/passwords";
+import { hashPassword, verifyPassword, passwordProblem, personalInputs, PASSWORD_MIN_LENGTH } from "../services/passwords";
 import { EmailTakenError, InvitationRedeemedError, normalizeEmail, type Audience } from "../services/store";
 import type { OAuth2LoginRequest } from "../services/hydra";
+import { limitPerIp } from "../middleware/rate-limit";
+import { createHash } from "node:crypto";
+
+const challengeDigest = (c: string) => createHash("sha256").update(c).digest("base64url");
 
 const invitationCode = z.string().trim().max(200, "is too long").regex(/^[A-Za-z0-9_-]*$/, "is not an invitation code");
 const RegistrationQuery = z.object({ login_challenge: challenge, invitation: invitationCode.optional() });
@@ -71,6 +75,31 @@ export function registrationRoutes(deps: Deps): Router {
     });
   }
 
+  /** Notes in this browser's session which account this flow created (until Hydra has been answered). */
+  function rememberSignUp(req: Request, loginChallenge: string, userId: string): Promise<void> {
+    req.session.pendingSignUp = { challenge: challengeDigest(loginChallenge), userId };
+    return new Promise((resolve, reject) => req.session.save((e) => (e ? reject(e) : resolve())));
+  }
+
+  /** The account this browser created earlier in this very flow, when the password matches. */
+  async function resumableSignUp(req: Request, loginChallenge: string, email: string, password: string) {
+    const pending = req.session.pendingSignUp;
+    if (!pending || pending.challenge !== challengeDigest(loginChallenge)) return null;
+    const user = await store.findUserByEmail(email);
+    if (!user || user.id !== pending.userId) return null;
+    return (await verifyPassword(user.passwordHash, password)) ? user : null;
+  }
+
+  /** Accepts Hydra's login request for the new account and starts its session. */
+  async function finishSignUp(req: Request, res: Response, flow: Flow, loginChallenge: string, userId: string) {
+    const redirectTo = await answerOnce(store, "login", loginChallenge, () =>
+      hydra.acceptLogin(loginChallenge, loginAcceptance({ userId, remember: false, rememberForSeconds: env.LOGIN_REMEMBER_FOR_SECONDS, audienceId: flow.audience.id })),
+    );
+    await establishSession(req, userId); // a new session: the invitation code and the pending sign-up are gone
+    deps.browser.markLoginAnswered(req, res, flow.loginRequest.session_id);
+    res.redirect(303, redirectTo);
+  }
+
   router.get("/registration", async (req: Request, res: Response) => {
     const query = parseInput(RegistrationQuery, req.query, "registration link");
     const flow = await loadFlow(query.login_challenge);
@@ -78,7 +107,10 @@ export function registrationRoutes(deps: Deps): Router {
     renderForm(req, res, flow, { invitation: query.invitation || req.session.invitationCode || "" });
   });
 
-  router.post("/registration", deps.csrf.protect, deps.registrationLimiter, async (req: Request, res: Response) => {
+  const registrationLimit = limitPerIp(deps.limits, "registrationIp", "Too many registration attempts from your network. Please try again later.");
+  const invitationLimit = limitPerIp(deps.limits, "invitationIp", "Too many invitation links opened from your network. Please try again later.");
+
+  router.post("/registration", deps.csrf.protect, registrationLimit, async (req: Request, res: Response) => {
     const { login_challenge } = parseInput(RegistrationChallenge, req.body, "registration form");
     const flow = await loadFlow(login_challenge);
     if (flow.mode === "closed") throw closed(flow);
@@ -92,6 +124,11 @@ export function registrationRoutes(deps: Deps): Router {
     }
     const form = parsed.data;
     const email = normalizeEmail(form.email);
+
+    // This browser already created the account earlier in this very flow, and answering Hydra failed
+    // then: the same email and password continue the flow (instead of "already exists").
+    const earlier = await resumableSignUp(req, login_challenge, email, form.password);
+    if (earlier) return finishSignUp(req, res, flow, login_challenge, earlier.id);
 
     let check: InvitationCheck = { status: "none" };
     let invitationId: string | null = null;
@@ -123,16 +160,12 @@ export function registrationRoutes(deps: Deps): Router {
       }
       throw err;
     }
+    await rememberSignUp(req, login_challenge, user.id);
     deps.logger.info({ event: "registered", subject: user.id, audience: flow.audience.id, invitation: decision.useInvitation }, "user registered");
-
-    const redirectTo = await answerOnce(store, "login", login_challenge, () =>
-      hydra.acceptLogin(login_challenge, loginAcceptance({ userId: user.id, remember: false, rememberForSeconds: env.LOGIN_REMEMBER_FOR_SECONDS, audienceId: flow.audience.id })),
-    );
-    await establishSession(req, user.id); // a new session: the invitation code kept in the old one is gone
-    res.redirect(303, redirectTo);
+    return finishSignUp(req, res, flow, login_challenge, user.id);
   });
 
-  router.get("/invitation", async (req: Request, res: Response) => {
+  router.get("/invitation", invitationLimit, async (req: Request, res: Response) => {
     const { code } = parseInput(InvitationQuery, req.query, "invitation link");
     const invitation = await store.findInvitation(code);
     const check = checkInvitation(invitation, { audienceId: null, email: null, now: new Date() });

@@ -37,13 +37,21 @@ describe("loadEnv with a valid minimal environment", () => {
       LOGIN_REMEMBER_FOR_SECONDS: 2592000,
       LOGIN_MAX_FAILURES_PER_IP: 50,
       LOGIN_MAX_FAILURES_PER_ACCOUNT: 10,
+      LOGIN_MAX_FAILURES_PER_DEVICE: 10,
       LOGIN_FAILURE_WINDOW_SECONDS: 900,
+      DEVICE_COOKIE_NAME: "audience_login_device",
+      DEVICE_COOKIE_TTL_SECONDS: 31536000,
       TRUST_PROXY_HOPS: 0,
       REGISTRATION_MAX_PER_IP: 30,
       REGISTRATION_WINDOW_SECONDS: 3600,
+      INVITATION_MAX_PER_IP: 60,
+      INVITATION_WINDOW_SECONDS: 3600,
       INVITATION_TTL_SECONDS: 604800,
       LOG_LEVEL: "info",
-      HYDRA_TIMEOUT_MS: 5000,
+      HYDRA_TIMEOUT_MS: 2000,
+      HYDRA_PUBLIC_URL: "http://127.0.0.1:4444",
+      HYDRA_PUBLIC_INTERNAL_URL: "http://127.0.0.1:4444",
+      ACCOUNT_CLIENT_ID: "account",
     });
   });
 
@@ -223,7 +231,7 @@ describe("empty strings count as unset", () => {
     ["APP_BASE_URL", "http://127.0.0.1:3000"],
     ["COOKIE_SAME_SITE", "lax"],
     ["LOG_LEVEL", "info"],
-    ["HYDRA_TIMEOUT_MS", 5000],
+    ["HYDRA_TIMEOUT_MS", 2000],
   ])("optional %s='' takes its default %p", (name, expected) => {
     expect(loadEnv({ ...MINIMAL, [name]: "" })).toHaveProperty(name, expected);
   });
