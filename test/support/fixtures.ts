@@ -44,3 +44,25 @@ export function demoConfig(client: Record<string, unknown> = {}): ConfigFile {
     clients: [{ id: "demo-web", name: "Demo Web", audience: "demo", "secret-env": "DEMO_WEB_SECRET", "redirect-uris": [CALLBACK], scopes: ["openid", "profile"], ...client }],
   } as ConfigFile;
 }
+
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a command as a child process from the repository root (no shell unless `file` is one) and
+ * resolves with its exit code and output (never rejects on a non-zero exit).
+ */
+export async function runCommand(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<CommandResult> {
+  // Imported here: helpers are appended to this file without touching its imports.
+  const { execFile } = await import("node:child_process");
+  const { ROOT } = await import("./paths");
+  return new Promise((resolve) => {
+    execFile(file, [...args], { cwd: ROOT, env, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+    });
+  });
+}
