@@ -16,7 +16,7 @@ import { errorHandler, notFoundHandler } from "./middleware/errors";
 import { sameOriginPosts } from "./middleware/same-origin";
 import type { Limits } from "./services/limits";
 import { browserCookies } from "./routes/browser-cookies";
-import { redactSecrets, type Logger as PinoLogger } from "./logger";
+import { redactSecrets, serializeError, type Logger as PinoLogger } from "./logger";
 import { loginRoutes } from "./routes/login";
 import { consentRoutes } from "./routes/consent";
 import { logoutRoutes } from "./routes/logout";
@@ -58,6 +58,7 @@ export function createApp({ env, hydra, store, logger, sessionPool, limits }: Ap
           remoteAddress: req.remoteAddress,
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+        err: serializeError,
       },
     }),
   );

@@ -29,13 +29,14 @@ interface LoggedError {
  * request (URL with challenges, headers), which must not reach the logs.
  */
 export function serializeError(err: unknown, depth = 0): LoggedError | unknown {
-  if (!(err instanceof Error)) return err;
-  const e = err as Error & { code?: unknown; status?: unknown; cause?: unknown };
-  const out: LoggedError = { type: e.name, message: redactSecrets(e.message) };
-  if (e.code !== undefined) out.code = e.code;
-  if (e.status !== undefined) out.status = e.status;
-  if (e.stack) out.stack = redactSecrets(e.stack);
-  if (e.cause instanceof Error && depth < 3) out.cause = serializeError(e.cause, depth + 1) as LoggedError;
+  // An Error, or what pino's standard serializer made of one (pino-http hands us that).
+  if (!err || typeof err !== "object") return err;
+  const e = err as { name?: unknown; type?: unknown; message?: unknown; code?: unknown; status?: unknown; stack?: unknown; cause?: unknown };
+  const out: LoggedError = { type: String(e.type ?? e.name ?? "Error"), message: redactSecrets(String(e.message ?? "")) };
+  if (typeof e.code === "string" || typeof e.code === "number") out.code = e.code;
+  if (typeof e.status === "number") out.status = e.status;
+  if (typeof e.stack === "string") out.stack = redactSecrets(e.stack);
+  if (e.cause && typeof e.cause === "object" && depth < 3) out.cause = serializeError(e.cause, depth + 1) as LoggedError;
   return out;
 }
 

@@ -21,7 +21,7 @@ export async function startServer(env: Env, logger: Logger = createLogger(env.LO
   const sessionPool = new Pool({ connectionString: env.DATABASE_URL, max: 5, connectionTimeoutMillis: 5000 });
   // An idle client losing its connection (database restarted) must not crash the process.
   sessionPool.on("error", (err) => logger.warn({ err }, "session store connection lost"));
-  const hydra = createHydra({ adminUrl: env.HYDRA_ADMIN_URL, timeoutMs: env.HYDRA_TIMEOUT_MS });
+  const hydra = createHydra({ adminUrl: env.HYDRA_ADMIN_URL, timeoutMs: env.HYDRA_TIMEOUT_MS, publicUrl: env.HYDRA_PUBLIC_INTERNAL_URL });
   const limits = createLimits(sessionPool, env);
   const app = createApp({ env, hydra, store: createStore(db), logger, sessionPool, limits });
 

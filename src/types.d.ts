@@ -9,5 +9,9 @@ declare module "express-session" {
     invitationCode?: string;
     /** A sign-up whose account exists but whose Hydra login step was not answered yet (retry continues it). */
     pendingSignUp?: { challenge: string; userId: string };
+    /** The account page's own OAuth sign-in in progress (state, nonce, PKCE verifier). */
+    accountAuth?: { state: string; nonce: string; codeVerifier: string };
+    /** Set by the account page's own OAuth sign-in: who, and when they authenticated (Hydra's auth_time). */
+    accountSignIn?: { userId: string; authTime: number };
   }
 }

@@ -27,6 +27,30 @@ export interface ApplyOptions {
 
 export class ApplyConfigError extends Error {}
 
+/**
+ * The app's own first-party client: /account signs in through it (authorization code + PKCE, a
+ * public client: no secret to manage; its redirect URI is fixed to the app). Consent is skipped by
+ * the app for this client id. APP_BASE_URL and ACCOUNT_CLIENT_ID come from the environment (the
+ * same values the app runs with).
+ */
+export function accountClientFor(source: NodeJS.ProcessEnv): OAuth2Client {
+  const base = (source.APP_BASE_URL?.trim() || "http://127.0.0.1:3000").replace(/\/+$/, "");
+  if (!/^https?:\/\//.test(base)) throw new ApplyConfigError(`APP_BASE_URL must be an http(s) URL, got "${base}"`);
+  return {
+    client_id: source.ACCOUNT_CLIENT_ID?.trim() || "account",
+    client_name: "Your account",
+    redirect_uris: [`${base}/account/callback`],
+    post_logout_redirect_uris: [`${base}/`],
+    grant_types: ["authorization_code"],
+    response_types: ["code"],
+    scope: "openid",
+    audience: [],
+    token_endpoint_auth_method: "none",
+    skip_consent: true,
+    metadata: { first_party: true },
+  };
+}
+
 /** Hydra client body for a configured client (without the secret). */
 export function hydraClientFor(c: ClientConfig): OAuth2Client {
   return {
@@ -58,8 +82,8 @@ function hydraClientDiff(want: OAuth2Client, have: OAuth2Client): string[] {
   }
   if (!sameSet(want.scope?.split(" "), have.scope?.split(" ").filter(Boolean))) diff.push("scope");
   if (have.token_endpoint_auth_method !== want.token_endpoint_auth_method) diff.push("token_endpoint_auth_method");
-  if ((have.metadata as { audience?: unknown } | undefined)?.audience !== (want.metadata as { audience: string }).audience) diff.push("metadata.audience");
-  if (have.skip_consent) diff.push("skip_consent");
+  if (JSON.stringify(have.metadata ?? {}) !== JSON.stringify(want.metadata ?? {})) diff.push("metadata");
+  if (Boolean(have.skip_consent) !== Boolean(want.skip_consent)) diff.push("skip_consent");
   return diff;
 }
 
@@ -133,6 +157,16 @@ export async function applyConfig(config: AppConfig, opts: ApplyOptions): Promis
     if (kind !== "unchanged") hydraWrites.push({ config: c, body: secret !== undefined ? { ...body, client_secret: secret } : body, exists: !!have, secretHash });
     const membershipKind = record("client", c.id, fieldsDiffer({ audienceId: c.audience, displayName: c.name, secretHash }, row, ["audienceId", "displayName", "secretHash"]));
     if (membershipKind !== "unchanged") clientWrites.push({ id: c.id, audienceId: c.audience, displayName: c.name, secretHash });
+  }
+
+  // ---- the app's own client for /account (not in the file: it belongs to no audience)
+  const account = accountClientFor(opts.secrets);
+  if (config.clients.some((c) => c.id === account.client_id)) {
+    throw new ApplyConfigError(`clients: the id "${account.client_id}" is reserved for the account page's own client (ACCOUNT_CLIENT_ID); choose another id`);
+  }
+  const haveAccount = await hydra.getClient(account.client_id!);
+  if (record("hydra-client", account.client_id!, haveAccount ? hydraClientDiff(account, haveAccount) : null) !== "unchanged") {
+    hydraWrites.push({ config: { id: account.client_id! } as ClientConfig, body: account, exists: !!haveAccount, secretHash: null });
   }
 
   // ---- things in the store but not in the file

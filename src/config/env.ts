@@ -77,6 +77,8 @@ const EnvSchema = z
     /** Hydra's public URL as this app reaches it for the token exchange (default: HYDRA_PUBLIC_URL). */
     HYDRA_PUBLIC_INTERNAL_URL: httpUrl.optional(),
     /** The first-party OAuth client through which /account signs in (registered by `npm run seed`). */
+    /** /account accepts a sign-in at most this old; older ones (remembered for days) ask for the password again. */
+    ACCOUNT_MAX_AUTH_AGE_SECONDS: int(1).default(60 * 60),
     ACCOUNT_CLIENT_ID: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, "must be a client id").default("account"),
   })
   .transform((e) => ({

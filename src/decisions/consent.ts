@@ -25,11 +25,14 @@ export interface ConsentInput {
   forcePrompt: boolean;
   /** The authorization request said prompt=none: no page may be shown. */
   promptNone?: boolean;
+  /** The client is this app's own first-party client (the account page's sign-in): consent is skipped. */
+  firstParty?: boolean;
 }
 
 export type ConsentStep =
   | { kind: "reject"; error: "invalid_client" | "invalid_scope" | "consent_required"; description: string }
   | { kind: "accept"; grantScope: string[]; grantAudience: string[] }
+  | { kind: "first_party"; grantScope: string[] }
   | { kind: "show"; alreadyGranted: string[]; newScopes: string[] };
 
 export function unique(values: Iterable<string>): string[] {
@@ -51,6 +54,8 @@ export function grantedAudiences(audience: AudienceInfo, requested: readonly str
 
 export function decideConsent(input: ConsentInput): ConsentStep {
   const { audience } = input;
+  // The account page signs in with openid only; nothing else is ever granted to it.
+  if (input.firstParty) return { kind: "first_party", grantScope: unique(input.requestedScopes).filter((s) => s === "openid") };
   if (!audience) {
     return {
       kind: "reject",

@@ -67,6 +67,7 @@ export function consentRoutes(deps: Deps): Router {
       grantedScopes,
       forcePrompt: prompt.includes("consent"),
       promptNone: prompt.includes("none"),
+      firstParty: clientId === deps.env.ACCOUNT_CLIENT_ID,
     });
     return { challenge: consentChallenge, request, clientId, clientName: request.client?.client_name || clientId, subject, audience, requestedScopes, grantedScopes, step };
   }
@@ -115,10 +116,19 @@ export function consentRoutes(deps: Deps): Router {
     res.redirect(303, redirectTo);
   }
 
+  /** The account page's own sign-in: accepted without a page, nothing stored, nothing remembered. */
+  async function acceptFirstParty(res: Response, ctx: Context, grantScope: string[]) {
+    const redirectTo = await answerOnce(store, "consent", ctx.challenge, () =>
+      hydra.acceptConsent(ctx.challenge, { grant_scope: grantScope, grant_access_token_audience: [], remember: false, remember_for: 0, session: { id_token: {}, access_token: {} } }),
+    );
+    res.redirect(303, redirectTo);
+  }
+
   router.get("/consent", async (req: Request, res: Response) => {
     const { consent_challenge } = parseInput(ConsentQuery, req.query, "consent link");
     const ctx = await load(req, consent_challenge);
     const { step } = ctx;
+    if (step.kind === "first_party") return acceptFirstParty(res, ctx, step.grantScope);
     if (step.kind === "reject") return reject(res, ctx, step.error, step.description);
     if (step.kind === "accept") return accept(res, { ...ctx, audience: ctx.audience! }, []);
     const descriptions = await store.getScopeDescriptions(ctx.requestedScopes);
@@ -138,6 +148,7 @@ export function consentRoutes(deps: Deps): Router {
     const form = parseInput(ConsentForm, req.body, "consent form");
     const ctx = await load(req, form.consent_challenge);
     const { step } = ctx;
+    if (step.kind === "first_party") return acceptFirstParty(res, ctx, step.grantScope);
     if (step.kind === "reject") return reject(res, ctx, step.error, step.description);
     if (!ctx.audience) throw new AppError(500, "no_audience", "Inconsistent consent decision.");
     if (form.decision === "deny") {

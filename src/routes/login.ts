@@ -1,5 +1,6 @@
 // /login — Hydra's login step: skip when Hydra knows the user, else email + password.
 import { Router, type Request, type Response } from "express";
+import type { SessionData } from "express-session";
 import { z } from "zod";
 import type { Deps } from "./deps";
 import { challenge, checkbox } from "./deps";
@@ -123,10 +124,15 @@ export function loginRoutes(deps: Deps): Router {
 }
 
 /** Starts a fresh app session for the user (new id: no session fixation). */
-export function establishSession(req: Request, userId: string): Promise<void> {
+export function establishSession(req: Request, userId: string, extra: Partial<SessionData> = {}): Promise<void> {
+  // The account page's sign-in in progress (state, nonce, PKCE verifier) belongs to this browser and
+  // survives the new session id; nothing else of the old session does.
+  const accountAuth = req.session.accountAuth;
   return new Promise((resolve, reject) => {
     req.session.regenerate((err) => {
       if (err) return reject(err);
+      if (accountAuth) req.session.accountAuth = accountAuth;
+      Object.assign(req.session, extra);
       req.session.userId = userId;
       req.session.save((e) => (e ? reject(e) : resolve()));
     });

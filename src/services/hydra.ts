@@ -46,9 +46,22 @@ export interface Hydra {
   /** Ends every Hydra login session (remembered browsers) of the subject. */
   revokeLoginSessions(subject: string): Promise<void>;
   isReady(): Promise<boolean>;
+  /**
+   * Exchanges an authorization code at Hydra's public token endpoint (the app as an OAuth client:
+   * /account's own sign-in). Needs `publicUrl`. Returns the token response.
+   */
+  exchangeCode(p: { clientId: string; code: string; redirectUri: string; codeVerifier: string }): Promise<TokenResponse>;
 }
 
-export function createHydra(opts: { adminUrl: string; timeoutMs: number }): Hydra {
+export interface TokenResponse {
+  access_token: string;
+  id_token?: string;
+  scope?: string;
+  token_type: string;
+  expires_in: number;
+}
+
+export function createHydra(opts: { adminUrl: string; timeoutMs: number; publicUrl?: string }): Hydra {
   const http = axios.create({ timeout: opts.timeoutMs });
   const config = new Configuration({ basePath: opts.adminUrl });
   const api = new OAuth2Api(config, opts.adminUrl, http);
@@ -116,6 +129,23 @@ export function createHydra(opts: { adminUrl: string; timeoutMs: number }): Hydr
     },
     revokeLoginSessions: async (subject) => {
       await call("admin", () => api.revokeOAuth2LoginSessions({ subject }));
+    },
+    exchangeCode: async ({ clientId, code, redirectUri, codeVerifier }) => {
+      if (!opts.publicUrl) throw new Error("createHydra: publicUrl is needed to exchange codes");
+      try {
+        const res = await http.post<TokenResponse>(
+          `${opts.publicUrl}/oauth2/token`,
+          new URLSearchParams({ grant_type: "authorization_code", code, redirect_uri: redirectUri, client_id: clientId, code_verifier: codeVerifier }),
+          { headers: { accept: "application/json" } },
+        );
+        return res.data;
+      } catch (err) {
+        if (err instanceof AxiosError && err.response && err.response.status < 500) {
+          const body = err.response.data as { error?: unknown; error_description?: unknown } | undefined;
+          throw new AppError(400, "code_exchange_failed", "Signing in to your account did not complete. Please try again.", { cause: new Error(`token endpoint: ${String(body?.error)} ${String(body?.error_description ?? "")}`) });
+        }
+        throw translate(err, "admin");
+      }
     },
     isReady: async () => {
       try {

@@ -52,7 +52,7 @@ function seed(args: string[], env: Record<string, string> = SECRETS): Promise<{ 
     execFile(
       path.join(ROOT, "node_modules", ".bin", "prisma"),
       ["db", "seed", "--", ...args],
-      { cwd: ROOT, env: { ...process.env, DATABASE_URL: stack.env.DATABASE_URL, HYDRA_ADMIN_URL: stack.hydraAdminUrl, ...env } },
+      { cwd: ROOT, env: { ...process.env, DATABASE_URL: stack.env.DATABASE_URL, HYDRA_ADMIN_URL: stack.hydraAdminUrl, APP_BASE_URL: stack.appUrl, ...env } },
       (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}\n${stderr}` }),
     );
   });
@@ -85,7 +85,7 @@ test("first run creates everything in the store and in Hydra; the second run cha
   const first = await seed(["--config", file]);
   expect(first.code).toBe(0);
   expect(first.out).toContain("client shop-jobs: created");
-  expect(first.out).toContain("  0 unchanged");
+  expect(first.out).toContain("  1 unchanged"); // the account page's own client, registered when the stack started
 
   const web = (await stack.hydra.getClient("shop-web"))!;
   expect(web).toMatchObject({
@@ -108,7 +108,7 @@ test("first run creates everything in the store and in Hydra; the second run cha
   const second = await seed(["--config", file]);
   expect(second.code).toBe(0);
   expect(second.out).not.toMatch(/created|updated|would|removed/);
-  expect(second.out).toContain("  9 unchanged"); // 2 audiences, 2 scopes, 1 claim, 2 memberships, 2 Hydra clients
+  expect(second.out).toContain("  10 unchanged"); // 2 audiences, 2 scopes, 1 claim, 2 memberships, 2 Hydra clients + the account client
   expect(await snapshot()).toEqual(before);
 });
 

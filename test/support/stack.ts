@@ -111,6 +111,8 @@ export interface StackOptions {
   appEnv?: Record<string, string>;
   /** Route the app's database connections through a proxy the test can cut (stack.dbProxy). */
   dbProxy?: boolean;
+  /** Where the app's log lines go (default: stdout at TEST_LOG_LEVEL, silent by default). */
+  logDestination?: { write(line: string): void };
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -132,7 +134,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   const db = createDb(appDbUrl, { max: 4 });
   const hydra = createHydra({ adminUrl: hydraProcess.adminUrl, timeoutMs: 10_000 });
-  await applyConfig(config, { db, hydra, secrets });
+  await applyConfig(config, { db, hydra, secrets: { ...secrets, APP_BASE_URL: appUrl } });
 
   const env = loadEnv({
     NODE_ENV: "test",
@@ -141,9 +143,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     APP_BASE_URL: appUrl,
     DATABASE_URL: appDbUrl,
     HYDRA_ADMIN_URL: hydraProcess.adminUrl,
+    HYDRA_PUBLIC_URL: hydraProcess.publicUrl,
     SESSION_SECRETS: randomBytes(32).toString("hex"),
     COOKIE_SECURE: "false",
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "silent",
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? (options.logDestination ? "debug" : "silent"),
     ...options.appEnv,
   });
   let dbProxy: TcpProxy | undefined;
@@ -153,7 +156,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     target.port = String(dbProxy.port);
     env.DATABASE_URL = target.toString();
   }
-  const app = await startServer(env, createLogger(env.LOG_LEVEL));
+  const app = await startServer(env, createLogger(env.LOG_LEVEL, options.logDestination));
 
   return {
     appUrl,

@@ -52,6 +52,7 @@ describe("loadEnv with a valid minimal environment", () => {
       HYDRA_PUBLIC_URL: "http://127.0.0.1:4444",
       HYDRA_PUBLIC_INTERNAL_URL: "http://127.0.0.1:4444",
       ACCOUNT_CLIENT_ID: "account",
+      ACCOUNT_MAX_AUTH_AGE_SECONDS: 3600,
     });
   });
 
