@@ -2,11 +2,11 @@
 // everywhere it was established with the old one. Used by the admin reset (user:create
 // --reset-password) and meant for the user-driven changes (password change, reset by email).
 //
-// Order: Hydra first, the app's sessions last. Hydra's login sessions go first because while a
-// browser is remembered at Hydra, a new authorization skips the login form and the app re-creates
-// its session for that browser (src/routes/login.ts); ending the app sessions last also ends any
-// session re-created that way in between. A Hydra failure does not stop the remaining steps (the
-// app sessions are ended anyway); it is reported by throwing EndUserAccessError, never swallowed.
+// Order: Hydra first, the app's sessions last. While a browser is remembered at Hydra it completes
+// new authorizations without a password, and any app session established through such a flow would
+// outlive a cleanup done before it; ending the app sessions last also ends every session created in
+// between. A Hydra failure does not stop the remaining steps (the app sessions are ended anyway); it
+// is reported by throwing EndUserAccessError, never swallowed.
 import type { Hydra } from "../services/hydra";
 import type { Store } from "../services/store";
 
