@@ -1,6 +1,8 @@
-// `npm run seed` (Prisma's seed): applies the audiences configuration file to the app's store and to
-// Hydra's clients. Usage: npm run seed [-- --dry-run] [-- --prune] [-- --config <file>]
-// The file defaults to $AUDIENCES_CONFIG, else config/audiences.yaml.
+// `npm run seed`: applies the audiences configuration file to the app's store and to Hydra's clients.
+// Usage: npm run seed -- [--config <file>] [--dry-run] [--prune]
+// The file defaults to $AUDIENCES_CONFIG, else config/audiences.yaml. `npm run seed` runs this script
+// directly (tsx); Prisma's `npx prisma db seed -- --config <file> …` runs it too (prisma.config.ts),
+// but Prisma takes options before `--` for itself (its own --config is the Prisma config file).
 import { parseArgs } from "node:util";
 import { loadAppConfigFile, AudienceConfigError } from "../src/config/audiences";
 import { applyConfig, formatChanges, ApplyConfigError } from "../src/admin/apply-config";
