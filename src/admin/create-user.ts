@@ -1,6 +1,7 @@
 // Admin script: create a user, set attributes, or reset a password (the "account compromised" case).
-// Usage: npm run user:create -- --email ada@example.com --password '…' [--name 'Ada Lovelace'] [--verified]
-//          [--attribute key=value]… [--reset-password [--keep-tokens]]
+// Usage: npm run user:create -- --email ada@example.com --password '…' [--name 'Ada Lovelace'] [--verified] [--attribute key=value]…
+//        npm run user:create -- --email ada@example.com --attribute key=value…        (an existing user: sets attributes only)
+//        npm run user:create -- --email ada@example.com --password '…' --reset-password [--keep-tokens]
 //
 // A reset of an existing user's password ends the user's access everywhere (endUserAccess):
 // Hydra's login sessions (remembered browsers), every Hydra consent session and so every access and
@@ -60,9 +61,10 @@ async function main(): Promise<number> {
       "keep-tokens": { type: "boolean", default: false },
     },
   });
-  if (!values.email || !values.password) throw new UsageError("--email and --password are required");
+  if (!values.email) throw new UsageError("--email is required");
   if (!/^[^\s@]+@[^\s@]+$/.test(values.email)) throw new UsageError("--email is not an email address");
-  if (values.password.length < 8) throw new UsageError("--password must be at least 8 characters");
+  if (values.password !== undefined && values.password.length < 8) throw new UsageError("--password must be at least 8 characters");
+  if (values["reset-password"] && values.password === undefined) throw new UsageError("--reset-password needs --password (the new password)");
   if (values["keep-tokens"] && !values["reset-password"]) throw new UsageError("--keep-tokens only applies to --reset-password");
   const attributes = parseAttributes(values.attribute ?? []);
   const attributeNote = Object.keys(attributes).length ? `; attributes set: ${Object.keys(attributes).join(", ")}` : "";
@@ -75,6 +77,7 @@ async function main(): Promise<number> {
     const existing = await db.user.findUnique({ where: { emailNormalized } });
 
     if (!existing) {
+      if (values.password === undefined) throw new UsageError(`there is no user ${values.email}; --password is required to create one`);
       const [given, ...rest] = (values.name ?? "").trim().split(/\s+/);
       const user = await db.user.create({
         data: {
@@ -110,7 +113,7 @@ async function main(): Promise<number> {
     if (!(await hydra.isReady())) {
       throw new UsageError(`Ory Hydra's admin API at ${adminUrl} (HYDRA_ADMIN_URL) is not reachable or not ready. Nothing was changed: the old password still works.`);
     }
-    await db.user.update({ where: { id: existing.id }, data: { passwordHash: await hashPassword(values.password), attributes: mergedAttributes } });
+    await db.user.update({ where: { id: existing.id }, data: { passwordHash: await hashPassword(values.password!), attributes: mergedAttributes } });
     const revokeTokens = !values["keep-tokens"];
     try {
       const ended = await endUserAccess({ store, hydra, userId: existing.id, revokeTokens });
