@@ -13,7 +13,38 @@ const AUDIENCE_ID_RULE =
 const audienceId = z.string({ message: "is required" }).regex(AUDIENCE_ID_PATTERN, AUDIENCE_ID_RULE);
 const scopeName = z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, "must be a valid OAuth scope token (no spaces, quotes or backslashes)");
 const envVarName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name (A-Z, 0-9, _)");
-const absoluteUrl = z.string().url("must be an absolute URL");
+const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+/** https: anywhere; http: only for localhost / 127.0.0.1 / [::1] (development). Every other scheme is refused. */
+export function isAllowedUrl(value: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    return false;
+  }
+  if (u.username || u.password) return false;
+  return u.protocol === "https:" || (u.protocol === "http:" && LOOPBACK_HOSTS.has(u.hostname));
+}
+const absoluteUrl = z
+  .string()
+  .url("must be an absolute URL")
+  .refine(isAllowedUrl, "must be an https: URL (http: only for localhost or 127.0.0.1; no other scheme, no user:password@)");
+
+/**
+ * A native app's private-use URI scheme (RFC 8252 section 7.1): a reverse domain name with at least
+ * one dot, e.g. org.example.app:/callback. Only accepted as a client redirect URI.
+ */
+export function isNativeAppRedirect(value: string): boolean {
+  const m = /^([a-z][a-z0-9+.-]*):/i.exec(value);
+  return !!m && /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(m[1]!) && !/^(javascript|data|vbscript|file|blob|about)$/i.test(m[1]!);
+}
+const redirectUri = z
+  .string()
+  .url("must be an absolute URL")
+  .refine(
+    (v) => isAllowedUrl(v) || isNativeAppRedirect(v),
+    "must be an https: URL (http: only for localhost or 127.0.0.1; a native app's reverse-domain scheme such as org.example.app:/cb; no other scheme, no user:password@)",
+  );
 
 const AudienceSchema = z
   .object({
@@ -60,7 +91,7 @@ const ClientSchema = z
     audience: audienceId,
     /** Name of the environment variable holding the client secret; absent → public client (PKCE). */
     "secret-env": envVarName.optional(),
-    "redirect-uris": z.array(absoluteUrl).default([]),
+    "redirect-uris": z.array(redirectUri).default([]),
     "post-logout-redirect-uris": z.array(absoluteUrl).default([]),
     "grant-types": z.array(z.enum(GRANT_TYPES)).min(1).default(["authorization_code", "refresh_token"]),
     "response-types": z.array(z.enum(["code", "token", "id_token"])).min(1).default(["code"]),

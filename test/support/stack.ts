@@ -41,6 +41,8 @@ export interface HydraProcess {
   adminUrl: string;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Sends a signal to the Hydra process (SIGSTOP freezes it, SIGCONT thaws it). */
+  signal(sig: NodeJS.Signals): void;
 }
 
 /** Starts the real Hydra binary with its public/admin ports and the app's URLs. */
@@ -74,9 +76,13 @@ export async function startHydra(opts: { dsn: string; appUrl: string }): Promise
       proc.stderr!.on("data", (d) => (output += d));
       await waitFor(async () => (await fetch(`${adminUrl}/health/ready`)).ok, "Hydra", 30_000, proc, () => output);
     },
+    signal(sig) {
+      proc?.kill(sig);
+    },
     async stop() {
       const p = proc;
       if (!p || p.exitCode !== null) return;
+      p.kill("SIGCONT"); // a frozen process would not see SIGTERM
       await new Promise<void>((resolve) => {
         p.once("exit", () => resolve());
         p.kill("SIGTERM");

@@ -5,6 +5,8 @@ import os from "node:os";
 import path from "node:path";
 import {
   AUDIENCE_ID_PATTERN,
+  isAllowedUrl,
+  isNativeAppRedirect,
   AudienceConfigError,
   loadAppConfigFile,
   parseAppConfig,
@@ -264,6 +266,13 @@ describe("parseAppConfig rejects", () => {
       { audiences: [{ id: "shop" }], clients: [client("web", "shop", { "post-logout-redirect-uris": ["bye"] })] },
       "clients[0].post-logout-redirect-uris[0]: must be an absolute URL",
     ],
+    ["a javascript: start-url", { audiences: [{ id: "shop", "start-url": "javascript:alert(1)" }] }, "audiences[0].start-url: must be an https: URL (http: only for localhost or 127.0.0.1; no other scheme, no user:password@)"],
+    ["a data: start-url", { audiences: [{ id: "shop", "start-url": "data:text/html,<script>alert(1)</script>" }] }, "audiences[0].start-url: must be an https: URL (http: only for localhost or 127.0.0.1; no other scheme, no user:password@)"],
+    ["an http: start-url on a public host", { audiences: [{ id: "shop", "start-url": "http://shop.example.org/" }] }, "audiences[0].start-url: must be an https: URL (http: only for localhost or 127.0.0.1; no other scheme, no user:password@)"],
+    ["a start-url with credentials", { audiences: [{ id: "shop", "start-url": "https://user:pw@shop.example.org/" }] }, "audiences[0].start-url: must be an https: URL (http: only for localhost or 127.0.0.1; no other scheme, no user:password@)"],
+    ["a javascript: redirect URI", { audiences: [{ id: "shop" }], clients: [client("web", "shop", { "redirect-uris": ["javascript:alert(1)"] })] }, "clients[0].redirect-uris[0]: must be an https: URL (http: only for localhost or 127.0.0.1; a native app's reverse-domain scheme such as org.example.app:/cb; no other scheme, no user:password@)"],
+    ["an http: redirect URI on a public host", { audiences: [{ id: "shop" }], clients: [client("web", "shop", { "redirect-uris": ["http://evil.example/cb"] })] }, "clients[0].redirect-uris[0]: must be an https: URL (http: only for localhost or 127.0.0.1; a native app's reverse-domain scheme such as org.example.app:/cb; no other scheme, no user:password@)"],
+    ["a custom-scheme post-logout URI", { audiences: [{ id: "shop" }], clients: [client("web", "shop", { "post-logout-redirect-uris": ["vbscript:msgbox"] })] }, "clients[0].post-logout-redirect-uris[0]: must be an https: URL (http: only for localhost or 127.0.0.1; no other scheme, no user:password@)"],
     ["whitespace in an allowed audience", { audiences: [{ id: "shop" }], clients: [client("web", "shop", { "allowed-audiences": ["a b"] })] }, "clients[0].allowed-audiences[0]: must not contain whitespace"],
   ])("%s", (_label, raw, expected) => {
     expect(problemsOf(raw)).toContain(expected);
@@ -623,5 +632,41 @@ describe("shipped configuration files", () => {
     expect(cfg.claims.map((c) => c.name)).toEqual(["preferred_username", "dealer_number", "roles"]);
     expect(cfg.clients.find((c) => c.id === "dealers-den-backend")!.allowedAudiences).toEqual(["org.example.dealers-den", "org.example.registration"]);
     expect(cfg.clients.find((c) => c.id === "registration-app")!.tokenEndpointAuthMethod).toBe("none");
+  });
+});
+
+describe("isAllowedUrl: https everywhere, http only on the loopback", () => {
+  test.each<[string, boolean]>([
+    ["https://shop.example.org/cb", true],
+    ["https://127.0.0.1/cb", true],
+    ["http://localhost:5555/callback", true],
+    ["http://127.0.0.1:9/callback", true],
+    ["http://[::1]:8080/", true],
+    ["http://shop.example.org/", false],
+    ["http://127.0.0.1.evil.example/", false],
+    ["http://localhost.evil.example/", false],
+    ["javascript:alert(1)", false],
+    ["JAVASCRIPT:alert(1)", false],
+    ["data:text/html,x", false],
+    ["file:///etc/passwd", false],
+    ["ftp://example.org/", false],
+    ["https://user:pw@example.org/", false],
+    ["/relative", false],
+    ["", false],
+  ])("%s → %p", (url, ok) => {
+    expect(isAllowedUrl(url)).toBe(ok);
+  });
+});
+
+describe("isNativeAppRedirect: RFC 8252 private-use schemes for redirect URIs only", () => {
+  test.each<[string, boolean]>([
+    ["org.example.registration://callback", true],
+    ["com.example.app:/oauth2redirect", true],
+    ["myapp://callback", false],
+    ["javascript:alert(1)", false],
+    ["data.evil:x", true],
+    ["https://example.org/", false],
+  ])("%s → %p", (url, ok) => {
+    expect(isNativeAppRedirect(url)).toBe(ok);
   });
 });
