@@ -34,6 +34,7 @@ beforeAll(async () => {
       clients: [
         { id: "shop-web", name: "Shop Web", audience: "shop", "secret-env": "SHOP_WEB_SECRET", "redirect-uris": [CALLBACK], scopes: ["openid", "profile", "email", "offline_access", "shop.orders"] },
         { id: "shop-mobile", name: "Shop Mobile", audience: "shop", "redirect-uris": [CALLBACK], scopes: ["openid", "profile", "email", "offline_access", "shop.orders"] },
+        { id: "shop-lite", name: "Shop Lite", audience: "shop", "secret-env": "SHOP_LITE_SECRET", "redirect-uris": [CALLBACK], scopes: ["openid", "profile"] },
         { id: "blog-web", name: "Blog Web", audience: "blog", "secret-env": "BLOG_WEB_SECRET", "redirect-uris": [CALLBACK], scopes: ["openid", "profile", "email"] },
         { id: "admin-web", name: "Admin Console", audience: "admin", "secret-env": "ADMIN_WEB_SECRET", "redirect-uris": [CALLBACK], scopes: ["openid", "profile"] },
         { id: "billing-web", name: "Billing Web", audience: "billing", "secret-env": "BILLING_WEB_SECRET", "redirect-uris": [CALLBACK], scopes: ["openid"], "allowed-audiences": ["registration"] },
@@ -47,7 +48,7 @@ beforeEach(async () => {
   user = await createUser(stack.db, { attributes: { department: "R&D", username: "ada" } });
 });
 
-const SECRETS: Record<string, string> = { "shop-web": "SHOP_WEB_SECRET", "blog-web": "BLOG_WEB_SECRET", "admin-web": "ADMIN_WEB_SECRET", "billing-web": "BILLING_WEB_SECRET", "bulk-web": "BULK_WEB_SECRET" };
+const SECRETS: Record<string, string> = { "shop-lite": "SHOP_LITE_SECRET", "shop-web": "SHOP_WEB_SECRET", "blog-web": "BLOG_WEB_SECRET", "admin-web": "ADMIN_WEB_SECRET", "billing-web": "BILLING_WEB_SECRET", "bulk-web": "BULK_WEB_SECRET" };
 const VERIFIER = "a-pkce-verifier-that-is-long-enough-to-be-valid-0123456789";
 const params = (clientId: string, scope: string, extra: Partial<AuthParams> = {}): AuthParams => ({
   clientId,
@@ -244,7 +245,7 @@ test("6. revoking from /account deactivates the audience's tokens and the next a
     new URLSearchParams({ _csrf: form.find('input[name="_csrf"]').val() as string, audience: "shop" }),
   );
   expect(after.status).toBe(200);
-  expect(after.text("#notice")).toContain("shop");
+  expect(after.text("#notice")).toContain("Shop");
   expect(after.$('section[data-audience="shop"]').length).toBe(0);
   expect(after.$('section[data-audience="blog"]').length).toBe(1);
 
@@ -287,6 +288,72 @@ test("prompt=none: silent renewal works once the client has consented; needing c
   const mobile = await startAuthorization(browser, stack, params("shop-mobile", "openid profile", { prompt: "none" }));
   expect(callbackParams(mobile.page, CALLBACK, mobile.state).get("error")).toBe("consent_required");
   expect((await storedConsent("shop"))[0]!.scopes.sort()).toEqual(["openid", "profile"]);
+});
+
+describe("silent renewal (prompt=none) and include_granted_scopes", () => {
+  // Hydra stores requested_at truncated to the second and picks the newest remembered consent by it:
+  // two consents within one second tie. A real user's flows are seconds apart; here we wait.
+  const nextSecond = () => new Promise((r) => setTimeout(r, 1100));
+  const silently = async (browser: Browser, p: AuthParams) => {
+    const start = await startAuthorization(browser, stack, { ...p, prompt: "none" });
+    return callbackParams(start.page, CALLBACK, start.state);
+  };
+
+  test("(a) a client of the audience that never ran a flow: consent_required, then one ordinary redirect without any page, then prompt=none works", async () => {
+    const browser = new Browser();
+    await authorize(browser, params("shop-web", "openid profile"));
+    expect((await silently(browser, params("shop-mobile", "openid profile"))).get("error")).toBe("consent_required");
+    // What the client does then: one top-level redirect without prompt=none. The audience consent covers it: no page.
+    const once = await authorize(browser, params("shop-mobile", "openid profile"));
+    expect(once.consentShown).toBe(false);
+    expect((await silently(browser, params("shop-mobile", "openid profile"))).get("code")).toBeTruthy();
+  });
+
+  test("(b) a client whose latest consent asked for other scopes: consent_required for the earlier ones (Hydra looks at the latest only)", async () => {
+    const browser = new Browser();
+    await authorize(browser, params("shop-web", "openid profile"));
+    await nextSecond();
+    const second = await authorize(browser, params("shop-web", "openid email"));
+    expect(second.consentShown).toBe(true);
+    // Without include_granted_scopes the tokens carry exactly what was asked (least privilege).
+    const tokens = await tokensFor(params("shop-web", "openid email"), second.params.get("code")!);
+    expect(tokens.scope.split(" ").sort()).toEqual(["email", "openid"]);
+    expect((await silently(browser, params("shop-web", "openid profile"))).get("error")).toBe("consent_required");
+    expect((await storedConsent("shop"))[0]!.scopes.sort()).toEqual(["email", "openid", "profile"]);
+  });
+
+  test("(c) include_granted_scopes=true: the tokens carry the whole audience consent the client may ask for, and prompt=none for any subset works", async () => {
+    const browser = new Browser();
+    await authorize(browser, params("shop-web", "openid profile"));
+    await nextSecond();
+    const p = params("shop-web", "openid email", { extra: { include_granted_scopes: "true" } });
+    const second = await authorize(browser, p);
+    const tokens = await tokensFor(p, second.params.get("code")!);
+    expect(tokens.scope.split(" ").sort()).toEqual(["email", "openid", "profile"]);
+    expect((await introspect(stack, tokens.access_token)).scope.split(" ").sort()).toEqual(["email", "openid", "profile"]);
+    for (const scope of ["openid profile", "openid email", "openid profile email", "profile"]) {
+      const params2 = await silently(browser, params("shop-web", scope));
+      expect([scope, params2.get("code") ? "code" : params2.get("error")]).toEqual([scope, "code"]);
+    }
+    // Never beyond the audience consent.
+    expect((await silently(browser, params("shop-web", "openid offline_access"))).get("error")).toBe("consent_required");
+  });
+
+  test("(d) include_granted_scopes never grants a scope the client may not request, and nothing widens without it", async () => {
+    const browser = new Browser();
+    await authorize(browser, params("shop-web", "openid profile email"));
+    const lite = params("shop-lite", "openid", { extra: { include_granted_scopes: "true" } });
+    const withParam = await authorize(browser, lite);
+    expect(withParam.consentShown).toBe(false);
+    expect((await tokensFor(lite, withParam.params.get("code")!)).scope.split(" ").sort()).toEqual(["openid", "profile"]); // not email: shop-lite may not ask for it
+
+    const plain = params("shop-web", "openid");
+    const without = await authorize(browser, plain);
+    expect((await tokensFor(plain, without.params.get("code")!)).scope).toBe("openid");
+    const falseParam = params("shop-web", "openid", { extra: { include_granted_scopes: "false" } });
+    const withFalse = await authorize(browser, falseParam);
+    expect((await tokensFor(falseParam, withFalse.params.get("code")!)).scope).toBe("openid");
+  });
 });
 
 test("the app's store, not Hydra's per-client memory, decides: a consent gone from the store is asked for again", async () => {

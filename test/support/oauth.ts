@@ -11,6 +11,8 @@ export interface AuthParams {
   audience?: string[];
   /** PKCE verifier (public clients). */
   codeVerifier?: string;
+  /** Further authorization request parameters, e.g. include_granted_scopes. */
+  extra?: Record<string, string>;
 }
 
 export function authorizationUrl(stack: Stack, p: AuthParams & { state: string; nonce: string }): string {
@@ -23,6 +25,7 @@ export function authorizationUrl(stack: Stack, p: AuthParams & { state: string; 
   u.searchParams.set("nonce", p.nonce);
   if (p.prompt) u.searchParams.set("prompt", p.prompt);
   if (p.audience?.length) u.searchParams.set("audience", p.audience.join(" "));
+  for (const [k, v] of Object.entries(p.extra ?? {})) u.searchParams.set(k, v);
   if (p.codeVerifier) {
     u.searchParams.set("code_challenge", createHash("sha256").update(p.codeVerifier).digest("base64url"));
     u.searchParams.set("code_challenge_method", "S256");
