@@ -64,6 +64,7 @@ DEMO_WEB_CLIENT_SECRET=$(rnd)
 DEMO_PASSWORD=demo-$(rnd | cut -c1-12)
 EOS
   say "generated secrets in .run/secrets.env"
+  new_demo_password=1
 fi
 set -a
 # shellcheck disable=SC1091
@@ -89,7 +90,8 @@ wait_http "$HYDRA_ADMIN_URL/health/ready" "Hydra" .run/hydra.log
 
 say "seeding config/demo.yaml and the demo user"
 AUDIENCES_CONFIG=config/demo.yaml node_modules/.bin/tsx prisma/seed.ts
-node_modules/.bin/tsx src/admin/create-user.ts --email "$DEMO_EMAIL" --password "$DEMO_PASSWORD" --name "Demo User" --verified --reset-password
+# A reset ends the user's sessions, so only when the demo password was just generated.
+node_modules/.bin/tsx src/admin/create-user.ts --email "$DEMO_EMAIL" --password "$DEMO_PASSWORD" --name "Demo User" --verified ${new_demo_password:+--reset-password}
 
 say "starting the app ($APP_BASE_URL)"
 HOST=127.0.0.1 PORT="$APP_PORT" COOKIE_SECURE=false LOG_LEVEL="${LOG_LEVEL:-info}" setsid node_modules/.bin/tsx src/server.ts >.run/app.log 2>&1 &
