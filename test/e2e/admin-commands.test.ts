@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import YAML from "yaml";
-import { startStack, type Stack } from "../support/stack";
+import { configSnapshot, startStack, type Stack } from "../support/stack";
 import { ROOT } from "../support/paths";
 import { runCommand, type CommandResult } from "../support/fixtures";
 import { invitationCodeHash, normalizeEmail } from "../../src/services/store";
@@ -120,16 +120,7 @@ function environmentFor(names: readonly string[]): NodeJS.ProcessEnv {
   return env;
 }
 
-async function snapshot() {
-  const [audiences, scopes, claims, clients] = await Promise.all([
-    stack.db.audience.findMany({ orderBy: { id: "asc" } }),
-    stack.db.scope.findMany({ orderBy: { name: "asc" } }),
-    stack.db.claim.findMany({ orderBy: { name: "asc" } }),
-    stack.db.client.findMany({ orderBy: { id: "asc" } }),
-  ]);
-  const hydraClients = (await stack.hydra.listClients()).map((c) => ({ ...c, client_secret: undefined })).sort((a, b) => a.client_id!.localeCompare(b.client_id!));
-  return { audiences, scopes, claims, clients, hydraClients };
-}
+const snapshot = () => configSnapshot(stack);
 
 interface ConfigFileShape {
   audiences?: { id: string }[];

@@ -5,7 +5,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import YAML from "yaml";
-import { startStack, type Stack } from "../support/stack";
+import { configSnapshot, startStack, type Stack } from "../support/stack";
 import { tokenRequest } from "../support/oauth";
 import { ROOT } from "../support/paths";
 
@@ -58,16 +58,7 @@ function seed(args: string[], env: Record<string, string> = SECRETS): Promise<{ 
   });
 }
 
-async function snapshot() {
-  const [audiences, scopes, claims, clients] = await Promise.all([
-    stack.db.audience.findMany({ orderBy: { id: "asc" } }),
-    stack.db.scope.findMany({ orderBy: { name: "asc" } }),
-    stack.db.claim.findMany({ orderBy: { name: "asc" } }),
-    stack.db.client.findMany({ orderBy: { id: "asc" } }),
-  ]);
-  const hydraClients = (await stack.hydra.listClients()).map((c) => ({ ...c, client_secret: undefined })).sort((a, b) => a.client_id!.localeCompare(b.client_id!));
-  return { audiences, scopes, claims, clients, hydraClients };
-}
+const snapshot = () => configSnapshot(stack);
 
 test("dry run on an empty system prints what would be created and changes nothing", async () => {
   const file = writeConfig("v1.yaml", baseConfig());

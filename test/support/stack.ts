@@ -185,3 +185,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     },
   };
 }
+
+/** Everything the seed writes (the app's store and Hydra's clients, secrets left out), for before/after comparisons. */
+export async function configSnapshot(stack: Pick<Stack, "db" | "hydra">) {
+  const [audiences, scopes, claims, clients] = await Promise.all([
+    stack.db.audience.findMany({ orderBy: { id: "asc" } }),
+    stack.db.scope.findMany({ orderBy: { name: "asc" } }),
+    stack.db.claim.findMany({ orderBy: { name: "asc" } }),
+    stack.db.client.findMany({ orderBy: { id: "asc" } }),
+  ]);
+  const hydraClients = (await stack.hydra.listClients()).map((c) => ({ ...c, client_secret: undefined })).sort((a, b) => a.client_id!.localeCompare(b.client_id!));
+  return { audiences, scopes, claims, clients, hydraClients };
+}
