@@ -79,6 +79,12 @@ const EnvSchema = z
     /** The first-party OAuth client through which /account signs in (registered by `npm run seed`). */
     /** /account accepts a sign-in at most this old; older ones (remembered for days) ask for the password again. */
     ACCOUNT_MAX_AUTH_AGE_SECONDS: int(1).default(60 * 60),
+    /** SMTP relay for the app's mail, e.g. smtp://127.0.0.1:1025 (Mailpit) or smtps://user:pass@relay:465. */
+    SMTP_URL: z.string().regex(/^smtps?:\/\/[^\s]+$/, "must be an smtp:// or smtps:// URL").default("smtp://127.0.0.1:1025"),
+    /** The sender of the app's mail. */
+    MAIL_FROM: z.string().min(3).max(320).default("Sign-in service <no-reply@localhost>"),
+    /** Timeout of SMTP connections and commands (ms). */
+    SMTP_TIMEOUT_MS: int(100).default(5000),
     ACCOUNT_CLIENT_ID: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, "must be a client id").default("account"),
   })
   .transform((e) => ({

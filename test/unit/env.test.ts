@@ -53,6 +53,9 @@ describe("loadEnv with a valid minimal environment", () => {
       HYDRA_PUBLIC_INTERNAL_URL: "http://127.0.0.1:4444",
       ACCOUNT_CLIENT_ID: "account",
       ACCOUNT_MAX_AUTH_AGE_SECONDS: 3600,
+      SMTP_URL: "smtp://127.0.0.1:1025",
+      MAIL_FROM: "Sign-in service <no-reply@localhost>",
+      SMTP_TIMEOUT_MS: 5000,
     });
   });
 
