@@ -15,6 +15,8 @@ import cookieParser from "cookie-parser";
 import { errorHandler, notFoundHandler } from "./middleware/errors";
 import { sameOriginPosts } from "./middleware/same-origin";
 import type { Limits } from "./services/limits";
+import type { Mailer } from "./services/mail";
+import { verificationRoutes } from "./routes/verification";
 import { browserCookies } from "./routes/browser-cookies";
 import { redactSecrets, serializeError, type Logger as PinoLogger } from "./logger";
 import { loginRoutes } from "./routes/login";
@@ -36,9 +38,10 @@ export interface AppDeps {
   sessionPool: Pool;
   /** Attempt counters shared by every replica (table rate_limits). */
   limits: Limits;
+  mailer: Mailer;
 }
 
-export function createApp({ env, hydra, store, logger, sessionPool, limits }: AppDeps): express.Express {
+export function createApp({ env, hydra, store, logger, sessionPool, limits, mailer }: AppDeps): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", env.TRUST_PROXY_HOPS);
@@ -108,12 +111,14 @@ export function createApp({ env, hydra, store, logger, sessionPool, limits }: Ap
     csrf: { token: (req) => generateToken(req), protect: csrfSynchronisedProtection as RequestHandler },
     limits,
     browser: browserCookies(env),
+    mailer,
   };
 
   app.use(healthRoutes(deps));
   app.use(homeRoutes(deps));
   app.use(loginRoutes(deps));
   app.use(registrationRoutes(deps));
+  app.use(verificationRoutes(deps));
   app.use(consentRoutes(deps));
   app.use(logoutRoutes(deps));
   app.use(accountRoutes(deps));

@@ -8,6 +8,7 @@ import { createDb } from "./services/db";
 import { createHydra } from "./services/hydra";
 import { createStore } from "./services/store";
 import { createLimits } from "./services/limits";
+import { createMailer } from "./services/mail";
 import { createLogger, type Logger } from "./logger";
 
 export interface RunningServer {
@@ -23,7 +24,12 @@ export async function startServer(env: Env, logger: Logger = createLogger(env.LO
   sessionPool.on("error", (err) => logger.warn({ err }, "session store connection lost"));
   const hydra = createHydra({ adminUrl: env.HYDRA_ADMIN_URL, timeoutMs: env.HYDRA_TIMEOUT_MS, publicUrl: env.HYDRA_PUBLIC_INTERNAL_URL });
   const limits = createLimits(sessionPool, env);
-  const app = createApp({ env, hydra, store: createStore(db), logger, sessionPool, limits });
+  const mailer = createMailer({ db, smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, timeoutMs: env.SMTP_TIMEOUT_MS, logger });
+  const store = createStore(db);
+  // Expired one-time tokens are removed every hour (any replica may do it; it is idempotent).
+  const pruner = setInterval(() => void store.pruneOneTimeTokens().catch(() => undefined), 60 * 60 * 1000);
+  pruner.unref();
+  const app = createApp({ env, hydra, store, logger, sessionPool, limits, mailer });
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(env.PORT, env.HOST, () => resolve(s));
@@ -41,6 +47,8 @@ export async function startServer(env: Env, logger: Logger = createLogger(env.LO
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      clearInterval(pruner);
+      await mailer.close();
       await Promise.allSettled([db.$disconnect(), sessionPool.end()]);
     },
   };

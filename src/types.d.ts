@@ -9,6 +9,8 @@ declare module "express-session" {
     invitationCode?: string;
     /** A sign-up whose account exists but whose Hydra login step was not answered yet (retry continues it). */
     pendingSignUp?: { challenge: string; userId: string };
+    /** A login step held until the user's address is verified (require-verified-email). */
+    pendingLogin?: { challenge: string; userId: string; remember: boolean; startSession: boolean; loginSessionId: string | undefined };
     /** The account page's own OAuth sign-in in progress (state, nonce, PKCE verifier). */
     accountAuth?: { state: string; nonce: string; codeVerifier: string };
     /** Set by the account page's own OAuth sign-in: who, and when they authenticated (Hydra's auth_time). */

@@ -131,10 +131,11 @@ export async function applyConfig(config: AppConfig, opts: ApplyOptions): Promis
     tokenAudience: a.tokenAudience,
     signUpEnabled: a.signUpEnabled,
     invitationEnabled: a.invitationEnabled,
+    requireVerifiedEmail: a.requireVerifiedEmail,
     startUrl: a.startUrl,
   }));
   const audienceWrites = audienceData.filter(
-    (a) => record("audience", a.id, fieldsDiffer(a, audRows.get(a.id), ["displayName", "tokenAudience", "signUpEnabled", "invitationEnabled", "startUrl"])) !== "unchanged",
+    (a) => record("audience", a.id, fieldsDiffer(a, audRows.get(a.id), ["displayName", "tokenAudience", "signUpEnabled", "invitationEnabled", "requireVerifiedEmail", "startUrl"])) !== "unchanged",
   );
   const scopeData = config.scopes.map((s) => ({ name: s.name, description: s.description, audienceId: s.audience }));
   const scopeWrites = scopeData.filter((s) => record("scope", s.name, fieldsDiffer(s, scopeRows.get(s.name), ["description", "audienceId"])) !== "unchanged");

@@ -53,6 +53,7 @@ const AudienceSchema = z
     "token-audience": z.string().min(1).regex(/^\S+$/, "must not contain whitespace").optional(),
     "sign-up-enabled": z.boolean().default(true),
     "invitation-enabled": z.boolean().default(false),
+    "require-verified-email": z.boolean().default(false),
     "start-url": absoluteUrl.optional(),
   })
   .strict();
@@ -131,6 +132,7 @@ export interface AudienceConfig {
   tokenAudience: string;
   signUpEnabled: boolean;
   invitationEnabled: boolean;
+  requireVerifiedEmail: boolean;
   startUrl: string | null;
 }
 export interface ScopeConfig {
@@ -292,6 +294,7 @@ export function parseAppConfig(raw: unknown, source?: string): AppConfig {
       tokenAudience: a["token-audience"] ?? a.id,
       signUpEnabled: a["sign-up-enabled"],
       invitationEnabled: a["invitation-enabled"],
+      requireVerifiedEmail: a["require-verified-email"],
       startUrl: a["start-url"] ?? null,
     })),
     scopes,

@@ -83,6 +83,11 @@ const EnvSchema = z
     SMTP_URL: z.string().regex(/^smtps?:\/\/[^\s]+$/, "must be an smtp:// or smtps:// URL").default("smtp://127.0.0.1:1025"),
     /** The sender of the app's mail. */
     MAIL_FROM: z.string().min(3).max(320).default("Sign-in service <no-reply@localhost>"),
+    /** How long a verification link and code work (seconds). */
+    EMAIL_VERIFICATION_TTL_SECONDS: int(300).default(24 * 60 * 60),
+    /** Verification mails a user may ask for within VERIFICATION_MAIL_WINDOW_SECONDS. */
+    VERIFICATION_MAIL_MAX: int(1).default(5),
+    VERIFICATION_MAIL_WINDOW_SECONDS: int(1).default(60 * 60),
     /** Timeout of SMTP connections and commands (ms). */
     SMTP_TIMEOUT_MS: int(100).default(5000),
     ACCOUNT_CLIENT_ID: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, "must be a client id").default("account"),

@@ -23,3 +23,8 @@ export function loginAcceptance(opts: {
     context: { audience: opts.audienceId },
   };
 }
+
+/** Whether the login step must wait until the user's address is verified (audience require-verified-email). */
+export function mustVerifyFirst(audience: { requireVerifiedEmail: boolean } | null, user: { emailVerified: boolean }): boolean {
+  return Boolean(audience?.requireVerifiedEmail) && !user.emailVerified;
+}

@@ -8,7 +8,7 @@ import type { Deps } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
 import { AUDIENCE_ID_PATTERN } from "../config/audiences";
-import { establishSession } from "./login";
+import { establishSession } from "./login-step";
 import { accountAuthRequest, accountRedirectUri, judgeIdToken, jwtPayload } from "../decisions/account-signin";
 
 const RevokeForm = z.object({

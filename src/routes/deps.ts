@@ -6,6 +6,7 @@ import type { Logger } from "../logger";
 import { z } from "zod";
 import type { Limits } from "../services/limits";
 import type { BrowserCookies } from "./browser-cookies";
+import type { Mailer } from "../services/mail";
 
 /** What every route module receives. */
 export interface Deps {
@@ -17,6 +18,8 @@ export interface Deps {
   /** Attempt counters shared by all replicas (PostgreSQL). */
   limits: Limits;
   browser: BrowserCookies;
+  /** Mail goes through the outbox; kick() sends what was just written. */
+  mailer: Mailer;
 }
 
 /** A Hydra login/consent/logout challenge as it appears in a query string or form. */

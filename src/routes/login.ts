@@ -1,13 +1,14 @@
 // /login — Hydra's login step: skip when Hydra knows the user, else email + password.
 import { Router, type Request, type Response } from "express";
-import type { SessionData } from "express-session";
 import { z } from "zod";
 import type { Deps } from "./deps";
 import { challenge, checkbox } from "./deps";
 import { parseInput } from "../middleware/validate";
-import { decideLoginStart, loginAcceptance } from "../decisions/login";
+import { decideLoginStart } from "../decisions/login";
+import { challengeDigest, finishLogin, mustVerifyFirst, renderCheckInbox } from "./login-step";
+import { AppError } from "../errors";
 import { verifyPassword } from "../services/passwords";
-import { answerOnce, ensureNotHandled } from "./challenges";
+import { ensureNotHandled } from "./challenges";
 import type { OAuth2LoginRequest } from "../services/hydra";
 import { offersSignUp, registrationMode } from "../decisions/registration";
 import { loginLimitKeys, type LimitKey } from "../decisions/device-cookie";
@@ -59,16 +60,12 @@ export function loginRoutes(deps: Deps): Router {
     const step = decideLoginStart(loginRequest);
     if (step.kind === "accept") {
       const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");
-      const redirectTo = await answerOnce(store, "login", login_challenge, () =>
-        hydra.acceptLogin(
-          login_challenge,
-          loginAcceptance({ userId: step.subject, remember: false, rememberForSeconds: 0, audienceId: membership?.audience.id ?? null }),
-        ),
-      );
+      const audience = membership?.audience ?? null;
+      // Only an audience that requires a verified address needs the user's row here.
+      const user = (audience?.requireVerifiedEmail ? await store.getUser(step.subject) : null) ?? { id: step.subject, email: "", emailVerified: true };
       // Hydra vouches for this browser (its own session cookie): the flow continues. The app's own
       // session is NOT created here: a login challenge in a URL is no proof of who the browser is.
-      deps.browser.markLoginAnswered(req, res, loginRequest.session_id);
-      return res.redirect(303, redirectTo);
+      return finishLogin(deps, req, res, { loginChallenge: login_challenge, loginSessionId: loginRequest.session_id, user, audience, remember: false, startSession: false });
     }
     await renderForm(req, res, loginRequest);
   });
@@ -107,34 +104,47 @@ export function loginRoutes(deps: Deps): Router {
     await Promise.all(counted.map((k) => (k.kind === "loginDevice" ? deps.limits.reset(k.kind, k.key) : deps.limits.reward(k.kind, k.key))));
 
     const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");
-    const redirectTo = await answerOnce(store, "login", form.login_challenge, () =>
-      hydra.acceptLogin(
-        form.login_challenge,
-        loginAcceptance({ userId: user.id, remember: form.remember, rememberForSeconds: env.LOGIN_REMEMBER_FOR_SECONDS, audienceId: membership?.audience.id ?? null }),
-      ),
-    );
-    await establishSession(req, user.id);
-    deps.browser.markLoginAnswered(req, res, loginRequest.session_id);
     deps.browser.rememberDevice(req, res, emailNormalized, device);
     deps.logger.info({ event: "login", subject: user.id, client: loginRequest.client.client_id }, "signed in");
-    res.redirect(303, redirectTo);
+    await finishLogin(deps, req, res, {
+      loginChallenge: form.login_challenge,
+      loginSessionId: loginRequest.session_id,
+      user,
+      audience: membership?.audience ?? null,
+      remember: form.remember,
+      startSession: true,
+    });
+  });
+
+  /** The "check your inbox" page's Continue: the address was verified meanwhile (link on another device). */
+  router.post("/login/continue", deps.csrf.protect, async (req, res) => {
+    const { login_challenge } = parseInput(LoginQuery, req.body, "sign-in form");
+    await resumePendingLogin(deps, req, res, login_challenge);
   });
 
   return router;
 }
 
-/** Starts a fresh app session for the user (new id: no session fixation). */
-export function establishSession(req: Request, userId: string, extra: Partial<SessionData> = {}): Promise<void> {
-  // The account page's sign-in in progress (state, nonce, PKCE verifier) belongs to this browser and
-  // survives the new session id; nothing else of the old session does.
-  const accountAuth = req.session.accountAuth;
-  return new Promise((resolve, reject) => {
-    req.session.regenerate((err) => {
-      if (err) return reject(err);
-      if (accountAuth) req.session.accountAuth = accountAuth;
-      Object.assign(req.session, extra);
-      req.session.userId = userId;
-      req.session.save((e) => (e ? reject(e) : resolve()));
+/** Continues a login step held for verification, in the browser that holds it. */
+export async function resumePendingLogin(deps: Deps, req: Request, res: Response, loginChallenge: string): Promise<void> {
+  const pending = req.session.pendingLogin;
+  if (!pending || pending.challenge !== challengeDigest(loginChallenge)) {
+    throw new AppError(400, "no_pending_sign_in", "There is no sign-in waiting in this browser. Please start again from the application.", { title: "Nothing to continue" });
+  }
+  await ensureNotHandled(deps.store, "login", loginChallenge);
+  const loginRequest = await deps.hydra.getLoginRequest(loginChallenge);
+  const user = await deps.store.getUser(pending.userId);
+  if (!user) throw new AppError(400, "no_pending_sign_in", "This account no longer exists.", { title: "Nothing to continue" });
+  const membership = await deps.store.getClientMembership(loginRequest.client.client_id ?? "");
+  const audience = membership?.audience ?? null;
+  if (mustVerifyFirst(audience, user)) {
+    return renderCheckInbox(deps, req, res, {
+      email: user.email,
+      audienceName: audience?.displayName ?? null,
+      loginChallenge,
+      status: 409,
+      error: "Your email address is not verified yet. Open the link in the mail we sent, or enter its code here.",
     });
-  });
+  }
+  await finishLogin(deps, req, res, { loginChallenge, loginSessionId: pending.loginSessionId, user, audience, remember: pending.remember, startSession: pending.startSession });
 }

@@ -7,17 +7,15 @@ import type { Deps } from "./deps";
 import { challenge } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
-import { answerOnce, ensureNotHandled } from "./challenges";
-import { establishSession } from "./login";
-import { loginAcceptance } from "../decisions/login";
+import { ensureNotHandled } from "./challenges";
+import { challengeDigest, finishLogin } from "./login-step";
+import { queueVerificationMail } from "./verification";
 import { checkInvitation, decideRegistration, invitationProblem, registrationMode, type InvitationCheck, type RegistrationMode } from "../decisions/registration";
 import { hashPassword, verifyPassword, passwordProblem, personalInputs, PASSWORD_MIN_LENGTH } from "../services/passwords";
-import { EmailTakenError, InvitationRedeemedError, normalizeEmail, type Audience } from "../services/store";
+import { EmailTakenError, InvitationRedeemedError, normalizeEmail, type Audience, type User } from "../services/store";
 import type { OAuth2LoginRequest } from "../services/hydra";
 import { limitPerIp } from "../middleware/rate-limit";
-import { createHash } from "node:crypto";
 
-const challengeDigest = (c: string) => createHash("sha256").update(c).digest("base64url");
 
 const invitationCode = z.string().trim().max(200, "is too long").regex(/^[A-Za-z0-9_-]*$/, "is not an invitation code");
 const RegistrationQuery = z.object({ login_challenge: challenge, invitation: invitationCode.optional() });
@@ -90,14 +88,9 @@ export function registrationRoutes(deps: Deps): Router {
     return (await verifyPassword(user.passwordHash, password)) ? user : null;
   }
 
-  /** Accepts Hydra's login request for the new account and starts its session. */
-  async function finishSignUp(req: Request, res: Response, flow: Flow, loginChallenge: string, userId: string) {
-    const redirectTo = await answerOnce(store, "login", loginChallenge, () =>
-      hydra.acceptLogin(loginChallenge, loginAcceptance({ userId, remember: false, rememberForSeconds: env.LOGIN_REMEMBER_FOR_SECONDS, audienceId: flow.audience.id })),
-    );
-    await establishSession(req, userId); // a new session: the invitation code and the pending sign-up are gone
-    deps.browser.markLoginAnswered(req, res, flow.loginRequest.session_id);
-    res.redirect(303, redirectTo);
+  /** Continues the flow as the new account (a new session: the invitation code and the pending sign-up are gone). */
+  function finishSignUp(req: Request, res: Response, flow: Flow, loginChallenge: string, user: User) {
+    return finishLogin(deps, req, res, { loginChallenge, loginSessionId: flow.loginRequest.session_id, user, audience: flow.audience, remember: false, startSession: true });
   }
 
   router.get("/registration", async (req: Request, res: Response) => {
@@ -128,7 +121,7 @@ export function registrationRoutes(deps: Deps): Router {
     // This browser already created the account earlier in this very flow, and answering Hydra failed
     // then: the same email and password continue the flow (instead of "already exists").
     const earlier = await resumableSignUp(req, login_challenge, email, form.password);
-    if (earlier) return finishSignUp(req, res, flow, login_challenge, earlier.id);
+    if (earlier) return finishSignUp(req, res, flow, login_challenge, earlier);
 
     let check: InvitationCheck = { status: "none" };
     let invitationId: string | null = null;
@@ -150,6 +143,8 @@ export function registrationRoutes(deps: Deps): Router {
       user = await store.registerUser(
         { email: form.email, name: form.name, passwordHash: await hashPassword(form.password), emailVerified: decision.emailVerified },
         decision.useInvitation ? invitationId : null,
+        // The verification mail is written with the account (outbox): no account without its mail.
+        decision.emailVerified ? undefined : (tx, created) => queueVerificationMail(tx, env, created),
       );
     } catch (err) {
       if (err instanceof EmailTakenError) {
@@ -162,7 +157,8 @@ export function registrationRoutes(deps: Deps): Router {
     }
     await rememberSignUp(req, login_challenge, user.id);
     deps.logger.info({ event: "registered", subject: user.id, audience: flow.audience.id, invitation: decision.useInvitation }, "user registered");
-    return finishSignUp(req, res, flow, login_challenge, user.id);
+    deps.mailer.kick();
+    return finishSignUp(req, res, flow, login_challenge, user);
   });
 
   router.get("/invitation", invitationLimit, async (req: Request, res: Response) => {

@@ -7,7 +7,7 @@ import { RateLimiterPostgres, RateLimiterRes } from "rate-limiter-flexible";
 import type { Env } from "../config/env";
 
 /** What is counted. Each kind has its own limit and window (README "Security model"). */
-export type LimitKind = "loginIp" | "loginAccount" | "loginDevice" | "registrationIp" | "invitationIp";
+export type LimitKind = "loginIp" | "loginAccount" | "loginDevice" | "registrationIp" | "invitationIp" | "verificationMail";
 
 export interface LimitResult {
   allowed: boolean;
@@ -33,6 +33,7 @@ export function limitSettings(env: Env): Record<LimitKind, { points: number; dur
     loginDevice: { points: env.LOGIN_MAX_FAILURES_PER_DEVICE, durationSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS },
     registrationIp: { points: env.REGISTRATION_MAX_PER_IP, durationSeconds: env.REGISTRATION_WINDOW_SECONDS },
     invitationIp: { points: env.INVITATION_MAX_PER_IP, durationSeconds: env.INVITATION_WINDOW_SECONDS },
+    verificationMail: { points: env.VERIFICATION_MAIL_MAX, durationSeconds: env.VERIFICATION_MAIL_WINDOW_SECONDS },
   };
 }
 

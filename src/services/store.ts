@@ -1,5 +1,5 @@
 // The one module that reads and writes the app's database (through Prisma).
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from "node:crypto";
 import type { Db } from "./db";
 import { Prisma } from "../generated/prisma/client";
 import type { Audience, User, Consent, Invitation } from "../generated/prisma/client";
@@ -51,6 +51,39 @@ const HANDLED_CHALLENGE_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 export function isUniqueViolation(err: unknown): boolean {
   return err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2002";
+}
+
+export type OneTimeTokenKind = "VERIFY_EMAIL" | "RECOVERY" | "CHANGE_EMAIL";
+type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
+
+const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
+export const oneTimeTokenHash = (token: string) => sha256(`ott:${token}`);
+const codeHash = (tokenId: string, code: string) => sha256(`code:${tokenId}:${code}`);
+
+/** Wrong codes allowed per token before it stops accepting codes (the link still works). */
+export const MAX_CODE_ATTEMPTS = 5;
+
+export type TokenLookup =
+  | { status: "valid"; token: { id: string; userId: string; email: string; kind: OneTimeTokenKind; expiresAt: Date } }
+  | { status: "unknown" | "used" | "expired" };
+
+/**
+ * Issues a one-time token (and, with `withCode`, a 6-digit code) inside the transaction `tx`.
+ * Earlier unused tokens of the same kind for the user are retired: only the newest mail works.
+ */
+export async function issueOneTimeToken(
+  tx: Tx,
+  opts: { kind: OneTimeTokenKind; userId: string; email: string; ttlSeconds: number; withCode: boolean },
+): Promise<{ token: string; code: string | null; expiresAt: Date }> {
+  const token = randomBytes(32).toString("base64url");
+  const code = opts.withCode ? String(randomInt(0, 1_000_000)).padStart(6, "0") : null;
+  const id = randomUUID();
+  const expiresAt = new Date(Date.now() + opts.ttlSeconds * 1000);
+  await tx.oneTimeToken.updateMany({ where: { userId: opts.userId, kind: opts.kind, usedAt: null }, data: { usedAt: new Date() } });
+  await tx.oneTimeToken.create({
+    data: { id, kind: opts.kind, tokenHash: oneTimeTokenHash(token), codeHash: code ? codeHash(id, code) : null, userId: opts.userId, email: opts.email, expiresAt },
+  });
+  return { token, code, expiresAt };
 }
 
 export function createStore(db: Db) {
@@ -200,7 +233,7 @@ export function createStore(db: Db) {
      * Creates the user and, when given, redeems the invitation — atomically: a used, expired or
      * concurrently redeemed invitation or a taken email leaves nothing written.
      */
-    async registerUser(user: NewUser, invitationId: string | null): Promise<User> {
+    async registerUser(user: NewUser, invitationId: string | null, alsoInTx?: (tx: Tx, user: User) => Promise<void>): Promise<User> {
       try {
         return await db.$transaction(async (tx) => {
           const now = new Date();
@@ -212,12 +245,71 @@ export function createStore(db: Db) {
             data: { email: user.email.trim(), emailNormalized: normalizeEmail(user.email), passwordHash: user.passwordHash, name: user.name, emailVerified: user.emailVerified },
           });
           if (invitationId) await tx.invitation.update({ where: { id: invitationId }, data: { usedByUserId: created.id } });
+          if (alsoInTx) await alsoInTx(tx, created);
           return created;
         });
       } catch (err) {
         if (isUniqueViolation(err)) throw new EmailTakenError("email taken");
         throw err;
       }
+    },
+
+    /** Runs `fn` in one transaction (for writes that must happen together, e.g. a token and its mail). */
+    transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+      return db.$transaction(fn, { maxWait: 10_000, timeout: 15_000 });
+    },
+
+    /** What a link's token is, without using it. */
+    async lookupOneTimeToken(kind: OneTimeTokenKind, token: string): Promise<TokenLookup> {
+      const row = await db.oneTimeToken.findUnique({ where: { tokenHash: oneTimeTokenHash(token) } });
+      if (!row || row.kind !== kind) return { status: "unknown" };
+      if (row.usedAt) return { status: "used" };
+      if (row.expiresAt <= new Date()) return { status: "expired" };
+      return { status: "valid", token: { id: row.id, userId: row.userId, email: row.email, kind: row.kind, expiresAt: row.expiresAt } };
+    },
+
+    /** Uses a link's token exactly once (atomic); null when it is not (any longer) valid. */
+    async useOneTimeToken(tx: Tx, kind: OneTimeTokenKind, token: string): Promise<{ userId: string; email: string } | null> {
+      const rows = await tx.$queryRaw<{ user_id: string; email: string }[]>`
+        UPDATE one_time_tokens SET used_at = now()
+        WHERE token_hash = ${oneTimeTokenHash(token)} AND kind = ${kind}::"OneTimeTokenKind" AND used_at IS NULL AND expires_at > now()
+        RETURNING user_id, email`;
+      return rows[0] ? { userId: rows[0].user_id, email: rows[0].email } : null;
+    },
+
+    /**
+     * Checks a short code against the user's newest valid token of the kind and uses it when right.
+     * Wrong codes count; after MAX_CODE_ATTEMPTS the token takes no more codes.
+     */
+    async useCode(kind: OneTimeTokenKind, userId: string, code: string): Promise<{ status: "ok"; email: string } | { status: "wrong" | "none" | "locked" }> {
+      return db.$transaction(async (tx) => {
+        const [row] = await tx.$queryRaw<{ id: string; code_hash: string | null; attempts: number; email: string }[]>`
+          SELECT id, code_hash, attempts, email FROM one_time_tokens
+          WHERE user_id = ${userId}::uuid AND kind = ${kind}::"OneTimeTokenKind" AND used_at IS NULL AND expires_at > now() AND code_hash IS NOT NULL
+          ORDER BY created_at DESC LIMIT 1 FOR UPDATE`;
+        if (!row) return { status: "none" as const };
+        if (row.attempts >= MAX_CODE_ATTEMPTS) return { status: "locked" as const };
+        const given = Buffer.from(codeHash(row.id, code.trim()));
+        const expected = Buffer.from(row.code_hash!);
+        if (given.length === expected.length && timingSafeEqual(given, expected)) {
+          await tx.oneTimeToken.update({ where: { id: row.id }, data: { usedAt: new Date() } });
+          return { status: "ok" as const, email: row.email };
+        }
+        await tx.oneTimeToken.update({ where: { id: row.id }, data: { attempts: { increment: 1 } } });
+        return { status: row.attempts + 1 >= MAX_CODE_ATTEMPTS ? ("locked" as const) : ("wrong" as const) };
+      });
+    },
+
+    /** Marks the address verified, if it is still the user's address. */
+    async markEmailVerified(tx: Tx, userId: string, email: string): Promise<boolean> {
+      const { count } = await tx.user.updateMany({ where: { id: userId, emailNormalized: normalizeEmail(email) }, data: { emailVerified: true } });
+      return count === 1;
+    },
+
+    /** Removes one-time tokens that expired a day ago or more. */
+    async pruneOneTimeTokens(): Promise<number> {
+      const { count } = await db.oneTimeToken.deleteMany({ where: { expiresAt: { lt: new Date(Date.now() - 24 * 60 * 60 * 1000) } } });
+      return count;
     },
 
     /** Ends every app session (express-session rows) of the user; returns how many ended. */

@@ -347,18 +347,18 @@ describe("parseAppConfig accepts", () => {
 
   test("an audience with only an id gets the defaults", () => {
     expect(parseAppConfig({ audiences: [{ id: "org.example.shop" }] }).audiences).toEqual([
-      { id: "org.example.shop", name: "org.example.shop", tokenAudience: "org.example.shop", signUpEnabled: true, invitationEnabled: false, startUrl: null },
+      { id: "org.example.shop", name: "org.example.shop", tokenAudience: "org.example.shop", signUpEnabled: true, invitationEnabled: false, requireVerifiedEmail: false, startUrl: null },
     ]);
   });
 
   test("an audience with every field set keeps them", () => {
     const raw: ConfigFile = {
       audiences: [
-        { id: "shop", name: "The Shop", "token-audience": "https://api.shop.example", "sign-up-enabled": false, "invitation-enabled": true, "start-url": "https://shop.example/" },
+        { id: "shop", name: "The Shop", "token-audience": "https://api.shop.example", "sign-up-enabled": false, "invitation-enabled": true, "require-verified-email": true, "start-url": "https://shop.example/" },
       ],
     };
     expect(parseAppConfig(raw).audiences).toEqual([
-      { id: "shop", name: "The Shop", tokenAudience: "https://api.shop.example", signUpEnabled: false, invitationEnabled: true, startUrl: "https://shop.example/" },
+      { id: "shop", name: "The Shop", tokenAudience: "https://api.shop.example", signUpEnabled: false, invitationEnabled: true, requireVerifiedEmail: true, startUrl: "https://shop.example/" },
     ]);
   });
 
@@ -518,7 +518,7 @@ describe("loadAppConfigFile", () => {
   };
 
   const expected: AppConfig = {
-    audiences: [{ id: "org.example.shop", name: "Shop", tokenAudience: "org.example.shop", signUpEnabled: true, invitationEnabled: false, startUrl: null }],
+    audiences: [{ id: "org.example.shop", name: "Shop", tokenAudience: "org.example.shop", signUpEnabled: true, invitationEnabled: false, requireVerifiedEmail: false, startUrl: null }],
     scopes: [{ name: "orders.read", description: "Read your orders", audience: "org.example.shop" }],
     claims: [{ name: "tier", scope: "orders.read", source: "attributes.tier", audience: "org.example.shop" }],
     clients: [

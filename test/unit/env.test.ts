@@ -56,6 +56,9 @@ describe("loadEnv with a valid minimal environment", () => {
       SMTP_URL: "smtp://127.0.0.1:1025",
       MAIL_FROM: "Sign-in service <no-reply@localhost>",
       SMTP_TIMEOUT_MS: 5000,
+      EMAIL_VERIFICATION_TTL_SECONDS: 86400,
+      VERIFICATION_MAIL_MAX: 5,
+      VERIFICATION_MAIL_WINDOW_SECONDS: 3600,
     });
   });
 

@@ -7,6 +7,8 @@ import { accountAuthRequest, judgeIdToken, jwtPayload } from "../../src/decision
 import { includeGrantedScopes, scopesToGrant, decideConsent } from "../../src/decisions/consent";
 import { crossSiteVerdict } from "../../src/middleware/same-origin";
 import { redactSecrets, serializeError } from "../../src/logger";
+import { retryDelaySeconds } from "../../src/decisions/outbox";
+import { mustVerifyFirst } from "../../src/decisions/login";
 
 const KEY = flowKey("a".repeat(32));
 const OLD_KEY = flowKey("b".repeat(32));
@@ -215,5 +217,30 @@ describe("log redaction", () => {
     expect(out).not.toContain("secret");
     expect(JSON.parse(out)).toMatchObject({ type: "Error", message: "Hydra unavailable", status: 503, cause: { message: "connect ECONNREFUSED", code: "ECONNREFUSED" } });
     expect(serializeError("plain")).toBe("plain");
+  });
+});
+
+describe("mail outbox back-off", () => {
+  test.each<[number, number]>([
+    [1, 5],
+    [2, 10],
+    [3, 20],
+    [7, 320],
+    [8, 600],
+    [30, 600],
+  ])("after attempt %p wait %p s", (attempts, seconds) => {
+    expect(retryDelaySeconds(attempts)).toBe(seconds);
+  });
+});
+
+describe("require-verified-email gate", () => {
+  test.each<[string, boolean | null, boolean, boolean]>([
+    ["audience requires, address not verified: wait", true, false, true],
+    ["audience requires, address verified: go on", true, true, false],
+    ["audience does not require: go on", false, false, false],
+    ["no audience (the account page's client): go on", null, false, false],
+  ])("%s", (_l, requires, verified, expected) => {
+    const audience = requires === null ? null : { id: "a", displayName: "A", requireVerifiedEmail: requires };
+    expect(mustVerifyFirst(audience, { emailVerified: verified })).toBe(expected);
   });
 });

@@ -1,0 +1,88 @@
+// Finishing Hydra's login step, shared by /login (password or Hydra's skip), /registration and
+// /verification: the require-verified-email gate, then accept at Hydra, the app session, the
+// browser's flow mark.
+import type { Request, Response } from "express";
+import type { SessionData } from "express-session";
+import { createHash } from "node:crypto";
+import type { Deps } from "./deps";
+import { answerOnce } from "./challenges";
+import { loginAcceptance, mustVerifyFirst } from "../decisions/login";
+export { mustVerifyFirst };
+import type { Audience, User } from "../services/store";
+
+export const challengeDigest = (c: string) => createHash("sha256").update(c).digest("base64url");
+
+export interface LoginOutcome {
+  loginChallenge: string;
+  /** Hydra's login-session id of the request (the browser's flow mark). */
+  loginSessionId: string | undefined;
+  user: Pick<User, "id" | "email" | "emailVerified">;
+  audience: Pick<Audience, "id" | "displayName" | "requireVerifiedEmail"> | null;
+  remember: boolean;
+  /** The user proved who they are here (password, sign-up): the app session gets the user. */
+  startSession: boolean;
+}
+
+
+/** Starts a fresh app session for the user (new id: no session fixation). */
+export function establishSession(req: Request, userId: string, extra: Partial<SessionData> = {}): Promise<void> {
+  // The account page's sign-in in progress (state, nonce, PKCE verifier) belongs to this browser and
+  // survives the new session id; nothing else of the old session does.
+  const accountAuth = req.session.accountAuth;
+  return new Promise((resolve, reject) => {
+    req.session.regenerate((err) => {
+      if (err) return reject(err);
+      if (accountAuth) req.session.accountAuth = accountAuth;
+      Object.assign(req.session, extra);
+      req.session.userId = userId;
+      req.session.save((e) => (e ? reject(e) : resolve()));
+    });
+  });
+}
+
+export function saveSession(req: Request): Promise<void> {
+  return new Promise((resolve, reject) => req.session.save((e) => (e ? reject(e) : resolve())));
+}
+
+/** Renders the "check your inbox" page that holds a login step until the address is verified. */
+export function renderCheckInbox(deps: Deps, req: Request, res: Response, view: { email: string; audienceName: string | null; loginChallenge: string | null; notice?: string; error?: string; status?: number }) {
+  res.status(view.status ?? 200).render("check-inbox", {
+    title: "Check your inbox",
+    csrfToken: deps.csrf.token(req),
+    email: view.email,
+    audienceName: view.audienceName,
+    challenge: view.loginChallenge,
+    notice: view.notice ?? null,
+    error: view.error ?? null,
+  });
+}
+
+/**
+ * Accepts the login at Hydra and continues the flow, or, when the audience requires a verified
+ * address the user does not have yet, holds the step on the "check your inbox" page (the pending
+ * step is kept in this browser's session, never in the page).
+ */
+export async function finishLogin(deps: Deps, req: Request, res: Response, o: LoginOutcome): Promise<void> {
+  if (mustVerifyFirst(o.audience, o.user)) {
+    const pending = { challenge: challengeDigest(o.loginChallenge), userId: o.user.id, remember: o.remember, startSession: o.startSession, loginSessionId: o.loginSessionId };
+    if (o.startSession) await establishSession(req, o.user.id, { pendingLogin: pending });
+    else {
+      req.session.pendingLogin = pending;
+      await saveSession(req);
+    }
+    return renderCheckInbox(deps, req, res, { email: o.user.email, audienceName: o.audience?.displayName ?? null, loginChallenge: o.loginChallenge });
+  }
+  const redirectTo = await answerOnce(deps.store, "login", o.loginChallenge, () =>
+    deps.hydra.acceptLogin(
+      o.loginChallenge,
+      loginAcceptance({ userId: o.user.id, remember: o.remember, rememberForSeconds: deps.env.LOGIN_REMEMBER_FOR_SECONDS, audienceId: o.audience?.id ?? null }),
+    ),
+  );
+  if (o.startSession) await establishSession(req, o.user.id);
+  else if (req.session.pendingLogin) {
+    delete req.session.pendingLogin;
+    await saveSession(req);
+  }
+  deps.browser.markLoginAnswered(req, res, o.loginSessionId);
+  res.redirect(303, redirectTo);
+}

@@ -1,0 +1,151 @@
+// /verification — confirming an email address with the link or the short code from the mail, and
+// asking for a new mail. A link is proof of access to the mailbox (it works in any browser that is
+// not signed in as somebody else); a code is typed where the user is signing in, so it needs that
+// browser's session (its signed-in user or its login step held for verification).
+import { Router, type Request, type Response } from "express";
+import { z } from "zod";
+import type { Deps } from "./deps";
+import { challenge } from "./deps";
+import type { Env } from "../config/env";
+import { parseInput } from "../middleware/validate";
+import { AppError } from "../errors";
+import { enqueueMail } from "../services/mail";
+import { issueOneTimeToken, type User } from "../services/store";
+import { renderCheckInbox, challengeDigest } from "./login-step";
+import { resumePendingLogin } from "./login";
+
+type Tx = Parameters<typeof issueOneTimeToken>[0];
+
+const tokenField = z.string({ message: "is required" }).regex(/^[A-Za-z0-9_-]{20,100}$/, "is not a link from our mail");
+const LinkQuery = z.object({ token: tokenField.optional() });
+const ConfirmForm = z.object({ token: tokenField });
+const CodeForm = z.object({ code: z.string({ message: "is required" }).trim().max(20), login_challenge: challenge.optional() });
+const ResendForm = z.object({ login_challenge: challenge.optional() });
+
+/** Issues a verification link and code for the user's address and writes the mail, in `tx`. */
+export async function queueVerificationMail(tx: Tx, env: Env, user: Pick<User, "id" | "email" | "name">): Promise<void> {
+  const { token, code, expiresAt } = await issueOneTimeToken(tx, {
+    kind: "VERIFY_EMAIL",
+    userId: user.id,
+    email: user.email,
+    ttlSeconds: env.EMAIL_VERIFICATION_TTL_SECONDS,
+    withCode: true,
+  });
+  await enqueueMail(tx, {
+    to: user.email,
+    template: "verify-email",
+    data: {
+      name: user.name ?? "",
+      email: user.email,
+      link: `${env.APP_BASE_URL}/verification?token=${token}`,
+      code,
+      expiresAt: expiresAt.toISOString().slice(0, 16).replace("T", " "),
+    },
+  });
+}
+
+const LINK_PROBLEMS = {
+  unknown: [404, "This confirmation link is not valid. Check that you copied the whole link, or ask for a new mail where you signed in."],
+  used: [410, "This confirmation link was already used (or a newer mail replaced it). If your address is not confirmed yet, ask for a new mail where you signed in."],
+  expired: [410, "This confirmation link has expired. Ask for a new mail where you signed in."],
+} as const;
+
+export function verificationRoutes(deps: Deps): Router {
+  const { store, env } = deps;
+  const router = Router();
+
+  /** Whose address this browser is confirming by code: its login step held for verification, else its signed-in user. */
+  function browserUserId(req: Request, loginChallenge: string | undefined): string | undefined {
+    const pending = req.session.pendingLogin;
+    if (pending && (!loginChallenge || pending.challenge === challengeDigest(loginChallenge))) return pending.userId;
+    return req.session.userId;
+  }
+
+  async function inboxPage(req: Request, res: Response, userId: string, loginChallenge: string | undefined, extra: { notice?: string; error?: string; status?: number }) {
+    const user = await store.getUser(userId);
+    if (!user) throw new AppError(401, "not_signed_in", "This account no longer exists.", { title: "Not signed in" });
+    renderCheckInbox(deps, req, res, { email: user.email, audienceName: null, loginChallenge: loginChallenge ?? null, ...extra });
+  }
+
+  router.get("/verification", async (req: Request, res: Response) => {
+    const { token } = parseInput(LinkQuery, req.query, "confirmation link");
+    if (!token) {
+      const userId = browserUserId(req, undefined);
+      if (!userId) throw new AppError(400, "no_verification", "Open the link in the mail we sent you, or sign in to confirm your address with its code.", { title: "Confirm your email address" });
+      return inboxPage(req, res, userId, undefined, {});
+    }
+    const found = await store.lookupOneTimeToken("VERIFY_EMAIL", token);
+    if (found.status !== "valid") {
+      const [status, message] = LINK_PROBLEMS[found.status];
+      throw new AppError(status, `verification_${found.status}`, message, { title: "Confirm your email address" });
+    }
+    if (req.session.userId && req.session.userId !== found.token.userId) {
+      throw new AppError(403, "verification_other_account", "This link was sent to another account than the one signed in on this browser. Open it in another browser, or sign out first.", {
+        title: "Confirm your email address",
+      });
+    }
+    // Confirming takes a click: mail scanners that open links must not use them up.
+    res.render("verify-confirm", { title: "Confirm your email address", csrfToken: deps.csrf.token(req), token, email: found.token.email });
+  });
+
+  router.post("/verification", deps.csrf.protect, async (req: Request, res: Response) => {
+    const { token } = parseInput(ConfirmForm, req.body, "confirmation form");
+    const found = await store.lookupOneTimeToken("VERIFY_EMAIL", token);
+    if (found.status === "valid" && req.session.userId && req.session.userId !== found.token.userId) {
+      throw new AppError(403, "verification_other_account", "This link was sent to another account than the one signed in on this browser.", { title: "Confirm your email address" });
+    }
+    const used = await store.transaction(async (tx) => {
+      const t = await store.useOneTimeToken(tx, "VERIFY_EMAIL", token);
+      return t && (await store.markEmailVerified(tx, t.userId, t.email)) ? t : null;
+    });
+    if (!used) {
+      const status = found.status === "valid" ? "used" : found.status;
+      const [code, message] = LINK_PROBLEMS[status];
+      throw new AppError(code, `verification_${status}`, message, { title: "Confirm your email address" });
+    }
+    deps.logger.info({ event: "email_verified", subject: used.userId, via: "link" }, "email address verified");
+    res.render("verified", { title: "Email address confirmed", email: used.email, canContinue: req.session.pendingLogin?.userId === used.userId, csrfToken: deps.csrf.token(req) });
+  });
+
+  router.post("/verification/code", deps.csrf.protect, async (req: Request, res: Response) => {
+    const form = parseInput(CodeForm, req.body, "code form");
+    const userId = browserUserId(req, form.login_challenge);
+    if (!userId) throw new AppError(401, "not_signed_in", "Sign in first, then enter the code from the mail.", { title: "Not signed in" });
+    if (!/^\d{6}$/.test(form.code)) {
+      return inboxPage(req, res, userId, form.login_challenge, { status: 400, error: "The code has 6 digits. Please check the mail and try again." });
+    }
+    const result = await store.useCode("VERIFY_EMAIL", userId, form.code);
+    if (result.status !== "ok") {
+      const error =
+        result.status === "wrong"
+          ? "That code is not right. Please check the mail and try again."
+          : result.status === "locked"
+            ? "Too many wrong codes. Use the link in the mail, or ask for a new mail below."
+            : "There is no valid code for your address any more. Ask for a new mail below.";
+      return inboxPage(req, res, userId, form.login_challenge, { status: 400, error });
+    }
+    await store.transaction((tx) => store.markEmailVerified(tx, userId, result.email));
+    deps.logger.info({ event: "email_verified", subject: userId, via: "code" }, "email address verified");
+    if (form.login_challenge && req.session.pendingLogin?.userId === userId) return resumePendingLogin(deps, req, res, form.login_challenge);
+    res.render("verified", { title: "Email address confirmed", email: result.email, canContinue: false, csrfToken: deps.csrf.token(req) });
+  });
+
+  router.post("/verification/resend", deps.csrf.protect, async (req: Request, res: Response) => {
+    const form = parseInput(ResendForm, req.body, "form");
+    const userId = browserUserId(req, form.login_challenge);
+    if (!userId) throw new AppError(401, "not_signed_in", "Sign in first, then ask for a new mail.", { title: "Not signed in" });
+    const limit = await deps.limits.consume("verificationMail", userId);
+    if (!limit.allowed) {
+      res.setHeader("Retry-After", String(limit.retryAfterSeconds));
+      return inboxPage(req, res, userId, form.login_challenge, { status: 429, error: "We already sent several mails. Please wait a while before asking for another one, and check your spam folder." });
+    }
+    const user = await store.getUser(userId);
+    if (!user) throw new AppError(401, "not_signed_in", "This account no longer exists.", { title: "Not signed in" });
+    if (user.emailVerified) return inboxPage(req, res, userId, form.login_challenge, { notice: "Your address is already confirmed. You can continue." });
+    await store.transaction((tx) => queueVerificationMail(tx, env, user));
+    deps.mailer.kick();
+    return inboxPage(req, res, userId, form.login_challenge, { notice: `We sent a new mail to ${user.email}. Only the newest mail's link and code work.` });
+  });
+
+  return router;
+}
