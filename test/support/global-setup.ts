@@ -1,4 +1,4 @@
-// Runs once before the end-to-end tests: makes sure Hydra is built and PostgreSQL answers, then
+// Runs once before the end-to-end tests: makes sure Hydra and Mailpit are built and PostgreSQL answers, then
 // creates two template databases (app schema via `prisma migrate deploy`, Hydra's via
 // `hydra migrate sql`) that every test file copies for its own fresh databases.
 import { execFileSync } from "node:child_process";
@@ -8,6 +8,7 @@ import { createDatabase, pgAdmin, uniqueName } from "./pg";
 
 export default async function globalSetup(): Promise<void> {
   execFileSync("bash", [path.join(ROOT, "scripts", "build-hydra.sh")], { stdio: "inherit" });
+  execFileSync("bash", [path.join(ROOT, "scripts", "build-mailpit.sh")], { stdio: "inherit" });
   await pgAdmin((c) => c.query("SELECT 1")).catch((err) => {
     throw new Error(`PostgreSQL is not reachable (${(err as Error).message}); start it or set TEST_PG_URL`);
   });
