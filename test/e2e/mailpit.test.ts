@@ -1,0 +1,86 @@
+// The mail harness against the real Mailpit the stack starts (test/support/mailpit.ts): what the
+// verification and recovery tests rely on — mail sent over SMTP is read back through Mailpit's HTTP
+// API with its links, and stopping Mailpit really makes SMTP refuse connections until it is back.
+import { randomBytes } from "node:crypto";
+import nodemailer from "nodemailer";
+import { startStack, type Stack } from "../support/stack";
+import type { Mailpit } from "../support/mailpit";
+import { demoConfig } from "../support/fixtures";
+
+jest.setTimeout(60_000);
+
+let stack: Stack;
+let mailpit: Mailpit;
+
+beforeAll(async () => {
+  stack = await startStack({ config: demoConfig() });
+  mailpit = stack.mailpit!;
+});
+afterAll(async () => stack?.stop());
+
+const address = (name: string) => `${name}-${randomBytes(4).toString("hex")}@example.com`;
+
+function send(opts: { to: string; subject: string; text: string; html?: string }) {
+  const { hostname, port } = new URL(mailpit.smtpUrl);
+  const transport = nodemailer.createTransport({ host: hostname, port: Number(port), connectionTimeout: 5000, greetingTimeout: 5000, socketTimeout: 5000 });
+  return transport.sendMail({ from: "Sign-in service <no-reply@localhost>", ...opts });
+}
+
+test("the app's SMTP_URL is the stack's own Mailpit, on 127.0.0.1", () => {
+  expect(mailpit.smtpUrl).toMatch(/^smtp:\/\/127\.0\.0\.1:\d+$/);
+  expect(mailpit.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  expect(stack.env.SMTP_URL).toBe(mailpit.smtpUrl);
+  expect(stack.env.MAIL_FROM).toBe("Sign-in service <no-reply@localhost>");
+});
+
+test("mail sent over SMTP is found through the API, with its text, HTML and links", async () => {
+  const to = address("Ada");
+  // Same domain and a longer local part that contains `to`: Mailpit's to: search would match it too.
+  await send({ to: `x${to}`, subject: "Verify your email address", text: "not for Ada" });
+  await send({
+    to: `Ada Lovelace <${to}>`,
+    subject: "Verify your email address",
+    text: `Hello Ada,\r\n\r\nopen http://127.0.0.1:3000/verify-email?token=abc123&x=1.\r\nOr enter the code 123456.\r\nHelp: https://example.com/help, thanks.\r\n`,
+    html: `<p>Hello Ada, <a href="http://127.0.0.1:3000/verify-email?token=abc123&amp;x=1">verify</a></p>`,
+  });
+
+  const mail = await mailpit.waitForMessage({ to: to.toUpperCase(), subject: /verify your email/i });
+  expect(mail.to).toEqual([to.toLowerCase()]);
+  expect(mail.from).toBe("no-reply@localhost");
+  expect(mail.subject).toBe("Verify your email address");
+  expect(mail.text).toContain("Or enter the code 123456.\n");
+  expect(mail.text).not.toContain("\r");
+  expect(mail.html).toContain('<a href="http://127.0.0.1:3000/verify-email?token=abc123&amp;x=1">');
+  expect(mailpit.links(mail)).toEqual(["http://127.0.0.1:3000/verify-email?token=abc123&x=1", "https://example.com/help"]);
+
+  const listed = await mailpit.messages(to);
+  expect(listed.map((m) => ({ id: m.id, to: m.to, subject: m.subject }))).toEqual([{ id: mail.id, to: [to.toLowerCase()], subject: mail.subject }]);
+  expect((await mailpit.messages()).length).toBeGreaterThanOrEqual(2);
+
+  await expect(mailpit.waitForMessage({ to, subject: /password/i, timeoutMs: 300 })).rejects.toThrow(/no message to .* within 300 ms/);
+});
+
+test("stop() makes SMTP refuse connections; start() brings it back on the same ports", async () => {
+  const { smtpUrl, apiUrl } = mailpit;
+  await mailpit.stop();
+  await expect(send({ to: address("down"), subject: "lost", text: "x" })).rejects.toThrow(/ECONNREFUSED/);
+  await expect(fetch(`${apiUrl}/api/v1/messages`)).rejects.toThrow();
+
+  await mailpit.start();
+  expect(mailpit.smtpUrl).toBe(smtpUrl);
+  expect(mailpit.apiUrl).toBe(apiUrl);
+  expect(stack.env.SMTP_URL).toBe(smtpUrl);
+  const to = address("back");
+  await send({ to, subject: "Back again", text: "Recover: http://127.0.0.1:3000/recovery?token=t" });
+  const mail = await mailpit.waitForMessage({ to });
+  expect(mail.subject).toBe("Back again");
+  expect(mailpit.links(mail)).toEqual(["http://127.0.0.1:3000/recovery?token=t"]);
+});
+
+test("deleteAll() empties the mailbox", async () => {
+  const to = address("gone");
+  await send({ to, subject: "soon deleted", text: "x" });
+  await mailpit.waitForMessage({ to });
+  await mailpit.deleteAll();
+  expect(await mailpit.messages()).toEqual([]);
+});
