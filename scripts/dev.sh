@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `npm run dev`: the whole demo on this machine, from nothing —
-#   installs npm packages if missing, builds Ory Hydra v2.3.0 if missing, creates the databases if
-#   missing, migrates Hydra and the app, seeds config/demo.yaml (one audience, two clients) and a
-#   demo user, starts Hydra, the app and a small demo OAuth client, and prints where to click.
+#   installs npm packages if missing, builds Ory Hydra v2.3.0 and Mailpit if missing, creates the
+#   databases if missing, migrates Hydra and the app, seeds config/demo.yaml (one audience, two
+#   clients) and a demo user, starts Mailpit (catches the app's mail), Hydra, the app and a small
+#   demo OAuth client, and prints where to click and where the mail is read.
 # Ctrl-C stops everything it started. Secrets are generated once into .run/secrets.env (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,8 @@ APP_PORT="${APP_PORT:-3000}"
 HYDRA_PUBLIC_PORT="${HYDRA_PUBLIC_PORT:-4444}"
 HYDRA_ADMIN_PORT="${HYDRA_ADMIN_PORT:-4445}"
 DEMO_CLIENT_PORT="${DEMO_CLIENT_PORT:-5555}"
+MAILPIT_SMTP_PORT="${MAILPIT_SMTP_PORT:-1025}"
+MAILPIT_HTTP_PORT="${MAILPIT_HTTP_PORT:-8025}"
 PG_BASE_URL="${PG_BASE_URL:-postgresql://postgres@127.0.0.1:5432}"
 APP_DB="${APP_DB:-audience_login}"
 HYDRA_DB="${HYDRA_DB:-hydra}"
@@ -25,7 +28,7 @@ cleanup() {
     # Each process runs in its own process group (setsid): kill the groups, children included.
     for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
     wait "${pids[@]}" 2>/dev/null || true
-    say "stopped Hydra, the app and the demo client" 2>/dev/null || true
+    say "stopped Mailpit, Hydra, the app and the demo client" || true
   fi
 }
 trap cleanup EXIT
@@ -38,13 +41,14 @@ wait_http() { # url what logfile
   done
   say "$2 did not start; last lines of $3:"; tail -n 30 "$3" >&2; exit 1
 }
-for port in "$APP_PORT" "$HYDRA_PUBLIC_PORT" "$HYDRA_ADMIN_PORT" "$DEMO_CLIENT_PORT"; do
+for port in "$APP_PORT" "$HYDRA_PUBLIC_PORT" "$HYDRA_ADMIN_PORT" "$DEMO_CLIENT_PORT" "$MAILPIT_SMTP_PORT" "$MAILPIT_HTTP_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then say "port $port is already in use (another dev stack?)"; exit 1; fi
 done
 
 [ -d node_modules ] || { say "installing npm packages"; npm ci --no-audit --no-fund; }
 [ -d src/generated/prisma ] || npm run --silent prisma:generate >/dev/null
 bash scripts/build-hydra.sh
+bash scripts/build-mailpit.sh
 bash scripts/ensure-postgres.sh
 
 for db in "$APP_DB" "$HYDRA_DB"; do
@@ -74,11 +78,21 @@ DSN="$PG_BASE_URL/$HYDRA_DB?sslmode=disable"
 HYDRA_PUBLIC_URL="http://127.0.0.1:$HYDRA_PUBLIC_PORT"
 HYDRA_ADMIN_URL="http://127.0.0.1:$HYDRA_ADMIN_PORT"
 APP_BASE_URL="http://127.0.0.1:$APP_PORT"
+SMTP_URL="smtp://127.0.0.1:$MAILPIT_SMTP_PORT"
+MAIL_FROM="${MAIL_FROM:-Sign-in service <no-reply@localhost>}"
 set +a
+MAILPIT_URL="http://127.0.0.1:$MAILPIT_HTTP_PORT"
 
 say "migrating Hydra's and the app's databases"
 .bin/hydra migrate sql -e --yes >.run/hydra-migrate.log 2>&1 || { tail -n 30 .run/hydra-migrate.log >&2; exit 1; }
 npx prisma migrate deploy >.run/prisma-migrate.log 2>&1 || { tail -n 30 .run/prisma-migrate.log >&2; exit 1; }
+
+say "starting Mailpit (SMTP $SMTP_URL, mail readable at $MAILPIT_URL)"
+# Mail is kept in .run/mailpit.db across restarts (Mailpit keeps the newest 500 messages).
+setsid .bin/mailpit --smtp "127.0.0.1:$MAILPIT_SMTP_PORT" --listen "127.0.0.1:$MAILPIT_HTTP_PORT" \
+  --database .run/mailpit.db --disable-version-check --smtp-disable-rdns >.run/mailpit.log 2>&1 &
+pids+=($!)
+wait_http "$MAILPIT_URL/readyz" "Mailpit" .run/mailpit.log
 
 say "starting Ory Hydra ($HYDRA_PUBLIC_URL, admin $HYDRA_ADMIN_URL)"
 SERVE_PUBLIC_PORT="$HYDRA_PUBLIC_PORT" SERVE_ADMIN_PORT="$HYDRA_ADMIN_PORT" URLS_SELF_ISSUER="$HYDRA_PUBLIC_URL" \
@@ -111,7 +125,12 @@ cat >&2 <<EOM
    http://127.0.0.1:$DEMO_CLIENT_PORT/ also offers the public client demo-mobile)
 
   Sign in as   $DEMO_EMAIL   /   $DEMO_PASSWORD
-  Logs: .run/app.log  .run/hydra.log  .run/demo-client.log        Ctrl-C stops everything.
+
+  Mail sent by the app (verification, recovery) arrives here: $MAILPIT_URL/view/latest.html
+  (the newest message; all of them, as JSON: $MAILPIT_URL/api/v1/messages. Mailpit's inbox page
+   $MAILPIT_URL/ stays blank: the Go module it is built from leaves out its web UI's scripts)
+
+  Logs: .run/app.log  .run/hydra.log  .run/demo-client.log  .run/mailpit.log        Ctrl-C stops everything.
 
 EOM
 wait -n "${pids[@]}" || true
