@@ -1,0 +1,195 @@
+// Issue 10 (first slice): email verification through a real SMTP server (Mailpit), with the real
+// Hydra and PostgreSQL: sign-up → mail → link or code → email_verified in the ID token; the
+// require-verified-email gate holds the login step and continues the same flow; used, expired,
+// replaced and other accounts' links are refused; SMTP down loses nothing.
+import { Browser, type Page } from "../support/browser";
+import { startStack, type Stack } from "../support/stack";
+import { CALLBACK, createUser } from "../support/fixtures";
+import { callbackParams, exchangeCode, jwtPayload, startAuthorization } from "../support/oauth";
+import type { Mail } from "../support/mailpit";
+
+jest.setTimeout(120_000);
+
+let stack: Stack;
+
+beforeAll(async () => {
+  stack = await startStack({
+    config: {
+      audiences: [
+        { id: "open", name: "Open App" },
+        { id: "strict", name: "Strict App", "require-verified-email": true },
+      ],
+      clients: [
+        { id: "open-web", name: "Open Web", audience: "open", "secret-env": "OPEN_SECRET", "redirect-uris": [CALLBACK], scopes: ["openid", "email"] },
+        { id: "strict-web", name: "Strict Web", audience: "strict", "secret-env": "STRICT_SECRET", "redirect-uris": [CALLBACK], scopes: ["openid", "email"] },
+      ],
+    },
+  });
+});
+afterAll(async () => stack?.stop());
+
+const PASSWORD = "lantern-orbit-saffron-93";
+let counter = 0;
+const newEmail = () => `verify-${Date.now()}-${++counter}@example.com`;
+const secretOf = (clientId: string) => stack.secrets[clientId === "open-web" ? "OPEN_SECRET" : "STRICT_SECRET"]!;
+const auth = (clientId: string) => ({ clientId, redirectUri: CALLBACK, scope: "openid email" });
+const codeIn = (mail: Mail) => /code there: (\d{6})/.exec(mail.text)?.[1] ?? /\b(\d{6})\b/.exec(mail.text)![1]!;
+const linkIn = (mail: Mail) => stack.mailpit!.links(mail).find((l) => l.includes("/verification?token="))!;
+
+/** Starts a flow for the client and signs up on its registration page. Returns the page after sign-up. */
+async function signUp(browser: Browser, clientId: string, email: string): Promise<{ page: Page; state: string }> {
+  const start = await startAuthorization(browser, stack, auth(clientId));
+  const form = await browser.get(`${stack.appUrl}${start.page.$("#sign-up a").attr("href")}`);
+  const page = await browser.submit(form, "#registration-form", { email, name: "Vera Verify", password: PASSWORD }, { stopAt: [CALLBACK] });
+  return { page, state: start.state };
+}
+
+/** Allows the consent page (when shown) and returns the ID token's claims of the flow. */
+async function finishFlow(browser: Browser, page: Page, clientId: string, state: string) {
+  if (page.$("#consent-form").length) page = await browser.submit(page, "#consent-form", {}, { button: ["decision", "allow"], stopAt: [CALLBACK] });
+  const code = callbackParams(page, CALLBACK, state).get("code")!;
+  const tokens = await exchangeCode(stack, { clientId, secret: secretOf(clientId), code, redirectUri: CALLBACK });
+  return jwtPayload(tokens.id_token!);
+}
+
+test("sign-up sends a link and a code; the link, opened in another browser, verifies the address and the ID token says so", async () => {
+  const browser = new Browser();
+  const email = newEmail();
+  const { page, state } = await signUp(browser, "open-web", email);
+  expect(new URL(page.url).pathname).toBe("/consent"); // no gate in this audience: the flow goes on
+  expect((await finishFlow(browser, page, "open-web", state)).email_verified).toBe(false);
+
+  const mail = await stack.mailpit!.waitForMessage({ to: email, subject: /Confirm your email address/ });
+  expect(mail.text).toMatch(/\b\d{6}\b/);
+  expect(mail.html).toContain("Confirm my email address");
+  const link = linkIn(mail);
+  expect(link.startsWith(`${stack.appUrl}/verification?token=`)).toBe(true);
+
+  const phone = new Browser();
+  const confirm = await phone.get(link);
+  expect(confirm.status).toBe(200);
+  expect(confirm.text("main")).toContain(email);
+  expect((await stack.db.user.findFirstOrThrow({ where: { email } })).emailVerified).toBe(false); // opening is not confirming
+  const done = await phone.submit(confirm, "#verify-form");
+  expect(done.status).toBe(200);
+  expect(done.text("#message")).toContain(email);
+  expect((await stack.db.user.findFirstOrThrow({ where: { email } })).emailVerified).toBe(true);
+
+  const again = await startAuthorization(browser, stack, { ...auth("open-web"), prompt: "login" });
+  const next = await browser.submit(again.page, "#login-form", { email, password: PASSWORD }, { stopAt: [CALLBACK] });
+  expect((await finishFlow(browser, next, "open-web", again.state)).email_verified).toBe(true);
+
+  // Used once: refused clearly.
+  const reused = await new Browser().get(link);
+  expect(reused.status).toBe(410);
+  expect(reused.text("#error")).toMatch(/already used/);
+});
+
+test("require-verified-email: the login step waits on 'check your inbox'; a wrong code is refused; the right code continues the same flow", async () => {
+  const browser = new Browser();
+  const email = newEmail();
+  const { page, state } = await signUp(browser, "strict-web", email);
+  expect(page.$("#code-form").length).toBe(1);
+  expect(page.text("#context")).toContain(email);
+
+  const code = codeIn(await stack.mailpit!.waitForMessage({ to: email }));
+  const wrong = await browser.submit(page, "#code-form", { code: code === "123456" ? "654321" : "123456" });
+  expect(wrong.status).toBe(400);
+  expect(wrong.text("#error")).toMatch(/not right/);
+  const consent = await browser.submit(wrong, "#code-form", { code }, { stopAt: [CALLBACK] });
+  expect(new URL(consent.url).pathname).toBe("/consent");
+  const claims = await finishFlow(browser, consent, "strict-web", state);
+  expect(claims.email_verified).toBe(true);
+  expect(claims.email).toBe(email);
+});
+
+test("require-verified-email: the link opened on another device, then 'continue' where the sign-in waits", async () => {
+  const browser = new Browser();
+  const email = newEmail();
+  const { page, state } = await signUp(browser, "strict-web", email);
+  const early = await browser.submit(page, "#continue-form");
+  expect(early.status).toBe(409);
+  expect(early.text("#error")).toMatch(/not verified yet/);
+
+  const phone = new Browser();
+  const confirm = await phone.get(linkIn(await stack.mailpit!.waitForMessage({ to: email })));
+  await phone.submit(confirm, "#verify-form");
+  const consent = await browser.submit(early, "#continue-form", {}, { stopAt: [CALLBACK] });
+  expect(new URL(consent.url).pathname).toBe("/consent");
+  expect((await finishFlow(browser, consent, "strict-web", state)).email_verified).toBe(true);
+});
+
+test("an existing unverified user signing in to a strict audience waits too; a password sign-in elsewhere is not held", async () => {
+  const user = await createUser(stack.db, { email: newEmail() });
+  await stack.db.user.update({ where: { id: user.id }, data: { emailVerified: false } });
+  const browser = new Browser();
+  const start = await startAuthorization(browser, stack, auth("strict-web"));
+  const held = await browser.submit(start.page, "#login-form", { email: user.email, password: user.password });
+  expect(held.$("#code-form").length).toBe(1);
+  // No mail was sent by signing in; the page offers one.
+  const resent = await browser.submit(held, "#resend-form");
+  expect(resent.text("#notice")).toContain("We sent a new mail");
+  const code = codeIn(await stack.mailpit!.waitForMessage({ to: user.email }));
+  const consent = await browser.submit(resent, "#code-form", { code }, { stopAt: [CALLBACK] });
+  expect(new URL(consent.url).pathname).toBe("/consent");
+  expect((await finishFlow(browser, consent, "strict-web", start.state)).email_verified).toBe(true);
+});
+
+test("refused clearly: an expired link, a link replaced by a newer mail, another account's link, a garbage link", async () => {
+  const browser = new Browser();
+  const email = newEmail();
+  const { page } = await signUp(browser, "strict-web", email);
+  const first = linkIn(await stack.mailpit!.waitForMessage({ to: email }));
+
+  // A new mail replaces the first one.
+  await stack.mailpit!.deleteAll();
+  await browser.submit(page, "#resend-form");
+  const second = linkIn(await stack.mailpit!.waitForMessage({ to: email }));
+  const replaced = await new Browser().get(first);
+  expect(replaced.status).toBe(410);
+  expect(replaced.text("#error")).toMatch(/newer mail/);
+
+  // Another account is signed in on this browser.
+  const other = await createUser(stack.db, { email: newEmail() });
+  const otherBrowser = new Browser();
+  const s = await startAuthorization(otherBrowser, stack, auth("open-web"));
+  await otherBrowser.submit(s.page, "#login-form", { email: other.email, password: other.password });
+  const foreign = await otherBrowser.get(second);
+  expect(foreign.status).toBe(403);
+  expect(foreign.text("#error")).toMatch(/another account/);
+
+  // Expired.
+  await stack.db.oneTimeToken.updateMany({ where: { user: { email }, usedAt: null }, data: { expiresAt: new Date(Date.now() - 1000) } });
+  const expired = await new Browser().get(second);
+  expect(expired.status).toBe(410);
+  expect(expired.text("#error")).toMatch(/expired/);
+
+  expect((await new Browser().get(`${stack.appUrl}/verification?token=${"x".repeat(43)}`)).status).toBe(404);
+  expect((await new Browser().get(`${stack.appUrl}/verification?token=<script>`)).status).toBe(400);
+  expect((await stack.db.user.findFirstOrThrow({ where: { email } })).emailVerified).toBe(false);
+});
+
+test("SMTP down: sign-up still works and nothing is half-written; the mail arrives once SMTP is back", async () => {
+  await stack.mailpit!.stop();
+  const browser = new Browser();
+  const email = newEmail();
+  let page: Page;
+  let state: string;
+  try {
+    ({ page, state } = await signUp(browser, "open-web", email));
+    expect(new URL(page.url).pathname).toBe("/consent");
+    const user = await stack.db.user.findFirstOrThrow({ where: { email } });
+    const queued = await stack.db.outboxMail.findMany({ where: { to: email } });
+    expect(queued).toHaveLength(1);
+    expect(queued[0]!.sentAt).toBeNull();
+    expect(await stack.db.oneTimeToken.count({ where: { userId: user.id } })).toBe(1);
+  } finally {
+    await stack.mailpit!.start();
+  }
+  const mail = await stack.mailpit!.waitForMessage({ to: email, timeoutMs: 30_000 });
+  expect(linkIn(mail)).toBeTruthy();
+  const row = await stack.db.outboxMail.findFirstOrThrow({ where: { to: email } });
+  expect(row.sentAt).not.toBeNull();
+  expect(row.attempts).toBeGreaterThanOrEqual(2);
+  await finishFlow(browser, page!, "open-web", state!);
+});
