@@ -91,6 +91,7 @@ export function consentRoutes(deps: Deps): Router {
   async function accept(res: Response, ctx: Context & { audience: AudienceInfo }, approved: string[]) {
     const user = await store.getUser(ctx.subject);
     if (!user) return reject(res, ctx, "access_denied", "The user account no longer exists.");
+    if (user.disabledAt) return reject(res, ctx, "access_denied", "The user account is disabled.");
     let audienceConsent = ctx.grantedScopes;
     if (approved.length) audienceConsent = (await store.recordConsent(user.id, ctx.audience.id, ctx.clientId, approved)).scopes;
     else await store.noteConsentUse(user.id, ctx.audience.id, ctx.clientId);

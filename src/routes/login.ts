@@ -102,6 +102,11 @@ export function loginRoutes(deps: Deps): Router {
       return renderForm(req, res, loginRequest, { status: 401, error: "The email or password is incorrect.", ...again });
     }
     await Promise.all(counted.map((k) => (k.kind === "loginDevice" ? deps.limits.reset(k.kind, k.key) : deps.limits.reward(k.kind, k.key))));
+    if (user.disabledAt) {
+      // Said only to someone who knows the password.
+      deps.logger.info({ event: "login_disabled", subject: user.id }, "sign-in refused: account disabled");
+      return renderForm(req, res, loginRequest, { status: 403, error: "This account is disabled. Please contact the administrator.", ...again });
+    }
 
     const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");
     deps.browser.rememberDevice(req, res, emailNormalized, device);
