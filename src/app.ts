@@ -17,6 +17,7 @@ import { sameOriginPosts } from "./middleware/same-origin";
 import type { Limits } from "./services/limits";
 import type { Mailer } from "./services/mail";
 import { verificationRoutes } from "./routes/verification";
+import { recoveryRoutes } from "./routes/recovery";
 import { browserCookies } from "./routes/browser-cookies";
 import { redactSecrets, serializeError, type Logger as PinoLogger } from "./logger";
 import { loginRoutes } from "./routes/login";
@@ -119,6 +120,7 @@ export function createApp({ env, hydra, store, logger, sessionPool, limits, mail
   app.use(loginRoutes(deps));
   app.use(registrationRoutes(deps));
   app.use(verificationRoutes(deps));
+  app.use(recoveryRoutes(deps));
   app.use(consentRoutes(deps));
   app.use(logoutRoutes(deps));
   app.use(accountRoutes(deps));

@@ -88,6 +88,12 @@ const EnvSchema = z
     /** Verification mails a user may ask for within VERIFICATION_MAIL_WINDOW_SECONDS. */
     VERIFICATION_MAIL_MAX: int(1).default(5),
     VERIFICATION_MAIL_WINDOW_SECONDS: int(1).default(60 * 60),
+    /** How long a password-recovery link works (seconds). */
+    RECOVERY_TTL_SECONDS: int(60).default(30 * 60),
+    /** Recovery requests allowed per client IP and per address within RECOVERY_WINDOW_SECONDS. */
+    RECOVERY_MAX_PER_IP: int(1).default(20),
+    RECOVERY_MAX_PER_ADDRESS: int(1).default(5),
+    RECOVERY_WINDOW_SECONDS: int(1).default(60 * 60),
     /** Timeout of SMTP connections and commands (ms). */
     SMTP_TIMEOUT_MS: int(100).default(5000),
     ACCOUNT_CLIENT_ID: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, "must be a client id").default("account"),

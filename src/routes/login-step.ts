@@ -21,11 +21,25 @@ export interface LoginOutcome {
   remember: boolean;
   /** The user proved who they are here (password, sign-up): the app session gets the user. */
   startSession: boolean;
+  /** Hold the step until the address is verified whatever the audience says (a new sign-up). */
+  requireVerified?: boolean;
+  /** Kept in the (new) session while the step is held. */
+  keep?: Partial<SessionData>;
+}
+
+/** Whether this login step waits for a verified address. */
+export function holdsForVerification(o: Pick<LoginOutcome, "audience" | "user" | "requireVerified">): boolean {
+  return o.requireVerified ? !o.user.emailVerified : mustVerifyFirst(o.audience, o.user);
 }
 
 
 /** Starts a fresh app session for the user (new id: no session fixation). */
 export function establishSession(req: Request, userId: string, extra: Partial<SessionData> = {}): Promise<void> {
+  return regenerateSession(req, { ...extra, userId });
+}
+
+/** A fresh session id carrying only `data` (and the account page's sign-in in progress). */
+export function regenerateSession(req: Request, data: Partial<SessionData>): Promise<void> {
   // The account page's sign-in in progress (state, nonce, PKCE verifier) belongs to this browser and
   // survives the new session id; nothing else of the old session does.
   const accountAuth = req.session.accountAuth;
@@ -33,8 +47,7 @@ export function establishSession(req: Request, userId: string, extra: Partial<Se
     req.session.regenerate((err) => {
       if (err) return reject(err);
       if (accountAuth) req.session.accountAuth = accountAuth;
-      Object.assign(req.session, extra);
-      req.session.userId = userId;
+      Object.assign(req.session, data);
       req.session.save((e) => (e ? reject(e) : resolve()));
     });
   });
@@ -63,9 +76,17 @@ export function renderCheckInbox(deps: Deps, req: Request, res: Response, view: 
  * step is kept in this browser's session, never in the page).
  */
 export async function finishLogin(deps: Deps, req: Request, res: Response, o: LoginOutcome): Promise<void> {
-  if (mustVerifyFirst(o.audience, o.user)) {
-    const pending = { challenge: challengeDigest(o.loginChallenge), userId: o.user.id, remember: o.remember, startSession: o.startSession, loginSessionId: o.loginSessionId };
-    if (o.startSession) await establishSession(req, o.user.id, { pendingLogin: pending });
+  if (holdsForVerification(o)) {
+    const pending = {
+      challenge: challengeDigest(o.loginChallenge),
+      userId: o.user.id,
+      remember: o.remember,
+      startSession: o.startSession,
+      loginSessionId: o.loginSessionId,
+      requireVerified: Boolean(o.requireVerified),
+    };
+    // A new session id that is not signed in yet: only the held step (a fixation-safe hand-over).
+    if (o.startSession) await regenerateSession(req, { ...o.keep, pendingLogin: pending });
     else {
       req.session.pendingLogin = pending;
       await saveSession(req);

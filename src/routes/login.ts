@@ -5,7 +5,7 @@ import type { Deps } from "./deps";
 import { challenge, checkbox } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { decideLoginStart } from "../decisions/login";
-import { challengeDigest, finishLogin, mustVerifyFirst, renderCheckInbox } from "./login-step";
+import { challengeDigest, finishLogin, holdsForVerification, renderCheckInbox } from "./login-step";
 import { AppError } from "../errors";
 import { verifyPassword } from "../services/passwords";
 import { ensureNotHandled } from "./challenges";
@@ -138,13 +138,13 @@ export async function resumePendingLogin(deps: Deps, req: Request, res: Response
   }
   await ensureNotHandled(deps.store, "login", loginChallenge);
   const loginRequest = await deps.hydra.getLoginRequest(loginChallenge);
-  const user = await deps.store.getUser(pending.userId);
-  if (!user) throw new AppError(400, "no_pending_sign_in", "This account no longer exists.", { title: "Nothing to continue" });
   const membership = await deps.store.getClientMembership(loginRequest.client.client_id ?? "");
   const audience = membership?.audience ?? null;
-  if (mustVerifyFirst(audience, user)) {
+  const user = pending.decoy ? null : await deps.store.getUser(pending.userId);
+  if (!pending.decoy && !user) throw new AppError(400, "no_pending_sign_in", "This account no longer exists.", { title: "Nothing to continue" });
+  if (!user || holdsForVerification({ audience, user, requireVerified: pending.requireVerified })) {
     return renderCheckInbox(deps, req, res, {
-      email: user.email,
+      email: user?.email ?? pending.decoy!.email,
       audienceName: audience?.displayName ?? null,
       loginChallenge,
       status: 409,

@@ -10,8 +10,8 @@ import type { Env } from "../config/env";
 import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
 import { enqueueMail } from "../services/mail";
-import { issueOneTimeToken, type User } from "../services/store";
-import { renderCheckInbox, challengeDigest } from "./login-step";
+import { issueOneTimeToken, MAX_CODE_ATTEMPTS, type User } from "../services/store";
+import { renderCheckInbox, challengeDigest, saveSession } from "./login-step";
 import { resumePendingLogin } from "./login";
 
 type Tx = Parameters<typeof issueOneTimeToken>[0];
@@ -44,6 +44,18 @@ export async function queueVerificationMail(tx: Tx, env: Env, user: Pick<User, "
   });
 }
 
+/** Mail to an address's owner when someone signs up with it: nothing changes, here is how to get in. */
+export async function queueAccountExistsMail(tx: Tx, env: Env, owner: Pick<User, "email" | "name">): Promise<void> {
+  await enqueueMail(tx, {
+    to: owner.email,
+    template: "account-exists",
+    data: { name: owner.name ?? "", email: owner.email, recoveryLink: `${env.APP_BASE_URL}/recovery` },
+  });
+}
+
+const WRONG_CODE = "That code is not right. Please check the mail and try again.";
+const TOO_MANY_CODES = "Too many wrong codes. Use the link in the mail, or ask for a new mail below.";
+
 const LINK_PROBLEMS = {
   unknown: [404, "This confirmation link is not valid. Check that you copied the whole link, or ask for a new mail where you signed in."],
   used: [410, "This confirmation link was already used (or a newer mail replaced it). If your address is not confirmed yet, ask for a new mail where you signed in."],
@@ -62,9 +74,16 @@ export function verificationRoutes(deps: Deps): Router {
   }
 
   async function inboxPage(req: Request, res: Response, userId: string, loginChallenge: string | undefined, extra: { notice?: string; error?: string; status?: number }) {
-    const user = await store.getUser(userId);
-    if (!user) throw new AppError(401, "not_signed_in", "This account no longer exists.", { title: "Not signed in" });
-    renderCheckInbox(deps, req, res, { email: user.email, audienceName: null, loginChallenge: loginChallenge ?? null, ...extra });
+    const decoy = decoyOf(req, loginChallenge);
+    const email = decoy ? decoy.email : (await store.getUser(userId))?.email;
+    if (!email) throw new AppError(401, "not_signed_in", "This account no longer exists.", { title: "Not signed in" });
+    renderCheckInbox(deps, req, res, { email, audienceName: null, loginChallenge: loginChallenge ?? null, ...extra });
+  }
+
+  /** The held step of a sign-up with an address that already has an account (see registration.ts). */
+  function decoyOf(req: Request, loginChallenge: string | undefined) {
+    const pending = req.session.pendingLogin;
+    return pending?.decoy && loginChallenge && pending.challenge === challengeDigest(loginChallenge) ? pending.decoy : null;
   }
 
   router.get("/verification", async (req: Request, res: Response) => {
@@ -114,14 +133,18 @@ export function verificationRoutes(deps: Deps): Router {
     if (!/^\d{6}$/.test(form.code)) {
       return inboxPage(req, res, userId, form.login_challenge, { status: 400, error: "The code has 6 digits. Please check the mail and try again." });
     }
+    const decoy = decoyOf(req, form.login_challenge);
+    if (decoy) {
+      // Answers exactly as a wrong code for a new account would: there is nothing to verify here.
+      decoy.codeTries++;
+      await saveSession(req);
+      const error = decoy.codeTries >= MAX_CODE_ATTEMPTS ? TOO_MANY_CODES : WRONG_CODE;
+      return inboxPage(req, res, userId, form.login_challenge, { status: 400, error });
+    }
     const result = await store.useCode("VERIFY_EMAIL", userId, form.code);
     if (result.status !== "ok") {
       const error =
-        result.status === "wrong"
-          ? "That code is not right. Please check the mail and try again."
-          : result.status === "locked"
-            ? "Too many wrong codes. Use the link in the mail, or ask for a new mail below."
-            : "There is no valid code for your address any more. Ask for a new mail below.";
+        result.status === "wrong" ? WRONG_CODE : result.status === "locked" ? TOO_MANY_CODES : "There is no valid code for your address any more. Ask for a new mail below.";
       return inboxPage(req, res, userId, form.login_challenge, { status: 400, error });
     }
     await store.transaction((tx) => store.markEmailVerified(tx, userId, result.email));
@@ -134,10 +157,18 @@ export function verificationRoutes(deps: Deps): Router {
     const form = parseInput(ResendForm, req.body, "form");
     const userId = browserUserId(req, form.login_challenge);
     if (!userId) throw new AppError(401, "not_signed_in", "Sign in first, then ask for a new mail.", { title: "Not signed in" });
-    const limit = await deps.limits.consume("verificationMail", userId);
+    const decoy = decoyOf(req, form.login_challenge);
+    const limit = await deps.limits.consume("verificationMail", decoy ? `address:${decoy.email.toLowerCase()}` : userId);
     if (!limit.allowed) {
       res.setHeader("Retry-After", String(limit.retryAfterSeconds));
       return inboxPage(req, res, userId, form.login_challenge, { status: 429, error: "We already sent several mails. Please wait a while before asking for another one, and check your spam folder." });
+    }
+    if (decoy) {
+      // The address's owner hears that someone tried; the page says what it says for a new account.
+      const owner = await store.findUserByEmail(decoy.email);
+      if (owner) await store.transaction((tx) => queueAccountExistsMail(tx, env, owner));
+      deps.mailer.kick();
+      return inboxPage(req, res, userId, form.login_challenge, { notice: `We sent a new mail to ${decoy.email}. Only the newest mail's link and code work.` });
     }
     const user = await store.getUser(userId);
     if (!user) throw new AppError(401, "not_signed_in", "This account no longer exists.", { title: "Not signed in" });

@@ -7,7 +7,7 @@ import { RateLimiterPostgres, RateLimiterRes } from "rate-limiter-flexible";
 import type { Env } from "../config/env";
 
 /** What is counted. Each kind has its own limit and window (README "Security model"). */
-export type LimitKind = "loginIp" | "loginAccount" | "loginDevice" | "registrationIp" | "invitationIp" | "verificationMail";
+export type LimitKind = "loginIp" | "loginAccount" | "loginDevice" | "registrationIp" | "invitationIp" | "verificationMail" | "recoveryIp" | "recoveryAddress";
 
 export interface LimitResult {
   allowed: boolean;
@@ -34,6 +34,8 @@ export function limitSettings(env: Env): Record<LimitKind, { points: number; dur
     registrationIp: { points: env.REGISTRATION_MAX_PER_IP, durationSeconds: env.REGISTRATION_WINDOW_SECONDS },
     invitationIp: { points: env.INVITATION_MAX_PER_IP, durationSeconds: env.INVITATION_WINDOW_SECONDS },
     verificationMail: { points: env.VERIFICATION_MAIL_MAX, durationSeconds: env.VERIFICATION_MAIL_WINDOW_SECONDS },
+    recoveryIp: { points: env.RECOVERY_MAX_PER_IP, durationSeconds: env.RECOVERY_WINDOW_SECONDS },
+    recoveryAddress: { points: env.RECOVERY_MAX_PER_ADDRESS, durationSeconds: env.RECOVERY_WINDOW_SECONDS },
   };
 }
 

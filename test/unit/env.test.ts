@@ -59,6 +59,10 @@ describe("loadEnv with a valid minimal environment", () => {
       EMAIL_VERIFICATION_TTL_SECONDS: 86400,
       VERIFICATION_MAIL_MAX: 5,
       VERIFICATION_MAIL_WINDOW_SECONDS: 3600,
+      RECOVERY_TTL_SECONDS: 1800,
+      RECOVERY_MAX_PER_IP: 20,
+      RECOVERY_MAX_PER_ADDRESS: 5,
+      RECOVERY_WINDOW_SECONDS: 3600,
     });
   });
 
