@@ -8,8 +8,8 @@ import { challenge } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
 import { ensureNotHandled } from "./challenges";
-import { challengeDigest, finishLogin } from "./login-step";
-import { queueVerificationMail } from "./verification";
+import { challengeDigest, finishLogin, regenerateSession, renderCheckInbox } from "./login-step";
+import { queueAccountExistsMail, queueVerificationMail } from "./verification";
 import { checkInvitation, decideRegistration, invitationProblem, registrationMode, type InvitationCheck, type RegistrationMode } from "../decisions/registration";
 import { hashPassword, verifyPassword, passwordProblem, personalInputs, PASSWORD_MIN_LENGTH } from "../services/passwords";
 import { EmailTakenError, InvitationRedeemedError, normalizeEmail, type Audience, type User } from "../services/store";
@@ -88,9 +88,51 @@ export function registrationRoutes(deps: Deps): Router {
     return (await verifyPassword(user.passwordHash, password)) ? user : null;
   }
 
-  /** Continues the flow as the new account (a new session: the invitation code and the pending sign-up are gone). */
+  /**
+   * Continues the flow as the new account: an address not yet verified holds the step on "check your
+   * inbox" (whatever the audience says: a sign-up with a taken address must look the same); one an
+   * invitation vouched for goes on. A new session either way: the invitation code is gone.
+   */
   function finishSignUp(req: Request, res: Response, flow: Flow, loginChallenge: string, user: User) {
-    return finishLogin(deps, req, res, { loginChallenge, loginSessionId: flow.loginRequest.session_id, user, audience: flow.audience, remember: false, startSession: true });
+    return finishLogin(deps, req, res, {
+      loginChallenge,
+      loginSessionId: flow.loginRequest.session_id,
+      user,
+      audience: flow.audience,
+      remember: false,
+      startSession: true,
+      requireVerified: true,
+      keep: { pendingSignUp: req.session.pendingSignUp },
+    });
+  }
+
+  /**
+   * A sign-up with an address that already has an account answers exactly like a new one ("check
+   * your inbox", same page, same session hand-over, about the same work); the owner gets a mail that
+   * someone tried. Nothing about the existing account changes, and nothing here can complete.
+   */
+  async function answerLikeNewSignUp(req: Request, res: Response, flow: Flow, loginChallenge: string, typedEmail: string) {
+    const email = typedEmail.trim();
+    const owner = await store.findUserByEmail(email);
+    if (owner && (await deps.limits.consume("verificationMail", `sign-up-taken:${normalizeEmail(email)}`)).allowed) {
+      await store.transaction((tx) => queueAccountExistsMail(tx, env, owner));
+      deps.mailer.kick();
+    }
+    await regenerateSession(req, {
+      // This browser's own earlier sign-up in this flow stays resumable with its password.
+      pendingSignUp: req.session.pendingSignUp,
+      pendingLogin: {
+        challenge: challengeDigest(loginChallenge),
+        userId: "",
+        remember: false,
+        startSession: true,
+        loginSessionId: flow.loginRequest.session_id,
+        requireVerified: true,
+        decoy: { email, codeTries: 0 },
+      },
+    });
+    deps.logger.info({ event: "registration_existing_address", audience: flow.audience.id }, "sign-up with an address that has an account");
+    renderCheckInbox(deps, req, res, { email, audienceName: flow.audience.displayName, loginChallenge });
   }
 
   router.get("/registration", async (req: Request, res: Response) => {
@@ -147,9 +189,7 @@ export function registrationRoutes(deps: Deps): Router {
         decision.emailVerified ? undefined : (tx, created) => queueVerificationMail(tx, env, created),
       );
     } catch (err) {
-      if (err instanceof EmailTakenError) {
-        return renderForm(req, res, flow, { status: 409, error: "An account with this email address already exists. Sign in instead.", ...keep });
-      }
+      if (err instanceof EmailTakenError) return answerLikeNewSignUp(req, res, flow, login_challenge, form.email);
       if (err instanceof InvitationRedeemedError) {
         return renderForm(req, res, flow, { status: 400, error: invitationProblem("used", flow.audience.displayName), ...keep });
       }

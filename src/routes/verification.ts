@@ -73,9 +73,9 @@ export function verificationRoutes(deps: Deps): Router {
     return req.session.userId;
   }
 
-  async function inboxPage(req: Request, res: Response, userId: string, loginChallenge: string | undefined, extra: { notice?: string; error?: string; status?: number }) {
+  async function inboxPage(req: Request, res: Response, userId: string | undefined, loginChallenge: string | undefined, extra: { notice?: string; error?: string; status?: number }) {
     const decoy = decoyOf(req, loginChallenge);
-    const email = decoy ? decoy.email : (await store.getUser(userId))?.email;
+    const email = decoy ? decoy.email : userId ? (await store.getUser(userId))?.email : undefined;
     if (!email) throw new AppError(401, "not_signed_in", "This account no longer exists.", { title: "Not signed in" });
     renderCheckInbox(deps, req, res, { email, audienceName: null, loginChallenge: loginChallenge ?? null, ...extra });
   }
@@ -129,7 +129,7 @@ export function verificationRoutes(deps: Deps): Router {
   router.post("/verification/code", deps.csrf.protect, async (req: Request, res: Response) => {
     const form = parseInput(CodeForm, req.body, "code form");
     const userId = browserUserId(req, form.login_challenge);
-    if (!userId) throw new AppError(401, "not_signed_in", "Sign in first, then enter the code from the mail.", { title: "Not signed in" });
+    if (!userId && !decoyOf(req, form.login_challenge)) throw new AppError(401, "not_signed_in", "Sign in first, then enter the code from the mail.", { title: "Not signed in" });
     if (!/^\d{6}$/.test(form.code)) {
       return inboxPage(req, res, userId, form.login_challenge, { status: 400, error: "The code has 6 digits. Please check the mail and try again." });
     }
@@ -141,6 +141,7 @@ export function verificationRoutes(deps: Deps): Router {
       const error = decoy.codeTries >= MAX_CODE_ATTEMPTS ? TOO_MANY_CODES : WRONG_CODE;
       return inboxPage(req, res, userId, form.login_challenge, { status: 400, error });
     }
+    if (!userId) throw new AppError(401, "not_signed_in", "Sign in first, then enter the code from the mail.", { title: "Not signed in" });
     const result = await store.useCode("VERIFY_EMAIL", userId, form.code);
     if (result.status !== "ok") {
       const error =
@@ -156,9 +157,9 @@ export function verificationRoutes(deps: Deps): Router {
   router.post("/verification/resend", deps.csrf.protect, async (req: Request, res: Response) => {
     const form = parseInput(ResendForm, req.body, "form");
     const userId = browserUserId(req, form.login_challenge);
-    if (!userId) throw new AppError(401, "not_signed_in", "Sign in first, then ask for a new mail.", { title: "Not signed in" });
+    if (!userId && !decoyOf(req, form.login_challenge)) throw new AppError(401, "not_signed_in", "Sign in first, then ask for a new mail.", { title: "Not signed in" });
     const decoy = decoyOf(req, form.login_challenge);
-    const limit = await deps.limits.consume("verificationMail", decoy ? `address:${decoy.email.toLowerCase()}` : userId);
+    const limit = await deps.limits.consume("verificationMail", decoy ? `address:${decoy.email.toLowerCase()}` : userId!);
     if (!limit.allowed) {
       res.setHeader("Retry-After", String(limit.retryAfterSeconds));
       return inboxPage(req, res, userId, form.login_challenge, { status: 429, error: "We already sent several mails. Please wait a while before asking for another one, and check your spam folder." });
@@ -170,7 +171,7 @@ export function verificationRoutes(deps: Deps): Router {
       deps.mailer.kick();
       return inboxPage(req, res, userId, form.login_challenge, { notice: `We sent a new mail to ${decoy.email}. Only the newest mail's link and code work.` });
     }
-    const user = await store.getUser(userId);
+    const user = await store.getUser(userId!);
     if (!user) throw new AppError(401, "not_signed_in", "This account no longer exists.", { title: "Not signed in" });
     if (user.emailVerified) return inboxPage(req, res, userId, form.login_challenge, { notice: "Your address is already confirmed. You can continue." });
     await store.transaction((tx) => queueVerificationMail(tx, env, user));

@@ -3,7 +3,8 @@
 // sign-up whose Hydra step failed can be retried in the same flow.
 import { Browser } from "../support/browser";
 import { startStack, type Stack } from "../support/stack";
-import { CALLBACK, createUser, demoConfig } from "../support/fixtures";
+import { CALLBACK, appSessionUser, createUser, demoConfig } from "../support/fixtures";
+import { createStore } from "../../src/services/store";
 import { startAuthorization } from "../support/oauth";
 import { startHttpFaultProxy, type HttpFaultProxy } from "../support/http-fault-proxy";
 import { startServer, type RunningServer } from "../../src/server";
@@ -16,7 +17,8 @@ const logLines: string[] = [];
 
 beforeAll(async () => {
   stack = await startStack({
-    config: demoConfig(),
+    // Invitations on: an email-bound invitation vouches for the address, so its sign-up answers Hydra at once.
+    config: { ...demoConfig(), audiences: [{ id: "demo", name: "Demo App", "invitation-enabled": true }] },
     appEnv: { HYDRA_TIMEOUT_MS: "1000" },
     logDestination: { write: (line: string) => void logLines.push(line) },
   });
@@ -135,23 +137,28 @@ describe("sign-up when Hydra fails after the account was written", () => {
     await proxy?.close();
   });
 
+  const invitedFor = async (email: string) => (await createStore(stack.db).createInvitation("demo", email, new Date(Date.now() + 3_600_000))).code;
+
   test("a retry with the same email and password in the same flow continues; another password does not", async () => {
     const browser = new Browser();
     const { page } = await startAuthorization(browser, stack, web);
     const challenge = page.$("input[name=login_challenge]").attr("value")!;
     const form = await browser.get(`${replica.url}/registration?login_challenge=${encodeURIComponent(challenge)}`);
     const email = `retry-${Date.now()}@example.com`;
-    const fields = { email, name: "Grace Hopper", password: "plankton-umbrella-vertigo-42" };
+    const fields = { email, name: "Grace Hopper", password: "plankton-umbrella-vertigo-42", invitation: await invitedFor(email) };
 
     proxy.failNext(/\/login\/accept/);
     const failed = await browser.submit(form, "#registration-form", fields);
     expect(failed.status).toBe(503);
     expect(await stack.db.user.count({ where: { emailNormalized: email } })).toBe(1);
 
-    const wrong = await browser.submit(form, "#registration-form", { ...fields, password: "another-long-passphrase-77" });
-    expect(wrong.status).toBe(409);
+    // Another password is not a retry: it answers like any sign-up with a taken address (check your inbox).
+    const wrong = await browser.submit(form, "#registration-form", { ...fields, invitation: "", password: "another-long-passphrase-77" });
+    expect(wrong.$("#code-form").length).toBe(1);
 
-    const retried = await browser.submit(form, "#registration-form", fields);
+    // The user goes back to the form (a fresh one: the session changed) and retries with the right password.
+    const again = await browser.get(`${replica.url}/registration?login_challenge=${encodeURIComponent(challenge)}`);
+    const retried = await browser.submit(again, "#registration-form", fields);
     expect(new URL(retried.url).pathname).toBe("/consent");
     expect(retried.$("#consent-form").length).toBe(1);
     expect(await stack.db.user.count({ where: { emailNormalized: email } })).toBe(1);
@@ -162,13 +169,34 @@ describe("sign-up when Hydra fails after the account was written", () => {
     const a = await startAuthorization(first, stack, web);
     const formA = await first.get(`${replica.url}/registration?login_challenge=${encodeURIComponent(a.page.$("input[name=login_challenge]").attr("value")!)}`);
     const email = `race-${Date.now()}@example.com`;
-    const fields = { email, name: "Ada King", password: "zeppelin-marmalade-quartz-81" };
+    const fields = { email, name: "Ada King", password: "zeppelin-marmalade-quartz-81", invitation: await invitedFor(email) };
     proxy.failNext(/\/login\/accept/);
     expect((await first.submit(formA, "#registration-form", fields)).status).toBe(503);
 
     const second = new Browser();
     const b = await startAuthorization(second, stack, web);
     const formB = await second.get(`${replica.url}/registration?login_challenge=${encodeURIComponent(b.page.$("input[name=login_challenge]").attr("value")!)}`);
-    expect((await second.submit(formB, "#registration-form", fields)).status).toBe(409);
+    const taken = await second.submit(formB, "#registration-form", { ...fields, invitation: "" });
+    expect(taken.$("#code-form").length).toBe(1); // like any sign-up with a taken address: nothing can complete
+    const cont = await second.submit(taken, "#continue-form");
+    expect(cont.status).toBe(409);
+    expect(await appSessionUser(stack, second)).toBeUndefined();
+  });
+
+  test("a new account's flow whose Hydra step fails after the code continues with 'continue'", async () => {
+    const browser = new Browser();
+    const { page } = await startAuthorization(browser, stack, web);
+    const challenge = page.$("input[name=login_challenge]").attr("value")!;
+    const form = await browser.get(`${replica.url}/registration?login_challenge=${encodeURIComponent(challenge)}`);
+    const email = `later-${Date.now()}@example.com`;
+    const held = await browser.submit(form, "#registration-form", { email, name: "Edsger D", password: "harbor-nutmeg-glacier-64" });
+    expect(held.$("#code-form").length).toBe(1);
+    const mail = await stack.mailpit!.waitForMessage({ to: email });
+    const code = /code there: (\d{6})/.exec(mail.text)![1]!;
+    proxy.failNext(/\/login\/accept/);
+    const failed = await browser.submit(held, "#code-form", { code });
+    expect(failed.status).toBe(503);
+    const resumed = await browser.submit(held, "#continue-form", {}, { stopAt: [CALLBACK] });
+    expect(new URL(resumed.url).pathname).toBe("/consent");
   });
 });

@@ -56,6 +56,15 @@ async function registrationPage(browser: Browser, clientId: string): Promise<{ p
   return { page, state: start.state };
 }
 
+/** A new account's sign-up holds the flow on "check your inbox"; the code from the mail continues it. */
+const heldForVerification = (page: Page) => page.status === 200 && page.$("#code-form").length === 1;
+async function continueWithCode(browser: Browser, page: Page, email: string): Promise<Page> {
+  expect(heldForVerification(page)).toBe(true);
+  const mail = await stack.mailpit!.waitForMessage({ to: email.toLowerCase(), subject: /Confirm your email address/ });
+  const code = /code there: (\d{6})/.exec(mail.text)![1]!;
+  return browser.submit(page, "#code-form", { code }, { stopAt: [CALLBACK] });
+}
+
 async function register(clientId: string, fields: Record<string, string>, browser = new Browser()) {
   const { page, state } = await registrationPage(browser, clientId);
   const result = await browser.submit(page, "#registration-form", { name: "Grace Hopper", password: PASSWORD, ...fields }, { stopAt: [CALLBACK] });
@@ -63,7 +72,7 @@ async function register(clientId: string, fields: Record<string, string>, browse
 }
 
 describe("open (sign-up enabled, invitations off)", () => {
-  test("anyone registers; the login is accepted and the flow continues to consent and tokens", async () => {
+  test("anyone registers; after the code from the mail the login is accepted and the flow continues to consent and tokens", async () => {
     const email = newEmail();
     const { browser, page } = await (async () => {
       const b = new Browser();
@@ -71,10 +80,13 @@ describe("open (sign-up enabled, invitations off)", () => {
       expect(r.page.$("#invitation").length).toBe(0);
       return { browser: b, page: r.page, state: r.state };
     })();
-    const consent = await browser.submit(page, "#registration-form", { name: "Grace Hopper", email, password: PASSWORD });
-    expect(new URL(consent.url).pathname).toBe("/consent");
+    const held = await browser.submit(page, "#registration-form", { name: "Grace Hopper", email, password: PASSWORD });
+    expect(held.text("#context")).toContain(email);
     const user = await stack.db.user.findUnique({ where: { emailNormalized: email.toLowerCase() } });
     expect(user).toMatchObject({ email, name: "Grace Hopper", emailVerified: false });
+    expect(await appSessionUser(stack, browser)).toBeUndefined(); // not signed in before the address is confirmed
+    const consent = await continueWithCode(browser, held, email);
+    expect(new URL(consent.url).pathname).toBe("/consent");
     expect(await appSessionUser(stack, browser)).toBe(user!.id);
 
     const cb = await browser.submit(consent, "#consent-form", {}, { button: ["decision", "allow"], stopAt: [CALLBACK] });
@@ -106,22 +118,40 @@ describe("open (sign-up enabled, invitations off)", () => {
     expect(await userCount()).toBe(before);
   });
 
-  test("email uniqueness is case-insensitive; a duplicate gets a short message and nothing is created", async () => {
+  test("an address that has an account (any case) answers exactly like a new sign-up; the owner is told; nothing changes", async () => {
     const existing = await createUser(stack.db, { email: newEmail("dup") });
+    const snapshot = await stack.db.user.findUniqueOrThrow({ where: { id: existing.id } });
     const before = await userCount();
-    const { result } = await register("open-web", { email: existing.email.toUpperCase() });
-    expect(result.status).toBe(409);
-    expect(result.text("#error")).toBe("An account with this email address already exists. Sign in instead.");
-    expect(await userCount()).toBe(before);
+    const typed = existing.email.toUpperCase();
+    const { browser, result } = await register("open-web", { email: typed });
+    const fresh = newEmail("fresh");
+    const { result: newOne } = await register("open-web", { email: fresh });
+    expect(result.status).toBe(newOne.status);
+    const shape = (p: Page, email: string) => p.html.split(email).join("EMAIL").replace(/value="[^"]{20,}"/g, 'value="…"');
+    expect(shape(result, typed)).toBe(shape(newOne, fresh));
+    expect(await userCount()).toBe(before + 1); // only the fresh one
+    expect(await stack.db.user.findUniqueOrThrow({ where: { id: existing.id } })).toEqual(snapshot);
+
+    const told = await stack.mailpit!.waitForMessage({ to: existing.email.toLowerCase(), subject: /Someone tried to sign up/ });
+    expect(told.text).toContain("/recovery");
+    // Nothing here can complete: a code is "not right", continuing says "not verified yet".
+    const wrong = await browser.submit(result, "#code-form", { code: "123456" });
+    expect(wrong.status).toBe(400);
+    expect(wrong.text("#error")).toBe("That code is not right. Please check the mail and try again.");
+    const cont = await browser.submit(wrong, "#continue-form");
+    expect(cont.status).toBe(409);
+    const resent = await browser.submit(cont, "#resend-form");
+    expect(resent.text("#notice")).toBe(`We sent a new mail to ${typed}. Only the newest mail's link and code work.`);
+    expect(await appSessionUser(stack, browser)).toBeUndefined();
   });
 });
 
 describe("open + invitations", () => {
   test("anyone registers without an invitation", async () => {
     const email = newEmail();
-    const { result } = await register("mixed-web", { email });
-    expect(new URL(result.url).pathname).toBe("/consent");
+    const { browser, result } = await register("mixed-web", { email });
     expect(await stack.db.user.findUnique({ where: { emailNormalized: email.toLowerCase() } })).toMatchObject({ emailVerified: false });
+    expect(new URL((await continueWithCode(browser, result, email)).url).pathname).toBe("/consent");
   });
 
   test("an invitation bound to the email pre-verifies it and is used up", async () => {
@@ -154,7 +184,7 @@ describe("invitation-only", () => {
     const { code, invitation } = await invite("invite");
     const email = newEmail();
     const { result } = await register("invite-web", { email, invitation: code });
-    expect(new URL(result.url).pathname).toBe("/consent");
+    expect(heldForVerification(result)).toBe(true); // an invitation without an email does not vouch for the address
     const used = await stack.db.invitation.findUnique({ where: { id: invitation.id } });
     expect(used!.usedAt).not.toBeNull();
 
@@ -193,7 +223,7 @@ describe("invitation-only", () => {
     expect(form.$("#invitation").attr("value")).toBe(code);
     const email = newEmail();
     const result = await browser.submit(form, "#registration-form", { name: "Grace Hopper", email, password: PASSWORD });
-    expect(new URL(result.url).pathname).toBe("/consent");
+    expect(new URL((await continueWithCode(browser, result, email)).url).pathname).toBe("/consent");
   });
 
   test.each([
@@ -222,7 +252,7 @@ describe("invitation-only", () => {
     const results = await Promise.all(
       forms.map(({ browser, page }, i) => browser.submit(page, "#registration-form", { name: "Racer", email: emails[i]!, password: PASSWORD, invitation: code }, { stopAt: [CALLBACK] })),
     );
-    const succeeded = results.filter((r) => new URL(r.url).pathname === "/consent");
+    const succeeded = results.filter(heldForVerification);
     const refused = results.filter((r) => r.status === 400);
     expect(succeeded).toHaveLength(1);
     expect(refused).toHaveLength(19);
