@@ -26,6 +26,7 @@ import { logoutRoutes } from "./routes/logout";
 import { healthRoutes } from "./routes/health";
 import { homeRoutes } from "./routes/home";
 import { accountRoutes } from "./routes/account";
+import { accountSettingsRoutes } from "./routes/account-settings";
 import { registrationRoutes } from "./routes/registration";
 
 export const ROOT_DIR = path.resolve(__dirname, "..");
@@ -124,6 +125,7 @@ export function createApp({ env, hydra, store, logger, sessionPool, limits, mail
   app.use(consentRoutes(deps));
   app.use(logoutRoutes(deps));
   app.use(accountRoutes(deps));
+  app.use(accountSettingsRoutes(deps));
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger) as ErrorRequestHandler);

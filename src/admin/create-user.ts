@@ -17,6 +17,7 @@ import { createHydra } from "../services/hydra";
 import { hashPassword } from "../services/passwords";
 import { createStore, normalizeEmail } from "../services/store";
 import { describeAccessEnded, endUserAccess, EndUserAccessError } from "./credential-change";
+import { splitName } from "../decisions/account-settings";
 
 /** Attribute keys: what a declared claim's `source: attributes.<key>` can name. */
 const ATTRIBUTE_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -78,16 +79,13 @@ async function main(): Promise<number> {
 
     if (!existing) {
       if (values.password === undefined) throw new UsageError(`there is no user ${values.email}; --password is required to create one`);
-      const [given, ...rest] = (values.name ?? "").trim().split(/\s+/);
       const user = await db.user.create({
         data: {
           email: values.email.trim(),
           emailNormalized,
           passwordHash: await hashPassword(values.password),
           emailVerified: values.verified ?? false,
-          name: values.name?.trim() || null,
-          givenName: given || null,
-          familyName: rest.join(" ") || null,
+          ...splitName(values.name ?? ""),
           attributes,
         },
       });

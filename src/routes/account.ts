@@ -1,4 +1,5 @@
-// /account — the signed-in user's consents per audience, and revoking one.
+// /account — the signed-in user's page: profile, email, password, sign-out, deletion (their forms are
+// handled in account-settings.ts), the consents per audience, and revoking one.
 // /account/login, /account/callback — the account page's own sign-in: an OAuth 2.0
 // authorization-code + PKCE flow at Hydra as the first-party client ACCOUNT_CLIENT_ID.
 import { Router, type Request, type Response, type NextFunction } from "express";
@@ -10,16 +11,56 @@ import { AppError } from "../errors";
 import { AUDIENCE_ID_PATTERN } from "../config/audiences";
 import { establishSession } from "./login-step";
 import { accountAuthRequest, accountRedirectUri, judgeIdToken, jwtPayload } from "../decisions/account-signin";
+import { accountNotice } from "../decisions/account-settings";
+import { PASSWORD_MIN_LENGTH } from "../services/passwords";
 
 const RevokeForm = z.object({
   audience: z.string({ message: "is required" }).max(255).regex(AUDIENCE_ID_PATTERN, "is not an audience identifier"),
 });
-const AccountQuery = z.object({ revoked: z.string().max(255).optional() });
+const AccountQuery = z.object({ revoked: z.string().max(255).optional(), done: z.string().max(50).optional() });
 const LoginQuery = z.object({ prompt: z.enum(["login"]).optional() });
 const CallbackQuery = z.union([
   z.object({ code: z.string().min(1).max(4096), state: z.string().min(1).max(512) }),
   z.object({ error: z.string().max(200), error_description: z.string().max(2000).optional(), state: z.string().max(512).optional() }),
 ]);
+
+/** The account pages need a session made by the account's own sign-in; otherwise start it. */
+export function requireAccountSession(req: Request, res: Response, next: NextFunction): void {
+  if (req.session.userId && req.session.accountSignIn?.userId === req.session.userId) return next();
+  if (req.method !== "GET") {
+    return next(new AppError(401, "not_signed_in", "Your sign-in has ended. Open your account page again to sign in.", { title: "Not signed in" }));
+  }
+  res.redirect(303, "/account/login");
+}
+
+/** What the account page shows besides the user's data: a confirmation, or a form's error (by form). */
+export interface AccountPageExtra {
+  status?: number;
+  notice?: string | null;
+  revoked?: string | null;
+  error?: { form: "email" | "password" | "delete"; message: string };
+}
+
+/** Renders /account for the signed-in user: profile, email, password, sign-out, deletion, consents. */
+export async function renderAccount(deps: Deps, req: Request, res: Response, extra: AccountPageExtra = {}): Promise<void> {
+  const userId = req.session.userId!;
+  const user = await deps.store.getUser(userId);
+  if (!user) throw new AppError(401, "not_signed_in", "Your account no longer exists.", { title: "Not signed in" });
+  const pending = await deps.store.pendingEmailChange(userId);
+  res.status(extra.status ?? 200).render("account", {
+    title: "Your account",
+    csrfToken: deps.csrf.token(req),
+    email: user.email,
+    name: user.name ?? "",
+    emailVerified: user.emailVerified,
+    pendingEmail: pending ? { email: pending.email, expiresAt: pending.expiresAt.toISOString().slice(0, 16).replace("T", " ") } : null,
+    passwordMinLength: PASSWORD_MIN_LENGTH,
+    consents: await deps.store.listConsents(userId),
+    revoked: extra.revoked ?? null,
+    notice: extra.notice ?? null,
+    error: extra.error ?? null,
+  });
+}
 
 const sameText = (a: string, b: string) => {
   const x = Buffer.from(a);
@@ -30,15 +71,6 @@ const sameText = (a: string, b: string) => {
 export function accountRoutes(deps: Deps): Router {
   const { store, hydra, env } = deps;
   const router = Router();
-
-  /** The account pages need a session made by the account's own sign-in; otherwise start it. */
-  function requireAccountSession(req: Request, res: Response, next: NextFunction): void {
-    if (req.session.userId && req.session.accountSignIn?.userId === req.session.userId) return next();
-    if (req.method !== "GET") {
-      return next(new AppError(401, "not_signed_in", "Your sign-in has ended. Open your account page again to sign in.", { title: "Not signed in" }));
-    }
-    res.redirect(303, "/account/login");
-  }
 
   router.get("/account/login", async (req: Request, res: Response) => {
     const { prompt } = parseInput(LoginQuery, req.query, "sign-in link");
@@ -93,19 +125,10 @@ export function accountRoutes(deps: Deps): Router {
   });
 
   router.get("/account", requireAccountSession, async (req: Request, res: Response) => {
-    const userId = req.session.userId!;
     const query = parseInput(AccountQuery, req.query, "account link");
-    const user = await store.getUser(userId);
-    if (!user) throw new AppError(401, "not_signed_in", "Your account no longer exists.", { title: "Not signed in" });
-    // The confirmation names the audience as stored, never the text of the URL.
+    // Confirmations name the audience as stored and use fixed words, never the text of the URL.
     const revoked = query.revoked && AUDIENCE_ID_PATTERN.test(query.revoked) ? await store.getAudience(query.revoked) : null;
-    res.render("account", {
-      title: "Your account",
-      csrfToken: deps.csrf.token(req),
-      email: user.email,
-      consents: await store.listConsents(userId),
-      revoked: revoked?.displayName ?? null,
-    });
+    await renderAccount(deps, req, res, { revoked: revoked?.displayName ?? null, notice: accountNotice(query.done) });
   });
 
   router.post("/account/consents/revoke", requireAccountSession, deps.csrf.protect, async (req: Request, res: Response) => {

@@ -11,7 +11,7 @@ import type { Db } from "./db";
 import type { Logger } from "../logger";
 import { OUTBOX_MAX_ATTEMPTS, retryDelaySeconds } from "../decisions/outbox";
 
-export type MailTemplate = "verify-email" | "account-exists" | "recovery" | "password-changed";
+export type MailTemplate = "verify-email" | "account-exists" | "recovery" | "password-changed" | "change-email" | "change-email-taken" | "email-changed";
 
 export interface OutgoingMail {
   to: string;

@@ -322,6 +322,82 @@ export function createStore(db: Db) {
       const row = await db.client.findUnique({ where: { id: clientId }, include: { audience: true } });
       return row ? { clientId: row.id, audience: row.audience } : null;
     },
+
+    // ---- Self-service account (/account) and the admin user commands (user:disable/enable/delete).
+
+    /** Ends every app session of the user except `keepSid` (this browser's); returns how many ended. */
+    async endUserSessionsExcept(userId: string, keepSid: string): Promise<number> {
+      return db.$executeRaw`DELETE FROM session WHERE sess->>'userId' = ${userId} AND sid <> ${keepSid}`;
+    },
+
+    /** Sets the user's display name and the given/family names derived from it. */
+    async setName(userId: string, names: { name: string | null; givenName: string | null; familyName: string | null }): Promise<void> {
+      await db.user.update({ where: { id: userId }, data: names });
+    },
+
+    /** Stores a new password hash (inside `tx`, e.g. together with the notification mail). */
+    async setPasswordHash(tx: Tx, userId: string, passwordHash: string): Promise<void> {
+      await tx.user.update({ where: { id: userId }, data: { passwordHash } });
+    },
+
+    /** The change of address waiting for its link to be confirmed (the newest valid CHANGE_EMAIL token), if any. */
+    async pendingEmailChange(userId: string): Promise<{ email: string; expiresAt: Date } | null> {
+      const row = await db.oneTimeToken.findFirst({
+        where: { userId, kind: "CHANGE_EMAIL", usedAt: null, expiresAt: { gt: new Date() } },
+        orderBy: { createdAt: "desc" },
+        select: { email: true, expiresAt: true },
+      });
+      return row;
+    },
+
+    /**
+     * Applies a confirmed change of address inside `tx`: the new address (verified: the link proved
+     * the mailbox), and the user's other unused mail links (verification, recovery) retired, since
+     * they went to the old address. Returns the old address; throws EmailTakenError when another
+     * account has the new address by now (the caller's transaction then rolls back).
+     */
+    async applyEmailChange(tx: Tx, userId: string, newEmail: string): Promise<{ oldEmail: string; name: string | null } | null> {
+      const user = await tx.user.findUnique({ where: { id: userId }, select: { email: true, name: true } });
+      if (!user) return null;
+      try {
+        await tx.user.update({ where: { id: userId }, data: { email: newEmail.trim(), emailNormalized: normalizeEmail(newEmail), emailVerified: true } });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new EmailTakenError("email taken");
+        throw err;
+      }
+      await tx.oneTimeToken.updateMany({ where: { userId, usedAt: null, kind: { in: ["VERIFY_EMAIL", "RECOVERY"] } }, data: { usedAt: new Date() } });
+      return { oldEmail: user.email, name: user.name };
+    },
+
+    /** Sets or clears users.disabled_at; returns the value it had before (null: there is no such user). */
+    async setDisabled(userId: string, disabled: boolean): Promise<{ before: Date | null } | null> {
+      return db.$transaction(async (tx) => {
+        const row = await tx.user.findUnique({ where: { id: userId }, select: { disabledAt: true } });
+        if (!row) return null;
+        if (disabled && !row.disabledAt) await tx.user.update({ where: { id: userId }, data: { disabledAt: new Date() } });
+        if (!disabled && row.disabledAt) await tx.user.update({ where: { id: userId }, data: { disabledAt: null } });
+        return { before: row.disabledAt };
+      });
+    },
+
+    /** Puts back a disabled_at value read earlier (undoing setDisabled when a deletion could not go on). */
+    async restoreDisabled(userId: string, disabledAt: Date | null): Promise<void> {
+      await db.user.updateMany({ where: { id: userId }, data: { disabledAt } });
+    },
+
+    /**
+     * Deletes the user. Their consents, consent history and mail links go with the row (ON DELETE
+     * CASCADE); an invitation they redeemed keeps only the fact that it was used. Returns what was
+     * deleted, or null when there was no such user.
+     */
+    async deleteUser(userId: string): Promise<{ consents: number; consentEvents: number } | null> {
+      return db.$transaction(async (tx) => {
+        const consents = await tx.consent.count({ where: { userId } });
+        const consentEvents = await tx.consentEvent.count({ where: { userId } });
+        const { count } = await tx.user.deleteMany({ where: { id: userId } });
+        return count === 1 ? { consents, consentEvents } : null;
+      });
+    },
   };
 }
 

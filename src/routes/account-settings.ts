@@ -1,0 +1,252 @@
+// /account's own forms (the page itself is account.ts): the name; the email address (a link to the
+// new address, which changes only when it is confirmed, and a notice to the old one); the password
+// (other sessions end, this browser stays signed in); sign out everywhere; delete the account.
+// /account/email/confirm — the change-email link from the mail (works in any browser that is not
+// signed in as another account; confirming takes a click, so mail scanners do not use it up).
+import { Router, type Request, type Response } from "express";
+import { z } from "zod";
+import type { Deps } from "./deps";
+import { parseInput } from "../middleware/validate";
+import { AppError } from "../errors";
+import { renderAccount, requireAccountSession } from "./account";
+import { enqueueMail } from "../services/mail";
+import { EmailTakenError, issueOneTimeToken, normalizeEmail, type User } from "../services/store";
+import { hashPassword, passwordProblem, personalInputs, verifyPassword } from "../services/passwords";
+import { credentialRefusal, decideEmailChange, decidePasswordChange, judgeChangeEmailLink, splitName, type CredentialCheck } from "../decisions/account-settings";
+import { loginLimitKeys, type LimitKey } from "../decisions/device-cookie";
+import { deleteUserEverywhere, DeleteUserError, endUserAccess, EndUserAccessError } from "../admin/credential-change";
+
+const password = z.string({ message: "is required" }).max(1024, "is too long");
+const ProfileForm = z.object({ name: z.string({ message: "is required" }).trim().min(1, "is required").max(200, "is too long") });
+const EmailForm = z.object({
+  email: z.string({ message: "is required" }).trim().max(320, "is too long").pipe(z.email({ message: "is not an email address" })),
+  current_password: password,
+});
+const PasswordForm = z.object({ current_password: password, new_password: password });
+const DeleteForm = z.object({ current_password: password });
+const tokenField = z.string({ message: "is required" }).regex(/^[A-Za-z0-9_-]{20,100}$/, "is not a link from our mail");
+const LinkQuery = z.object({ token: tokenField });
+
+/** "2026-11-28 14:05" (UTC), as the mails write times. */
+const mailTime = (d: Date) => d.toISOString().slice(0, 16).replace("T", " ");
+
+export function accountSettingsRoutes(deps: Deps): Router {
+  const { store, hydra, env, logger } = deps;
+  const router = Router();
+
+  async function signedInUser(req: Request): Promise<User> {
+    const user = await store.getUser(req.session.userId!);
+    if (!user) throw new AppError(401, "not_signed_in", "Your account no longer exists.", { title: "Not signed in" });
+    return user;
+  }
+
+  /**
+   * Checks the current password typed into an account form, counted against the same limits as a
+   * sign-in (this browser's device counter, else per IP and account): a stolen session cannot be
+   * used to guess the password. A right password takes its attempt back.
+   */
+  async function checkCurrentPassword(req: Request, user: User, given: string): Promise<CredentialCheck> {
+    const device = deps.browser.trustedDevice(req, user.emailNormalized);
+    const deviceBlocked = device ? await deps.limits.isBlocked("loginDevice", device) : false;
+    const counted: LimitKey[] = [];
+    for (const key of loginLimitKeys({ ip: req.ip ?? "unknown", emailNormalized: user.emailNormalized, device, deviceBlocked })) {
+      const r = await deps.limits.consume(key.kind, key.key);
+      if (!r.allowed) {
+        logger.warn({ event: "account_password_throttled", subject: user.id, limit: key.kind }, "account password check throttled");
+        return { throttledForSeconds: r.retryAfterSeconds };
+      }
+      counted.push(key);
+    }
+    if (!(await verifyPassword(user.passwordHash, given))) {
+      logger.info({ event: "account_password_wrong", subject: user.id }, "account action refused: wrong current password");
+      return "wrong";
+    }
+    await Promise.all(counted.map((k) => (k.kind === "loginDevice" ? deps.limits.reset(k.kind, k.key) : deps.limits.reward(k.kind, k.key))));
+    return "right";
+  }
+
+  function endThisSession(req: Request, res: Response): Promise<void> {
+    return new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve()))).then(() => {
+      res.clearCookie(env.SESSION_COOKIE_NAME);
+    });
+  }
+
+  router.post("/account/profile", requireAccountSession, deps.csrf.protect, async (req: Request, res: Response) => {
+    const form = parseInput(ProfileForm, req.body, "name form");
+    const userId = req.session.userId!;
+    await store.setName(userId, splitName(form.name));
+    logger.info({ event: "account_name_changed", subject: userId }, "name changed");
+    res.redirect(303, "/account?done=name");
+  });
+
+  router.post("/account/email", requireAccountSession, deps.csrf.protect, async (req: Request, res: Response) => {
+    const form = parseInput(EmailForm, req.body, "email form");
+    const user = await signedInUser(req);
+    const refused = credentialRefusal(await checkCurrentPassword(req, user, form.current_password), "Your address was not changed.");
+    if (refused) return renderAccount(deps, req, res, { status: refused.status, error: { form: "email", message: refused.message } });
+
+    const requested = normalizeEmail(form.email);
+    const owner = requested === user.emailNormalized ? user : await store.findUserByEmail(requested);
+    const decision = decideEmailChange({ current: user.emailNormalized, requested, takenByAnother: Boolean(owner && owner.id !== user.id) });
+    if (decision.kind === "unchanged") return res.redirect(303, "/account?done=email-unchanged");
+
+    const limit = await deps.limits.consume("verificationMail", `change-email:${user.id}`);
+    if (!limit.allowed) {
+      res.setHeader("Retry-After", String(limit.retryAfterSeconds));
+      return renderAccount(deps, req, res, {
+        status: 429,
+        error: { form: "email", message: "We already sent several mails for this account. Please wait a while before asking again. Your address was not changed." },
+      });
+    }
+    await store.transaction(async (tx) => {
+      // A token is issued either way (it retires any earlier request and the page shows the same
+      // pending change); when the address is taken it is never sent, so it can never be used.
+      const { token, expiresAt } = await issueOneTimeToken(tx, { kind: "CHANGE_EMAIL", userId: user.id, email: form.email, ttlSeconds: env.EMAIL_VERIFICATION_TTL_SECONDS, withCode: false });
+      if (decision.kind === "send-link") {
+        await enqueueMail(tx, {
+          to: form.email,
+          template: "change-email",
+          data: { name: user.name ?? "", email: form.email, link: `${env.APP_BASE_URL}/account/email/confirm?token=${token}`, expiresAt: mailTime(expiresAt) },
+        });
+      } else {
+        await enqueueMail(tx, { to: form.email, template: "change-email-taken", data: { email: form.email, recoveryLink: `${env.APP_BASE_URL}/recovery` } });
+      }
+    });
+    deps.mailer.kick();
+    logger.info({ event: "account_email_change_requested", subject: user.id }, "email change requested");
+    res.redirect(303, "/account?done=email-sent");
+  });
+
+  router.get("/account/email/confirm", async (req: Request, res: Response) => {
+    const { token } = parseInput(LinkQuery, req.query, "link");
+    const found = await store.lookupOneTimeToken("CHANGE_EMAIL", token);
+    const verdict = judgeChangeEmailLink(found.status, found.status === "valid" ? found.token.userId : null, req.session.userId);
+    if (verdict.kind === "refuse") throw new AppError(verdict.status, verdict.code, verdict.message, { title: "Change your email address" });
+    res.render("change-email-confirm", { title: "Change your email address", csrfToken: deps.csrf.token(req), token, email: found.status === "valid" ? found.token.email : "" });
+  });
+
+  router.post("/account/email/confirm", deps.csrf.protect, async (req: Request, res: Response) => {
+    const { token } = parseInput(LinkQuery, req.body, "confirmation form");
+    const found = await store.lookupOneTimeToken("CHANGE_EMAIL", token);
+    const verdict = judgeChangeEmailLink(found.status, found.status === "valid" ? found.token.userId : null, req.session.userId);
+    if (verdict.kind === "refuse") throw new AppError(verdict.status, verdict.code, verdict.message, { title: "Change your email address" });
+    let changed: { userId: string; email: string } | null;
+    try {
+      changed = await store.transaction(async (tx) => {
+        const used = await store.useOneTimeToken(tx, "CHANGE_EMAIL", token);
+        if (!used) return null;
+        const applied = await store.applyEmailChange(tx, used.userId, used.email);
+        if (!applied) return null;
+        await enqueueMail(tx, {
+          to: applied.oldEmail,
+          template: "email-changed",
+          data: { name: applied.name ?? "", oldEmail: applied.oldEmail, newEmail: used.email, when: mailTime(new Date()) },
+        });
+        return used;
+      });
+    } catch (err) {
+      if (!(err instanceof EmailTakenError)) throw err;
+      throw new AppError(409, "change_email_taken", "This address is used by another account by now, so it cannot become this account's address. Your address was not changed.", {
+        title: "Change your email address",
+      });
+    }
+    if (!changed) {
+      const again = judgeChangeEmailLink("used", null, undefined);
+      throw new AppError(410, "change_email_used", again.kind === "refuse" ? again.message : "This link was already used.", { title: "Change your email address" });
+    }
+    deps.mailer.kick();
+    logger.info({ event: "account_email_changed", subject: changed.userId }, "email address changed");
+    if (req.session.userId === changed.userId && req.session.accountSignIn?.userId === changed.userId) return res.redirect(303, "/account?done=email-changed");
+    res.render("message", {
+      title: "Email address changed",
+      message: `Your account's email address is now ${changed.email}, and it is confirmed. Sign in with it from now on. We told your previous address about the change.`,
+    });
+  });
+
+  router.post("/account/password", requireAccountSession, deps.csrf.protect, async (req: Request, res: Response) => {
+    const form = parseInput(PasswordForm, req.body, "password form");
+    const user = await signedInUser(req);
+    const current = await checkCurrentPassword(req, user, form.current_password);
+    const decision = decidePasswordChange({
+      current,
+      strengthProblem: current === "right" ? passwordProblem(form.new_password, personalInputs(user.email, user.name ?? "")) : null,
+      sameAsCurrent: current === "right" && form.new_password === form.current_password,
+    });
+    if (decision.kind === "refuse") return renderAccount(deps, req, res, { status: decision.status, error: { form: "password", message: decision.message } });
+
+    const passwordHash = await hashPassword(form.new_password);
+    await store.transaction(async (tx) => {
+      await store.setPasswordHash(tx, user.id, passwordHash);
+      await enqueueMail(tx, {
+        to: user.email,
+        template: "password-changed",
+        data: { name: user.name ?? "", email: user.email, when: mailTime(new Date()), how: "on your account page (the browser used for it stays signed in)" },
+      });
+    });
+    deps.mailer.kick();
+    // Every other session ends: Hydra's login sessions (remembered browsers) and the app sessions
+    // but this browser's. Tokens already given to applications are kept (revoke them below).
+    let done = "password";
+    try {
+      const ended = await endUserAccess({ store, hydra, userId: user.id, revokeTokens: false, keepSessionId: req.sessionID });
+      logger.info({ event: "account_password_changed", subject: user.id, appSessionsEnded: ended.appSessions }, "password changed");
+    } catch (err) {
+      if (!(err instanceof EndUserAccessError)) throw err;
+      logger.error({ event: "account_password_changed_partly", subject: user.id, failures: err.failures }, "password changed, other sessions not all ended");
+      done = "password-partly";
+    }
+    res.redirect(303, `/account?done=${done}`);
+  });
+
+  router.post("/account/sign-out-everywhere", requireAccountSession, deps.csrf.protect, async (req: Request, res: Response) => {
+    const userId = req.session.userId!;
+    let failures: string[] = [];
+    let appSessions = 0;
+    try {
+      appSessions = (await endUserAccess({ store, hydra, userId, revokeTokens: false })).appSessions;
+    } catch (err) {
+      if (!(err instanceof EndUserAccessError)) throw err;
+      failures = err.failures;
+      appSessions = err.ended.appSessions;
+    }
+    await endThisSession(req, res);
+    logger.info({ event: "account_signed_out_everywhere", subject: userId, appSessions, failures }, "signed out everywhere");
+    if (failures.length) {
+      return res.status(503).render("message", {
+        title: "Not signed out everywhere",
+        message:
+          "This browser is signed out, but we could not sign out every other device (the sign-in service did not answer). Please sign in to your account page again in a moment and repeat “Sign out everywhere”.",
+      });
+    }
+    res.render("message", {
+      title: "Signed out everywhere",
+      message: `You are signed out everywhere: this browser and ${appSessions <= 1 ? "every other browser" : `${appSessions - 1} other browser session${appSessions === 2 ? "" : "s"}`} of your account page, and every device that remembered your sign-in must enter your password again. Applications you allowed keep their access until you revoke it on your account page.`,
+    });
+  });
+
+  router.post("/account/delete", requireAccountSession, deps.csrf.protect, async (req: Request, res: Response) => {
+    const form = parseInput(DeleteForm, req.body, "deletion form");
+    const user = await signedInUser(req);
+    const refused = credentialRefusal(await checkCurrentPassword(req, user, form.current_password), "Your account was not deleted.");
+    if (refused) return renderAccount(deps, req, res, { status: refused.status, error: { form: "delete", message: refused.message } });
+    let deleted;
+    try {
+      deleted = await deleteUserEverywhere({ store, hydra, userId: user.id });
+    } catch (err) {
+      if (!(err instanceof DeleteUserError)) throw err;
+      logger.error({ event: "account_delete_failed", subject: user.id, failures: err.failures }, "account not deleted");
+      return renderAccount(deps, req, res, {
+        status: 503,
+        error: { form: "delete", message: "Your account was not deleted: the sign-in service did not answer. Nothing was changed; please try again in a moment." },
+      });
+    }
+    await endThisSession(req, res);
+    logger.info({ event: "account_deleted", subject: user.id, by: "self", ...deleted }, "account deleted");
+    res.render("message", {
+      title: "Account deleted",
+      message: `Your account ${user.email} was deleted, with the permissions you gave applications and their history. Every application's access was revoked and you are signed out everywhere. You can sign up again with this address at any time.`,
+    });
+  });
+
+  return router;
+}
