@@ -10,6 +10,7 @@ import { ROOT } from "../support/paths";
 import { runCommand, type CommandResult } from "../support/fixtures";
 import { invitationCodeHash, normalizeEmail } from "../../src/services/store";
 import { verifyPassword } from "../../src/services/passwords";
+import { Browser } from "../support/browser";
 
 jest.setTimeout(300_000);
 
@@ -209,6 +210,37 @@ async function runAndCheck(cmd: ReadmeCommand): Promise<void> {
     return;
   }
 
+  if (/\buser:(disable|enable|delete)\b/.test(cmd.line)) {
+    const action = /\buser:(disable|enable|delete)\b/.exec(cmd.line)![1]!;
+    const email = p.option("email")!;
+    const before = await stack.db.user.findUnique({ where: { emailNormalized: normalizeEmail(email) } });
+    expect(before).not.toBeNull(); // the README's earlier commands created the user
+    // An app session of this user (as a browser that signed in has one): disable and delete end it.
+    const planted = randomBytes(12).toString("hex");
+    await stack.db.session.create({ data: { sid: planted, sess: { cookie: {}, userId: before!.id }, expire: new Date(Date.now() + 3600_000) } });
+    const out = ok(await run());
+    const after = await stack.db.user.findUnique({ where: { emailNormalized: normalizeEmail(email) } });
+    const session = await stack.db.session.findUnique({ where: { sid: planted } });
+    if (action === "disable") {
+      expect(out).toContain(`user ${before!.email} (id ${before!.id}): disabled`);
+      expect(out).toContain("ended 1 app session, revoked Hydra login sessions and consent sessions (tokens)");
+      expect(after!.disabledAt).not.toBeNull();
+      expect(session).toBeNull();
+    } else if (action === "enable") {
+      expect(out).toContain(before!.disabledAt ? `user ${before!.email} (id ${before!.id}): enabled` : "was not disabled; nothing changed");
+      expect(after!.disabledAt).toBeNull();
+      expect(after!.passwordHash).toBe(before!.passwordHash);
+      await stack.db.session.deleteMany({ where: { sid: planted } });
+    } else {
+      expect(out).toMatch(new RegExp(`user ${before!.email.replace(/[.]/g, "\\.")} \\(id ${before!.id}\\): deleted; deleted \\d+ consents? and \\d+ consent-history entr(y|ies); revoked Hydra consent sessions \\(tokens\\) and login sessions; ended 1 app session`));
+      expect(after).toBeNull();
+      expect(await stack.db.consent.count({ where: { userId: before!.id } })).toBe(0);
+      expect(await stack.db.consentEvent.count({ where: { userId: before!.id } })).toBe(0);
+      expect(session).toBeNull();
+    }
+    return;
+  }
+
   ok(await run()); // a kind of command this test has no specific check for: it must at least succeed
 }
 
@@ -222,6 +254,9 @@ test("the README's admin section has the documented commands", () => {
   has(/^npm run user:create -- .*--attribute \S+=/);
   has(/^npm run user:create -- .*--reset-password(?!.*--keep-tokens)/);
   has(/^npm run user:create -- .*--reset-password --keep-tokens/);
+  has(/^npm run user:disable -- --email \S+$/);
+  has(/^npm run user:enable -- --email \S+$/);
+  has(/^npm run user:delete -- --email \S+$/);
   for (const c of COMMANDS) expect(c.line).not.toMatch(/…|\.\.\.|<[a-z-]+>|\[--/); // literal: no placeholders, no optional parts
 });
 
@@ -248,4 +283,48 @@ test("user:create refuses malformed --attribute options with a clear message and
     expect(r.stderr).toContain(message);
   }
   expect(await stack.db.user.findUnique({ where: { emailNormalized: email } })).toBeNull();
+});
+
+test("a disabled user cannot sign in (their sessions ended) and can again once enabled; unknown addresses are refused", async () => {
+  const env = environmentFor(["DATABASE_URL", "HYDRA_ADMIN_URL"]);
+  const email = `disable-${randomBytes(4).toString("hex")}@example.com`;
+  const password = "a long passphrase for disabling";
+  const created = await runCommand("npm", ["run", "--silent", "user:create", "--", "--email", email, "--password", password], env);
+  expect(created.code).toBe(0);
+  const user = (await stack.db.user.findUnique({ where: { emailNormalized: email } }))!;
+
+  /** Opens /account (the app's own client) and signs in on the form, "remember me" ticked. */
+  const signIn = async (browser: Browser) => browser.submit(await browser.get(`${stack.appUrl}/account`), "#login-form", { email, password, remember: "on" });
+  const browser = new Browser();
+  const signedIn = await signIn(browser);
+  expect(new URL(signedIn.url).pathname).toBe("/account");
+
+  const disabled = await runCommand("npm", ["run", "--silent", "user:disable", "--", "--email", email], env);
+  expect(disabled.code).toBe(0);
+  expect(disabled.stdout).toContain(`user ${email} (id ${user.id}): disabled`);
+  // The browser's app session ended and Hydra no longer remembers it: it is asked to sign in, and refused.
+  const asked = await browser.get(`${stack.appUrl}/account`);
+  expect(new URL(asked.url).pathname).toBe("/login");
+  const refused = await browser.submit(asked, "#login-form", { email, password });
+  expect(refused.status).toBe(403);
+  expect(refused.text("#error")).toMatch(/disabled/);
+  expect((await runCommand("npm", ["run", "--silent", "user:disable", "--", "--email", email], env)).stdout).toContain("already disabled since");
+
+  const enabled = await runCommand("npm", ["run", "--silent", "user:enable", "--", "--email", email], environmentFor(["DATABASE_URL"]));
+  expect(enabled.code).toBe(0);
+  expect(enabled.stdout).toContain(`user ${email} (id ${user.id}): enabled`);
+  const again = await signIn(new Browser());
+  expect(new URL(again.url).pathname).toBe("/account");
+  expect(again.text("main")).toContain(email);
+
+  for (const action of ["disable", "enable", "delete"]) {
+    const r = await runCommand("npm", ["run", "--silent", `user:${action}`, "--", "--email", "nobody@example.com"], env);
+    expect({ action, code: r.code }).toEqual({ action, code: 1 });
+    expect(r.stderr).toContain(`user:${action}: there is no user nobody@example.com; nothing was changed`);
+  }
+  // Without Hydra's admin URL, disabling changes nothing.
+  const noHydra = await runCommand("npm", ["run", "--silent", "user:disable", "--", "--email", email], environmentFor(["DATABASE_URL"]));
+  expect(noHydra.code).toBe(1);
+  expect(noHydra.stderr).toContain("set HYDRA_ADMIN_URL");
+  expect((await stack.db.user.findUnique({ where: { id: user.id } }))!.disabledAt).toBeNull();
 });
