@@ -2,7 +2,6 @@
 // the configuration applied by the real seed code, and the app listening on its own port.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import net from "node:net";
 import { HYDRA_BIN, HYDRA_CONFIG } from "./paths";
 import { createDatabase, dropDatabase, uniqueName } from "./pg";
 import { parseAppConfig, type ConfigFile } from "../../src/config/audiences";
@@ -14,18 +13,9 @@ import { createHydra, type Hydra } from "../../src/services/hydra";
 import { createLogger } from "../../src/logger";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy";
 import { startMailpit, type Mailpit } from "./mailpit";
+import { freePort } from "./ports";
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs: number, proc?: ChildProcess, log?: () => string) {
   const deadline = Date.now() + timeoutMs;
