@@ -2,6 +2,7 @@
 // repository root) against a fresh database and a real Hydra, with only the environment variables
 // the README's "# Environment:" line names. A README admin command that does not work fails here.
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import YAML from "yaml";
@@ -107,12 +108,14 @@ afterAll(async () => stack?.stop());
 function environmentFor(names: readonly string[]): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(env)) {
-    if (["DATABASE_URL", "HYDRA_ADMIN_URL", "HYDRA_PUBLIC_URL", "APP_BASE_URL", "AUDIENCES_CONFIG", "ACCOUNT_CLIENT_ID"].includes(key) || /_SECRETS?$/.test(key)) delete env[key];
+    if (["DATABASE_URL", "HYDRA_ADMIN_URL", "HYDRA_PUBLIC_URL", "APP_BASE_URL", "AUDIENCES_CONFIG", "ACCOUNT_CLIENT_ID", "SMTP_URL", "MAIL_FROM"].includes(key) || /_SECRETS?$/.test(key)) delete env[key];
   }
   for (const name of names) {
     if (name === "DATABASE_URL") env[name] = stack.env.DATABASE_URL;
     else if (name === "HYDRA_ADMIN_URL") env[name] = stack.hydraAdminUrl;
     else if (name === "APP_BASE_URL") env[name] = stack.appUrl;
+    else if (name === "SMTP_URL") env[name] = stack.mailpit!.smtpUrl;
+    else if (name === "MAIL_FROM") env[name] = "Sign-in service <no-reply@localhost>";
     else if (/_SECRET$/.test(name)) {
       if (!secrets.has(name)) secrets.set(name, randomBytes(16).toString("hex"));
       env[name] = secrets.get(name);
@@ -210,6 +213,36 @@ async function runAndCheck(cmd: ReadmeCommand): Promise<void> {
     return;
   }
 
+  if (/\buser:reset-password\b/.test(cmd.line)) {
+    const email = p.option("email")!;
+    const before = (await stack.db.user.findUnique({ where: { emailNormalized: normalizeEmail(email) } }))!;
+    expect(before).not.toBeNull();
+    const planted = randomBytes(12).toString("hex");
+    await stack.db.session.create({ data: { sid: planted, sess: { cookie: {}, userId: before.id }, expire: new Date(Date.now() + 3600_000) } });
+    await stack.mailpit!.deleteAll();
+    const out = ok(await run());
+    expect(out).toContain(`user ${before.email} (id ${before.id}): recovery mail sent to ${before.email}`);
+    // The mail is in the mailbox when the command returns, and its link opens the reset page.
+    expect(await stack.mailpit!.messages(email)).toHaveLength(1);
+    const mail = await stack.mailpit!.waitForMessage({ to: email, subject: /Reset your password/, timeoutMs: 1000 });
+    const link = stack.mailpit!.links(mail).find((l) => l.startsWith(`${stack.appUrl}/recovery/reset?token=`));
+    expect(link).toBeTruthy();
+    const page = await new Browser().get(link!);
+    expect(page.status).toBe(200);
+    const after = (await stack.db.user.findUnique({ where: { id: before.id } }))!;
+    expect(after.passwordHash).toBe(before.passwordHash); // nothing changes until the link is used
+    const session = await stack.db.session.findUnique({ where: { sid: planted } });
+    if (p.flag("revoke")) {
+      expect(out).toContain("ended 1 app session, revoked Hydra login sessions and consent sessions (tokens)");
+      expect(session).toBeNull();
+    } else {
+      expect(out).not.toContain("revoked");
+      expect(session).not.toBeNull();
+      await stack.db.session.delete({ where: { sid: planted } });
+    }
+    return;
+  }
+
   if (/\buser:(disable|enable|delete)\b/.test(cmd.line)) {
     const action = /\buser:(disable|enable|delete)\b/.exec(cmd.line)![1]!;
     const email = p.option("email")!;
@@ -257,6 +290,8 @@ test("the README's admin section has the documented commands", () => {
   has(/^npm run user:disable -- --email \S+$/);
   has(/^npm run user:enable -- --email \S+$/);
   has(/^npm run user:delete -- --email \S+$/);
+  has(/^npm run user:reset-password -- --email \S+$/);
+  has(/^npm run user:reset-password -- --email \S+ --revoke$/);
   for (const c of COMMANDS) expect(c.line).not.toMatch(/…|\.\.\.|<[a-z-]+>|\[--/); // literal: no placeholders, no optional parts
 });
 
@@ -327,4 +362,36 @@ test("a disabled user cannot sign in (their sessions ended) and can again once e
   expect(noHydra.code).toBe(1);
   expect(noHydra.stderr).toContain("set HYDRA_ADMIN_URL");
   expect((await stack.db.user.findUnique({ where: { id: user.id } }))!.disabledAt).toBeNull();
+});
+
+test("user:reset-password with the SMTP server down: the mail is queued, said plainly, and the running app sends it later; unknown and disabled users are refused", async () => {
+  const email = `reset-${randomBytes(4).toString("hex")}@example.com`;
+  expect((await runCommand("npm", ["run", "--silent", "user:create", "--", "--email", email, "--password", "a long passphrase to reset"], environmentFor(["DATABASE_URL"]))).code).toBe(0);
+  const names = ["DATABASE_URL", "APP_BASE_URL", "SMTP_URL", "MAIL_FROM"];
+  const closedPort = await new Promise<number>((resolve) => {
+    const srv = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+  const down = await runCommand("npm", ["run", "--silent", "user:reset-password", "--", "--email", email], { ...environmentFor(names), SMTP_URL: `smtp://127.0.0.1:${closedPort}`, SMTP_TIMEOUT_MS: "1000" });
+  expect(down.code).toBe(0);
+  expect(down.stdout).toContain(`recovery mail queued for ${email} but NOT sent yet: the SMTP server at smtp://127.0.0.1:${closedPort}`);
+  expect(down.stdout).toContain("it stays in the outbox and the running app sends it");
+  const row = await stack.db.outboxMail.findFirst({ where: { to: email, template: "recovery" } });
+  expect(row).toMatchObject({ sentAt: null, attempts: 1 });
+  expect(row!.lastError).toBeTruthy();
+  // The running app (whose SMTP server is up) retries it after its back-off.
+  const mail = await stack.mailpit!.waitForMessage({ to: email, subject: /Reset your password/, timeoutMs: 30_000 });
+  expect(stack.mailpit!.links(mail).some((l) => l.startsWith(`${stack.appUrl}/recovery/reset?token=`))).toBe(true);
+
+  const unknown = await runCommand("npm", ["run", "--silent", "user:reset-password", "--", "--email", "nobody@example.com"], environmentFor(names));
+  expect(unknown.code).toBe(1);
+  expect(unknown.stderr).toContain("user:reset-password: there is no user nobody@example.com; no mail was sent");
+
+  expect((await runCommand("npm", ["run", "--silent", "user:disable", "--", "--email", email], environmentFor(["DATABASE_URL", "HYDRA_ADMIN_URL"]))).code).toBe(0);
+  const disabled = await runCommand("npm", ["run", "--silent", "user:reset-password", "--", "--email", email], environmentFor(names));
+  expect(disabled.code).toBe(1);
+  expect(disabled.stderr).toContain("is disabled");
+  expect(await stack.db.outboxMail.count({ where: { to: email } })).toBe(1);
 });

@@ -1,0 +1,116 @@
+// Admin script: send a user a password-recovery mail (the same single-use, hashed link as "Forgot
+// password?", queueRecoveryMail), optionally ending the user's access everywhere first.
+// Usage: npm run user:reset-password -- --email ada@example.com [--revoke]
+//
+// The mail is written to the outbox like every mail of the app, then this command sends due mail
+// once (SMTP_URL, MAIL_FROM) before it exits and says whether it was sent or is waiting in the
+// outbox for the running app to retry. --revoke (the "account compromised" case) also ends every app
+// session, every Hydra login session and every Hydra consent session (so every token) of the user;
+// Hydra's admin API (HYDRA_ADMIN_URL) is checked first and nothing is done when it does not answer.
+// The password itself is not changed: it keeps working until the user sets a new one with the link
+// (to lock the account at once, use user:disable or user:create --reset-password).
+// Exit codes: 0 mail written (sent, or queued for retry); 1 a usage problem, an unknown or disabled
+// user, Hydra unreachable (nothing done); 2 --revoke done only in part (it says what; run it again).
+import { parseArgs } from "node:util";
+import { loadEnv } from "../config/env";
+import { createDb } from "../services/db";
+import { createMailer } from "../services/mail";
+import { createStore } from "../services/store";
+import { createLogger } from "../logger";
+import { queueRecoveryMail } from "../routes/recovery";
+import { describeAccessEnded, endUserAccess, EndUserAccessError, type AccessEnded } from "./credential-change";
+import { emailOption, readyHydra, UsageError } from "./manage-user";
+
+/** The settings the recovery mail needs, from the environment (the app's other required settings are not needed here). */
+function mailSettings() {
+  if (!process.env.APP_BASE_URL) throw new UsageError("APP_BASE_URL is not set (the app's public URL, the start of the link in the mail)");
+  const pick = (names: string[]) => Object.fromEntries(names.flatMap((n) => (process.env[n] !== undefined ? [[n, process.env[n]]] : [])));
+  return loadEnv({
+    ...pick(["DATABASE_URL", "APP_BASE_URL", "SMTP_URL", "MAIL_FROM", "SMTP_TIMEOUT_MS", "RECOVERY_TTL_SECONDS"]),
+    // Required by the app's settings, not used by this command.
+    HYDRA_ADMIN_URL: process.env.HYDRA_ADMIN_URL ?? "http://127.0.0.1:4445",
+    SESSION_SECRETS: "unused-by-this-command-".padEnd(32, "x"),
+  });
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { email: { type: "string" }, revoke: { type: "boolean", default: false } } });
+  const email = emailOption(values.email);
+  const env = mailSettings();
+  const hydra = values.revoke ? await readyHydra("--revoke") : null;
+
+  const db = createDb(env.DATABASE_URL, { max: 2 });
+  const mailer = createMailer({ db, smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, timeoutMs: env.SMTP_TIMEOUT_MS, logger: createLogger("silent"), pollMs: 3_600_000 });
+  try {
+    const store = createStore(db);
+    const user = await store.findUserByEmail(email);
+    if (!user) throw new UsageError(`there is no user ${email}; no mail was sent`);
+    if (user.disabledAt) throw new UsageError(`user ${user.email} is disabled (since ${user.disabledAt.toISOString()}), so a recovery link would not work; run user:enable first. No mail was sent.`);
+    const who = `user ${user.email} (id ${user.id})`;
+
+    const outboxId = await store.transaction(async (tx) => {
+      await queueRecoveryMail(tx, env, user);
+      const row = await tx.outboxMail.findFirst({ where: { to: user.email, template: "recovery" }, orderBy: { id: "desc" }, select: { id: true } });
+      return row!.id;
+    });
+
+    let ended: AccessEnded | null = null;
+    let failure: EndUserAccessError | null = null;
+    if (hydra) {
+      try {
+        ended = await endUserAccess({ store, hydra, userId: user.id, revokeTokens: true });
+      } catch (err) {
+        if (!(err instanceof EndUserAccessError)) throw err;
+        failure = err;
+      }
+    }
+
+    // Send due mail (ours among it: rows go oldest first, 20 a round) until ours was tried once.
+    let row = await db.outboxMail.findUnique({ where: { id: outboxId } });
+    for (let round = 0; round < 10 && row && !row.sentAt && row.attempts === 0; round++) {
+      await mailer.flush();
+      row = await db.outboxMail.findUnique({ where: { id: outboxId } });
+    }
+    const mail = row?.sentAt
+      ? `recovery mail sent to ${user.email} (the link works once, for ${Math.round(env.RECOVERY_TTL_SECONDS / 60)} minutes)`
+      : `recovery mail queued for ${user.email} but NOT sent yet${row?.lastError ? `: the SMTP server at ${redactUrl(env.SMTP_URL)} did not take it (${row.lastError})` : ""}; it stays in the outbox and the running app sends it (retrying with back-off)`;
+
+    if (failure) {
+      console.error(
+        [
+          `user:reset-password: ${who}: ${mail}; BUT THE USER'S ACCESS WAS NOT FULLY ENDED (--revoke).`,
+          `  done: ${describeAccessEnded(failure.ended)}`,
+          ...failure.failures.map((f) => `  not done: ${f}`),
+          "  Run the same command again once the problem is fixed (it sends a new mail; only the newest link works).",
+        ].join("\n"),
+      );
+      return 2;
+    }
+    console.log(`${who}: ${mail}${ended ? `; ${describeAccessEnded(ended)}` : ""}`);
+    return 0;
+  } finally {
+    await mailer.close();
+    await db.$disconnect();
+  }
+}
+
+/** smtps://user:secret@host → smtps://user:***@host (the output never shows a password). */
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "(SMTP_URL)";
+  }
+}
+
+if (require.main === module) {
+  main().then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(`user:reset-password: ${(err as Error).message}`);
+      process.exit(1);
+    },
+  );
+}
