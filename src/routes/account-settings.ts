@@ -220,7 +220,7 @@ export function accountSettingsRoutes(deps: Deps): Router {
     }
     res.render("message", {
       title: "Signed out everywhere",
-      message: `You are signed out everywhere: this browser and ${appSessions <= 1 ? "every other browser" : `${appSessions - 1} other browser session${appSessions === 2 ? "" : "s"}`} of your account page, and every device that remembered your sign-in must enter your password again. Applications you allowed keep their access until you revoke it on your account page.`,
+      message: `You are signed out everywhere: ${appSessions} signed-in session${appSessions === 1 ? "" : "s"} of this site ended (this browser's included), and every browser or device that remembered your sign-in must enter your password again. Applications you allowed keep their access until you revoke it on your account page.`,
     });
   });
 

@@ -209,7 +209,7 @@ test("sign out everywhere ends every app session of the user, this one too, and 
   const done = await browser.submit(page, "#sign-out-everywhere-form");
   expect(done.status).toBe(200);
   expect(done.text("h1")).toBe("Signed out everywhere");
-  expect(done.text("#message")).toMatch(/You are signed out everywhere/);
+  expect(done.text("#message")).toMatch(/You are signed out everywhere: 2 signed-in sessions of this site ended \(this browser's included\)/);
   for (const b of [browser, other.browser]) {
     expect(await appSessionUser(stack, b)).toBeUndefined();
     const asked = await openAccount(b);
