@@ -97,7 +97,7 @@ wait_http "$MAILPIT_URL/readyz" "Mailpit" .run/mailpit.log
 say "starting Ory Hydra ($HYDRA_PUBLIC_URL, admin $HYDRA_ADMIN_URL)"
 SERVE_PUBLIC_PORT="$HYDRA_PUBLIC_PORT" SERVE_ADMIN_PORT="$HYDRA_ADMIN_PORT" URLS_SELF_ISSUER="$HYDRA_PUBLIC_URL" \
   URLS_LOGIN="$APP_BASE_URL/login" URLS_CONSENT="$APP_BASE_URL/consent" URLS_LOGOUT="$APP_BASE_URL/logout" \
-  URLS_POST_LOGOUT_REDIRECT="$APP_BASE_URL/" \
+  URLS_POST_LOGOUT_REDIRECT="$APP_BASE_URL/signed-out" URLS_ERROR="$APP_BASE_URL/error" \
   setsid .bin/hydra serve all --dev --sqa-opt-out -c hydra/hydra.yml >.run/hydra.log 2>&1 &
 pids+=($!)
 wait_http "$HYDRA_ADMIN_URL/health/ready" "Hydra" .run/hydra.log

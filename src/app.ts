@@ -18,6 +18,7 @@ import type { Limits } from "./services/limits";
 import type { Mailer } from "./services/mail";
 import { verificationRoutes } from "./routes/verification";
 import { recoveryRoutes } from "./routes/recovery";
+import { hydraErrorRoutes } from "./routes/hydra-error";
 import { browserCookies } from "./routes/browser-cookies";
 import { redactSecrets, serializeError, type Logger as PinoLogger } from "./logger";
 import { loginRoutes } from "./routes/login";
@@ -122,6 +123,7 @@ export function createApp({ env, hydra, store, logger, sessionPool, limits, mail
   app.use(registrationRoutes(deps));
   app.use(verificationRoutes(deps));
   app.use(recoveryRoutes(deps));
+  app.use(hydraErrorRoutes(deps));
   app.use(consentRoutes(deps));
   app.use(logoutRoutes(deps));
   app.use(accountRoutes(deps));

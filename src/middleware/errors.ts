@@ -62,6 +62,7 @@ export function errorHandler(logger: Logger) {
       message: appErr.message,
       status: appErr.status,
       continueTo: appErr instanceof FlowAlreadyHandledError ? appErr.redirectTo : undefined,
+      continueLabel: "Start again",
     });
   };
 }

@@ -2,10 +2,23 @@
 // The app records every challenge it answers, refuses a second answer (410), and forgets the
 // record again when answering Hydra failed.
 import type { ChallengeKind, Store } from "../services/store";
-import { FlowAlreadyHandledError } from "../services/hydra";
+import { FlowAlreadyHandledError, type Hydra } from "../services/hydra";
 
-export async function ensureNotHandled(store: Store, kind: ChallengeKind, challenge: string): Promise<void> {
-  if (await store.isChallengeHandled(kind, challenge)) throw new FlowAlreadyHandledError(undefined);
+/**
+ * Refuses a challenge this app already answered (410). The page leads back: to the original
+ * authorization request when Hydra still knows it (starting it again starts a fresh flow).
+ */
+export async function ensureNotHandled(store: Store, kind: ChallengeKind, challenge: string, hydra?: Hydra): Promise<void> {
+  if (await store.isChallengeHandled(kind, challenge)) throw new FlowAlreadyHandledError(hydra ? await requestUrlOf(hydra, kind, challenge) : undefined);
+}
+
+async function requestUrlOf(hydra: Hydra, kind: ChallengeKind, challenge: string): Promise<string | undefined> {
+  try {
+    const request = kind === "login" ? await hydra.getLoginRequest(challenge) : kind === "consent" ? await hydra.getConsentRequest(challenge) : await hydra.getLogoutRequest(challenge);
+    return request.request_url || undefined;
+  } catch (err) {
+    return err instanceof FlowAlreadyHandledError ? err.redirectTo : undefined;
+  }
 }
 
 /** Runs `answer` (the call that accepts or rejects at Hydra) at most once per challenge. */

@@ -41,7 +41,7 @@ export function consentRoutes(deps: Deps): Router {
    * Hydra) a browser that is signed in as someone else or did not answer this flow's login step.
    */
   async function load(req: Request, consentChallenge: string): Promise<Context> {
-    await ensureNotHandled(store, "consent", consentChallenge);
+    await ensureNotHandled(store, "consent", consentChallenge, hydra);
     const request = await hydra.getConsentRequest(consentChallenge);
     const clientId = request.client?.client_id ?? "";
     const subject = request.subject ?? "";

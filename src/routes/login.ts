@@ -55,7 +55,7 @@ export function loginRoutes(deps: Deps): Router {
 
   router.get("/login", async (req, res) => {
     const { login_challenge } = parseInput(LoginQuery, req.query, "login link");
-    await ensureNotHandled(store, "login", login_challenge);
+    await ensureNotHandled(store, "login", login_challenge, hydra);
     const loginRequest = await hydra.getLoginRequest(login_challenge);
     const step = decideLoginStart(loginRequest);
     if (step.kind === "accept") {
@@ -72,7 +72,7 @@ export function loginRoutes(deps: Deps): Router {
 
   router.post("/login", deps.csrf.protect, async (req, res) => {
     const form = parseInput(LoginForm, req.body, "sign-in form");
-    await ensureNotHandled(store, "login", form.login_challenge);
+    await ensureNotHandled(store, "login", form.login_challenge, hydra);
     const loginRequest = await hydra.getLoginRequest(form.login_challenge);
     const again = { email: form.email, remember: form.remember };
     if (!form.email || !form.password) {
@@ -136,7 +136,7 @@ export async function resumePendingLogin(deps: Deps, req: Request, res: Response
   if (!pending || pending.challenge !== challengeDigest(loginChallenge)) {
     throw new AppError(400, "no_pending_sign_in", "There is no sign-in waiting in this browser. Please start again from the application.", { title: "Nothing to continue" });
   }
-  await ensureNotHandled(deps.store, "login", loginChallenge);
+  await ensureNotHandled(deps.store, "login", loginChallenge, deps.hydra);
   const loginRequest = await deps.hydra.getLoginRequest(loginChallenge);
   const membership = await deps.store.getClientMembership(loginRequest.client.client_id ?? "");
   const audience = membership?.audience ?? null;

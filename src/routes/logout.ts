@@ -18,7 +18,7 @@ export function logoutRoutes(deps: Deps): Router {
 
   router.get("/logout", async (req: Request, res: Response) => {
     const { logout_challenge } = parseInput(LogoutQuery, req.query, "sign-out link");
-    await ensureNotHandled(store, "logout", logout_challenge);
+    await ensureNotHandled(store, "logout", logout_challenge, hydra);
     const logoutRequest = await hydra.getLogoutRequest(logout_challenge);
     res.render("logout", {
       title: "Sign out",
@@ -30,7 +30,7 @@ export function logoutRoutes(deps: Deps): Router {
 
   router.post("/logout", deps.csrf.protect, async (req: Request, res: Response) => {
     const form = parseInput(LogoutForm, req.body, "sign-out form");
-    await ensureNotHandled(store, "logout", form.logout_challenge);
+    await ensureNotHandled(store, "logout", form.logout_challenge, hydra);
     if (form.decision === "stay") {
       await answerOnce(store, "logout", form.logout_challenge, () => hydra.rejectLogout(form.logout_challenge));
       return res.render("message", { title: "Still signed in", message: "You are still signed in. You can close this page." });

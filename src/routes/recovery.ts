@@ -160,7 +160,7 @@ export function recoveryRoutes(deps: Deps): Router {
   });
 
   async function continueFlow(req: Request, res: Response, loginChallenge: string, user: User): Promise<boolean> {
-    await ensureNotHandled(store, "login", loginChallenge);
+    await ensureNotHandled(store, "login", loginChallenge, hydra);
     const loginRequest = await hydra.getLoginRequest(loginChallenge);
     const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");
     const fresh = (await store.getUser(user.id)) ?? user;

@@ -42,7 +42,7 @@ export function registrationRoutes(deps: Deps): Router {
   const router = Router();
 
   async function loadFlow(loginChallenge: string): Promise<Flow> {
-    await ensureNotHandled(store, "login", loginChallenge);
+    await ensureNotHandled(store, "login", loginChallenge, hydra);
     const loginRequest = await hydra.getLoginRequest(loginChallenge);
     const clientId = loginRequest.client.client_id ?? "";
     const membership = clientId ? await store.getClientMembership(clientId) : null;

@@ -23,7 +23,9 @@ export type FlowKind = "login" | "consent" | "logout";
 /** Hydra said the request was already handled; it tells where the browser should go. */
 export class FlowAlreadyHandledError extends AppError {
   constructor(public readonly redirectTo: string | undefined) {
-    super(410, "challenge_used", "This sign-in step has already been completed. Please start again from the application.");
+    super(410, "challenge_used", "This step was already completed, for example before you went Back in the browser. Nothing is lost: start again, and you will be taken to the right step.", {
+      title: "Already done",
+    });
   }
 }
 

@@ -54,7 +54,8 @@ export async function startHydra(opts: { dsn: string; appUrl: string }): Promise
     URLS_LOGIN: `${opts.appUrl}/login`,
     URLS_CONSENT: `${opts.appUrl}/consent`,
     URLS_LOGOUT: `${opts.appUrl}/logout`,
-    URLS_POST_LOGOUT_REDIRECT: `${opts.appUrl}/`,
+    URLS_POST_LOGOUT_REDIRECT: `${opts.appUrl}/signed-out`,
+    URLS_ERROR: `${opts.appUrl}/error`,
     LOG_LEVEL: "warn",
   };
   const handle: HydraProcess = {

@@ -1,0 +1,73 @@
+// Issue 11 (a slice): no dead ends. Hydra's error page is ours (urls.error), a sign-out without a
+// client address ends on a signed-out page, and Back after a finished step explains and leads back.
+import { Browser } from "../support/browser";
+import { startStack, type Stack } from "../support/stack";
+import { CALLBACK, createUser, demoConfig } from "../support/fixtures";
+import { authorizationUrl, callbackParams, exchangeCode, startAuthorization } from "../support/oauth";
+
+jest.setTimeout(90_000);
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ config: demoConfig() });
+});
+afterAll(async () => stack?.stop());
+
+const web = { clientId: "demo-web", redirectUri: CALLBACK, scope: "openid profile" };
+
+test("an unknown client: Hydra sends the browser to our error page, which explains it in plain words", async () => {
+  const page = await new Browser().get(authorizationUrl(stack, { ...web, clientId: "no-such-client", state: "s".repeat(12), nonce: "n".repeat(12) }));
+  expect(new URL(page.url).origin + new URL(page.url).pathname).toBe(`${stack.appUrl}/error`);
+  expect(page.status).toBe(400);
+  expect(page.text("h1")).toBe("This application is not set up for sign-in");
+  expect(page.text("#error")).toMatch(/administrators need to fix this/);
+  expect(page.text("#details")).toContain("invalid_client");
+  expect(page.$("#way-back a").attr("href")).toBe("/");
+});
+
+test("a redirect URI the client does not have: our error page, never Hydra's own", async () => {
+  const page = await new Browser().get(authorizationUrl(stack, { ...web, redirectUri: "https://evil.example/cb", state: "s".repeat(12), nonce: "n".repeat(12) }));
+  expect(new URL(page.url).pathname).toBe("/error");
+  expect(page.text("h1")).toBe("This sign-in link is not valid");
+  expect(page.text("#details")).toMatch(/redirect/i);
+});
+
+test.each<[string, string]>([
+  ["access_denied", "Access was not granted"],
+  ["server_error", "Something went wrong on our side"],
+  ["something_new", "Sign-in could not continue"],
+])("the error page explains %s", async (error, title) => {
+  const page = await new Browser().get(`${stack.appUrl}/error?error=${error}&error_description=${encodeURIComponent("<b>raw</b> detail")}`);
+  expect(page.text("h1")).toBe(title);
+  expect(page.html).not.toContain("<b>raw</b>"); // escaped
+  expect(page.text("#details")).toContain("<b>raw</b> detail");
+});
+
+test("a sign-out without an address of the client's ends on a signed-out page", async () => {
+  const user = await createUser(stack.db);
+  const browser = new Browser();
+  const start = await startAuthorization(browser, stack, web);
+  const consent = await browser.submit(start.page, "#login-form", { email: user.email, password: user.password, remember: "on" });
+  const cb = await browser.submit(consent, "#consent-form", {}, { button: ["decision", "allow"], stopAt: [CALLBACK] });
+  const tokens = await exchangeCode(stack, { clientId: "demo-web", secret: stack.secrets.DEMO_WEB_SECRET!, code: callbackParams(cb, CALLBACK, start.state).get("code")!, redirectUri: CALLBACK });
+  const confirm = await browser.get(`${stack.hydraPublicUrl}/oauth2/sessions/logout?id_token_hint=${tokens.id_token}`);
+  const done = await browser.submit(confirm, "#logout-form", {}, { button: ["decision", "logout"] });
+  expect(new URL(done.url).pathname).toBe("/signed-out");
+  expect(done.text("h1")).toBe("You are signed out");
+});
+
+test("Back after a finished sign-in: a page that explains, and 'Start again' restarts the same request", async () => {
+  const user = await createUser(stack.db);
+  const browser = new Browser();
+  const start = await startAuthorization(browser, stack, web);
+  const loginUrl = start.page.url;
+  await browser.submit(start.page, "#login-form", { email: user.email, password: user.password });
+  const back = await browser.get(loginUrl);
+  expect(back.status).toBe(410);
+  expect(back.text("#error")).toMatch(/already completed/);
+  const again = back.$("#continue").attr("href")!;
+  expect(again.startsWith(`${stack.hydraPublicUrl}/oauth2/auth?`)).toBe(true);
+  expect(new URL(again).searchParams.get("client_id")).toBe("demo-web");
+  const restarted = await browser.get(again, { stopAt: [CALLBACK] });
+  expect(["/login", "/consent"]).toContain(new URL(restarted.url).pathname);
+});

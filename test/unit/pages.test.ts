@@ -1,0 +1,36 @@
+// Pages for people: Hydra's errors in plain words, and input problems without internal field names.
+import { explainOAuthError } from "../../src/decisions/oauth-errors";
+import { inputProblem } from "../../src/middleware/validate";
+
+describe("explainOAuthError", () => {
+  test.each<[string | undefined, string, boolean]>([
+    ["invalid_request", "This sign-in link is not valid", true],
+    ["invalid_client", "This application is not set up for sign-in", false],
+    ["unauthorized_client", "This application may not sign you in this way", false],
+    ["invalid_scope", "This application asked for something it may not have", false],
+    ["access_denied", "Access was not granted", true],
+    ["login_required", "Please sign in", true],
+    ["consent_required", "Your approval is needed", true],
+    ["temporarily_unavailable", "Sign-in is temporarily unavailable", true],
+    ["server_error", "Something went wrong on our side", true],
+    ["toString", "Sign-in could not continue", true], // not an own key: no prototype lookups
+    ["__proto__", "Sign-in could not continue", true],
+    [undefined, "Sign-in could not continue", true],
+  ])("%s → %s", (error, title, retry) => {
+    expect(explainOAuthError(error)).toMatchObject({ title, retry });
+  });
+});
+
+describe("inputProblem", () => {
+  test.each<[string, { path: string[]; message: string }[], string, RegExp]>([
+    ["a missing challenge", [{ path: ["login_challenge"], message: "is required" }], "login link", /^This login link is incomplete or was changed.*start again\.$/],
+    ["a bad state", [{ path: ["state"], message: "x" }], "sign-in answer", /incomplete or was changed/],
+    ["a bad choice", [{ path: ["decision"], message: "must be allow or deny" }], "consent form", /^Something in the consent form is not right \(your choice\)/],
+    ["two fields", [{ path: ["email"], message: "x" }, { path: ["password"], message: "y" }], "sign-in form", /\(the email address, the password\)/],
+    ["an unknown field", [{ path: ["zzz_internal"], message: "x" }], "form", /\(a field\)/],
+  ])("%s", (_l, issues, what, expected) => {
+    const text = inputProblem(issues, what);
+    expect(text).toMatch(expected);
+    expect(text).not.toMatch(/_challenge|zzz_internal|is required|must be/);
+  });
+});
