@@ -8,6 +8,8 @@ RUN apt-get update \
 
 WORKDIR /app
 ENV NPM_CONFIG_UPDATE_NOTIFIER=false
+# playwright-core (browser tests only) never downloads a browser.
+ENV PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 # All dependencies, dev ones included: the Prisma CLI runs `migrate deploy` at start-up.
 COPY package.json package-lock.json ./

@@ -45,7 +45,7 @@ for port in "$APP_PORT" "$HYDRA_PUBLIC_PORT" "$HYDRA_ADMIN_PORT" "$DEMO_CLIENT_P
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then say "port $port is already in use (another dev stack?)"; exit 1; fi
 done
 
-[ -d node_modules ] || { say "installing npm packages"; npm ci --no-audit --no-fund; }
+[ -d node_modules ] || { say "installing npm packages"; PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; }
 [ -d src/generated/prisma ] || npm run --silent prisma:generate >/dev/null
 bash scripts/build-hydra.sh
 bash scripts/build-mailpit.sh

@@ -1,4 +1,4 @@
-// Runs once before the end-to-end tests: makes sure Hydra and Mailpit are built and PostgreSQL answers, then
+// Runs once before the end-to-end tests: makes sure Hydra and Mailpit are built, Chromium is there and PostgreSQL answers, then
 // creates two template databases (app schema via `prisma migrate deploy`, Hydra's via
 // `hydra migrate sql`) that every test file copies for its own fresh databases.
 import { execFileSync } from "node:child_process";
@@ -9,6 +9,13 @@ import { createDatabase, pgAdmin, uniqueName } from "./pg";
 export default async function globalSetup(): Promise<void> {
   execFileSync("bash", [path.join(ROOT, "scripts", "build-hydra.sh")], { stdio: "inherit" });
   execFileSync("bash", [path.join(ROOT, "scripts", "build-mailpit.sh")], { stdio: "inherit" });
+  // The browser tests drive Debian's Chromium: only checked here (installing needs root), with a
+  // message saying how to install it (scripts/ensure-chromium.sh; .ci/run installs it).
+  try {
+    execFileSync("bash", [path.join(ROOT, "scripts", "ensure-chromium.sh"), "--check"], { stdio: ["ignore", "inherit", "pipe"] });
+  } catch (err) {
+    throw new Error(`Chromium for the browser tests is missing: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`);
+  }
   await pgAdmin((c) => c.query("SELECT 1")).catch((err) => {
     throw new Error(`PostgreSQL is not reachable (${(err as Error).message}); start it or set TEST_PG_URL`);
   });
