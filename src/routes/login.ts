@@ -14,6 +14,14 @@ import { offersSignUp, registrationMode } from "../decisions/registration";
 import { loginLimitKeys, type LimitKey } from "../decisions/device-cookie";
 import { normalizeEmail } from "../services/store";
 
+/** "30 days", "12 hours", "45 minutes": how long "stay signed in" lasts, in words. */
+export function rememberPeriod(seconds: number): string {
+  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  if (seconds >= 2 * 86400) return unit(Math.round(seconds / 86400), "day");
+  if (seconds >= 2 * 3600) return unit(Math.round(seconds / 3600), "hour");
+  return unit(Math.max(1, Math.round(seconds / 60)), "minute");
+}
+
 function tooManySignIns(retryAfterSeconds: number): string {
   const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
   return `Too many failed sign-in attempts. Please wait ${minutes} minute${minutes === 1 ? "" : "s"} and try again, or sign in from a browser where you signed in before.`;
@@ -49,6 +57,7 @@ export function loginRoutes(deps: Deps): Router {
       invitationPending: Boolean(req.session.invitationCode),
       email: extra.email ?? loginRequest.oidc_context?.login_hint ?? "",
       remember: extra.remember ?? false,
+      rememberFor: rememberPeriod(env.LOGIN_REMEMBER_FOR_SECONDS),
       error: extra.error ?? null,
     });
   }

@@ -47,10 +47,26 @@ export function personalInputs(email: string, name: string): string[] {
   ].filter((x) => x.length >= 3);
 }
 
+/**
+ * Whether the password contains the email's local part, in whole or a long part of it (at least
+ * half of it and 6 characters), case-insensitively.
+ */
+export function containsEmailPart(password: string, email: string): boolean {
+  const local = email.toLowerCase().split("@")[0] ?? "";
+  const pw = password.toLowerCase();
+  if (local.length < 3) return false;
+  if (pw.includes(local)) return true;
+  const run = Math.max(6, Math.ceil(local.length / 2));
+  for (let i = 0; i + run <= local.length; i++) if (pw.includes(local.slice(i, i + run))) return true;
+  return false;
+}
+
 /** null when the password is strong enough, else the reason to show the user. */
 export function passwordProblem(password: string, userInputs: string[]): string | null {
   if (password.length < PASSWORD_MIN_LENGTH) return `The password must be at least ${PASSWORD_MIN_LENGTH} characters long.`;
   if (password.length > PASSWORD_MAX_LENGTH) return `The password must be at most ${PASSWORD_MAX_LENGTH} characters long.`;
+  const email = userInputs.find((x) => x.includes("@"));
+  if (email && containsEmailPart(password, email)) return "The password must not contain your email address or a large part of it.";
   zxcvbn ??= new ZxcvbnFactory({
     translations: zxcvbnEn.translations,
     graphs: zxcvbnCommon.adjacencyGraphs,

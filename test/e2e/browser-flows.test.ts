@@ -53,7 +53,7 @@ async function callback(page: Page, state: string): Promise<URLSearchParams> {
 async function signIn(page: Page, user: TestUser, opts: { remember?: boolean } = {}) {
   await page.getByLabel("Email").fill(user.email);
   await page.getByLabel("Password").fill(user.password);
-  if (opts.remember) await page.getByLabel("Remember me on this device").check();
+  if (opts.remember) await page.getByLabel("Stay signed in on this device").check();
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 

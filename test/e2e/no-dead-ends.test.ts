@@ -71,3 +71,17 @@ test("Back after a finished sign-in: a page that explains, and 'Start again' res
   const restarted = await browser.get(again, { stopAt: [CALLBACK] });
   expect(["/login", "/consent"]).toContain(new URL(restarted.url).pathname);
 });
+
+test("the sign-in page says how long 'stay signed in' lasts; after a failed sign-in the focus is on the password", async () => {
+  const user = await createUser(stack.db);
+  const browser = new Browser();
+  const start = await startAuthorization(browser, stack, web);
+  expect(start.page.text("#remember-hint")).toContain("For 30 days");
+  expect(start.page.$("#email").attr("autofocus")).toBeDefined();
+  const failed = await browser.submit(start.page, "#login-form", { email: user.email, password: "not the password" });
+  expect(failed.status).toBe(401);
+  expect(failed.$("#email").attr("value")).toBe(user.email);
+  expect(failed.$("#email").attr("autofocus")).toBeUndefined();
+  expect(failed.$("#password").attr("autofocus")).toBeDefined();
+  expect(failed.$("#password").attr("aria-describedby")).toBe("error");
+});

@@ -1,6 +1,7 @@
 // Pages for people: Hydra's errors in plain words, and input problems without internal field names.
 import { explainOAuthError } from "../../src/decisions/oauth-errors";
 import { inputProblem } from "../../src/middleware/validate";
+import { rememberPeriod } from "../../src/routes/login";
 
 describe("explainOAuthError", () => {
   test.each<[string | undefined, string, boolean]>([
@@ -32,5 +33,19 @@ describe("inputProblem", () => {
     const text = inputProblem(issues, what);
     expect(text).toMatch(expected);
     expect(text).not.toMatch(/_challenge|zzz_internal|is required|must be/);
+  });
+});
+
+describe("rememberPeriod: how long 'stay signed in' lasts, in words", () => {
+  test.each<[number, string]>([
+    [2592000, "30 days"],
+    [86400 * 2, "2 days"],
+    [86400, "24 hours"],
+    [3600 * 2, "2 hours"],
+    [3600, "60 minutes"],
+    [60, "1 minute"],
+    [10, "1 minute"],
+  ])("%p s → %s", (seconds, words) => {
+    expect(rememberPeriod(seconds)).toBe(words);
   });
 });

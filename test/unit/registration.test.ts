@@ -11,7 +11,7 @@ import {
   type RegistrationDecision,
   type RegistrationMode,
 } from "../../src/decisions/registration";
-import { personalInputs, passwordProblem } from "../../src/services/passwords";
+import { containsEmailPart, personalInputs, passwordProblem } from "../../src/services/passwords";
 
 describe("registrationMode", () => {
   test.each<[boolean, boolean, RegistrationMode]>([
@@ -291,10 +291,16 @@ describe("passwordProblem", () => {
     ["password equal to the email, email given as user input", EMAIL, [EMAIL]],
     ["password equal to the email, route's user inputs", EMAIL, USER_INPUTS],
     ["password equal to the email in other case", "Marguerite.Yourcenar@example.com", [EMAIL]],
-    ["password equal to the name, name given as user input", NAME, [NAME]],
-    ["password equal to the name, lower-cased", "marguerite yourcenar", USER_INPUTS],
     ["password equal to the email's local part", "marguerite.yourcenar", USER_INPUTS],
     ["email's local part with a digit appended", "Marguerite.Yourcenar1", USER_INPUTS],
+    ["the name lower-cased, which is half of the email's local part", "marguerite yourcenar", USER_INPUTS],
+  ])("%s → refused: it contains the email", (_label, password, userInputs) => {
+    expect(passwordProblem(password, userInputs)).toBe("The password must not contain your email address or a large part of it.");
+  });
+
+  test.each<[string, string, string[]]>([
+    ["password equal to the name, name given as user input", NAME, [NAME]],
+    ["password equal to the name, lower-cased, without the email", "marguerite yourcenar", [NAME]],
   ])("%s → refused as personal data", (_label, password, userInputs) => {
     expect(passwordProblem(password, userInputs)).toBe(
       "This password is too easy to guess. There should not be any personal or page related data. Add more words that are less common.",
@@ -318,5 +324,25 @@ describe("passwordProblem", () => {
     expect(personalInputs("Ada.Lovelace+x@Example.com", "Ada King Lovelace")).toEqual([
       "ada.lovelace+x@example.com", "ada.lovelace+x", "example.com", "ada", "lovelace", "ada king lovelace", "adakinglovelace", "lovelace king ada", "lovelacekingada", "king",
     ]);
+  });
+});
+
+describe("containsEmailPart: the email's local part, whole or a long part of it, is refused", () => {
+  test.each<[string, string, boolean]>([
+    ["ada.lovelace.the.great@example.com", "ada.lovelace.the.gre", true], // the first 20 characters of the email
+    ["ada.lovelace.the.great@example.com", "xx-LOVELACE.THE-yy-42", true], // 12 of 22 characters, any case
+    ["ada.lovelace.the.great@example.com", "lovelace-orbit-93", false], // 8 characters: under half of 22
+    ["grace@example.com", "my-grace-is-long-1", true], // the whole local part
+    ["grace@example.com", "gracious-harbor-9", false],
+    ["jo@example.com", "jo-jo-jo-jo-jo-1", false], // too short to matter
+    ["bartholomew@example.com", "xbartholx-kite-88", true], // 6 of 11 characters
+    ["bartholomew@example.com", "barthxx-kite-88", false],
+  ])("%s / %s → %p", (email, password, expected) => {
+    expect(containsEmailPart(password, email)).toBe(expected);
+  });
+
+  test("sign-up's password check names the rule", () => {
+    const email = "ada.lovelace.the.great@example.com";
+    expect(passwordProblem("ada.lovelace.the.gre", personalInputs(email, "Ada"))).toBe("The password must not contain your email address or a large part of it.");
   });
 });
