@@ -28,6 +28,9 @@ const RegistrationFields = z.object({
 });
 const InvitationQuery = z.object({ code: z.string({ message: "is required" }).regex(/^[A-Za-z0-9_-]{16,200}$/, "is not an invitation code") });
 
+type FormField = "name" | "email" | "password" | "invitation";
+const isFormField = (f: string): f is FormField => f === "name" || f === "email" || f === "password" || f === "invitation";
+
 const FIELD_LABELS: Record<string, string> = { email: "Email", name: "Name", password: "Password", invitation: "Invitation code" };
 
 interface Flow {
@@ -57,7 +60,8 @@ export function registrationRoutes(deps: Deps): Router {
     return new AppError(403, "registration_closed", `Registration is closed for ${flow.audience.displayName}.`, { title: "Registration closed" });
   }
 
-  function renderForm(req: Request, res: Response, flow: Flow, extra: { status?: number; error?: string; email?: string; name?: string; invitation?: string } = {}) {
+  /** Re-shows the form with every field but the password; the error is tied to its field, which gets the focus. */
+  function renderForm(req: Request, res: Response, flow: Flow, extra: { status?: number; error?: string; errorField?: FormField | null; email?: string; name?: string; invitation?: string } = {}) {
     res.status(extra.status ?? 200).render("registration", {
       title: "Create account",
       csrfToken: deps.csrf.token(req),
@@ -70,6 +74,7 @@ export function registrationRoutes(deps: Deps): Router {
       name: extra.name ?? "",
       invitation: extra.invitation ?? "",
       error: extra.error ?? null,
+      errorField: extra.error ? (extra.errorField ?? null) : null,
     });
   }
 
@@ -155,7 +160,8 @@ export function registrationRoutes(deps: Deps): Router {
     const parsed = RegistrationFields.safeParse(raw);
     if (!parsed.success) {
       const error = parsed.error.issues.map((i) => `${FIELD_LABELS[String(i.path[0])] ?? String(i.path[0])} ${i.message}.`).join(" ");
-      return renderForm(req, res, flow, { status: 400, error, ...keep });
+      const first = String(parsed.error.issues[0]?.path[0] ?? "");
+      return renderForm(req, res, flow, { status: 400, error, errorField: isFormField(first) ? first : null, ...keep });
     }
     const form = parsed.data;
     const email = normalizeEmail(form.email);
@@ -175,10 +181,10 @@ export function registrationRoutes(deps: Deps): Router {
     const decision = decideRegistration(flow.mode, check, flow.audience.displayName);
     if (decision.kind === "refuse") {
       deps.logger.info({ event: "registration_refused", reason: decision.reason, audience: flow.audience.id }, "registration refused");
-      return renderForm(req, res, flow, { status: decision.status, error: decision.message, ...keep });
+      return renderForm(req, res, flow, { status: decision.status, error: decision.message, errorField: flow.mode !== "open" ? "invitation" : null, ...keep });
     }
     const weak = passwordProblem(form.password, personalInputs(form.email, form.name));
-    if (weak) return renderForm(req, res, flow, { status: 400, error: weak, ...keep });
+    if (weak) return renderForm(req, res, flow, { status: 400, error: weak, errorField: "password", ...keep });
 
     let user;
     try {
@@ -191,7 +197,7 @@ export function registrationRoutes(deps: Deps): Router {
     } catch (err) {
       if (err instanceof EmailTakenError) return answerLikeNewSignUp(req, res, flow, login_challenge, form.email);
       if (err instanceof InvitationRedeemedError) {
-        return renderForm(req, res, flow, { status: 400, error: invitationProblem("used", flow.audience.displayName), ...keep });
+        return renderForm(req, res, flow, { status: 400, error: invitationProblem("used", flow.audience.displayName), errorField: "invitation", ...keep });
       }
       throw err;
     }

@@ -105,16 +105,25 @@ describe("open (sign-up enabled, invitations off)", () => {
   });
 
   test.each([
-    ["a weak password", { password: "password1234" }, 400, /^This password is too easy to guess\./],
-    ["a short password", { password: "Sh0rt!" }, 400, /^The password must be at least 10 characters long\.$/],
-    ["a malformed email", { email: "not-an-email" }, 400, /^Email is not an email address\.$/],
-    ["a missing name", { name: "" }, 400, /^Name is required\.$/],
-  ])("%s is refused with a clear message and nothing is created", async (_label, fields, status, message) => {
+    ["a weak password", { password: "password1234" }, 400, /^This password is too easy to guess\./, "password"],
+    ["a short password", { password: "Sh0rt!" }, 400, /^The password must be at least 10 characters long\.$/, "password"],
+    ["a password made of the email", { email: "maximilian.mustermann@example.com", password: "Maximilian.Mustermann!" }, 400, /must not contain your email address/, "password"],
+    ["a malformed email", { email: "not-an-email" }, 400, /^Email is not an email address\.$/, "email"],
+    ["a missing name", { name: "" }, 400, /^Name is required\.$/, "name"],
+  ])("%s is refused with a clear message tied to its field, the other fields kept, nothing created", async (_label, fields, status, message, field) => {
     const before = await userCount();
-    const { result } = await register("open-web", { email: newEmail(), ...fields });
+    const email = (fields as { email?: string }).email ?? newEmail();
+    const { result } = await register("open-web", { email, name: "Grace Hopper", ...fields });
     expect(result.status).toBe(status);
     expect(result.text("#error")).toMatch(message);
     expect(result.$("#registration-form").length).toBe(1);
+    expect(result.$(`#${field}`).attr("aria-invalid")).toBe("true");
+    expect(result.$(`#${field}`).attr("aria-describedby")).toBe("error");
+    expect(result.$(`#${field}`).attr("autofocus")).toBeDefined();
+    expect(result.$("[autofocus]").length).toBe(1);
+    expect(result.$("#email").attr("value")).toBe(email);
+    expect(result.$("#name").attr("value")).toBe((fields as { name?: string }).name ?? "Grace Hopper");
+    expect(result.$("#password").attr("value")).toBeUndefined(); // never sent back
     expect(await userCount()).toBe(before);
   });
 
