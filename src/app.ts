@@ -18,6 +18,7 @@ import type { Limits } from "./services/limits";
 import type { Mailer } from "./services/mail";
 import { verificationRoutes } from "./routes/verification";
 import { recoveryRoutes } from "./routes/recovery";
+import { onNewSession } from "./routes/login-step";
 import { hydraErrorRoutes } from "./routes/hydra-error";
 import { browserCookies } from "./routes/browser-cookies";
 import { redactSecrets, serializeError, type Logger as PinoLogger } from "./logger";
@@ -106,6 +107,7 @@ export function createApp({ env, hydra, store, logger, sessionPool, limits, mail
   const { csrfSynchronisedProtection, generateToken } = csrfSync({
     getTokenFromRequest: (req: Request) => (typeof req.body?._csrf === "string" ? req.body._csrf : undefined),
   });
+  onNewSession((req) => void generateToken(req, true));
   const deps: Deps = {
     env,
     hydra,

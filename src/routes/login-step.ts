@@ -38,6 +38,17 @@ export function establishSession(req: Request, userId: string, extra: Partial<Se
   return regenerateSession(req, { ...extra, userId });
 }
 
+/**
+ * What every new session gets before it is first saved (app.ts sets it: the CSRF token). express-session
+ * saves a regenerated session a second time after the response headers are out; a browser following
+ * the redirect at once may save newer data (a first CSRF token) that this late write would undo.
+ * With the token in the session from the start, the late write carries it too.
+ */
+let initializeSession: (req: Request) => void = () => undefined;
+export function onNewSession(fn: (req: Request) => void): void {
+  initializeSession = fn;
+}
+
 /** A fresh session id carrying only `data` (and the account page's sign-in in progress). */
 export function regenerateSession(req: Request, data: Partial<SessionData>): Promise<void> {
   // The account page's sign-in in progress (state, nonce, PKCE verifier) belongs to this browser and
@@ -48,6 +59,7 @@ export function regenerateSession(req: Request, data: Partial<SessionData>): Pro
       if (err) return reject(err);
       if (accountAuth) req.session.accountAuth = accountAuth;
       Object.assign(req.session, data);
+      initializeSession(req);
       req.session.save((e) => (e ? reject(e) : resolve()));
     });
   });
