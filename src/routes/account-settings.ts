@@ -9,7 +9,7 @@ import type { Deps } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
 import { renderAccount, requireAccountSession } from "./account";
-import { enqueueMail } from "../services/mail";
+import { enqueueMail, mailTime } from "../services/mail";
 import { EmailTakenError, issueOneTimeToken, normalizeEmail, type User } from "../services/store";
 import { hashPassword, passwordProblem, personalInputs, verifyPassword } from "../services/passwords";
 import { credentialRefusal, decideEmailChange, decidePasswordChange, judgeChangeEmailLink, splitName, type CredentialCheck } from "../decisions/account-settings";
@@ -27,8 +27,6 @@ const DeleteForm = z.object({ current_password: password });
 const tokenField = z.string({ message: "is required" }).regex(/^[A-Za-z0-9_-]{20,100}$/, "is not a link from our mail");
 const LinkQuery = z.object({ token: tokenField });
 
-/** "2026-11-28 14:05" (UTC), as the mails write times. */
-const mailTime = (d: Date) => d.toISOString().slice(0, 16).replace("T", " ");
 
 export function accountSettingsRoutes(deps: Deps): Router {
   const { store, hydra, env, logger } = deps;

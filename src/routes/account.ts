@@ -8,8 +8,9 @@ import { z } from "zod";
 import type { Deps } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
+import { mailTime } from "../services/mail";
 import { AUDIENCE_ID_PATTERN } from "../config/audiences";
-import { establishSession } from "./login-step";
+import { establishSession, saveSession } from "./login-step";
 import { accountAuthRequest, accountRedirectUri, judgeIdToken, jwtPayload } from "../decisions/account-signin";
 import { accountNotice } from "../decisions/account-settings";
 import { PASSWORD_MIN_LENGTH } from "../services/passwords";
@@ -53,7 +54,7 @@ export async function renderAccount(deps: Deps, req: Request, res: Response, ext
     email: user.email,
     name: user.name ?? "",
     emailVerified: user.emailVerified,
-    pendingEmail: pending ? { email: pending.email, expiresAt: pending.expiresAt.toISOString().slice(0, 16).replace("T", " ") } : null,
+    pendingEmail: pending ? { email: pending.email, expiresAt: mailTime(pending.expiresAt) } : null,
     passwordMinLength: PASSWORD_MIN_LENGTH,
     consents: await deps.store.listConsents(userId),
     revoked: extra.revoked ?? null,
@@ -82,7 +83,7 @@ export function accountRoutes(deps: Deps): Router {
       freshSignIn: prompt === "login",
     });
     req.session.accountAuth = { state: auth.state, nonce: auth.nonce, codeVerifier: auth.codeVerifier };
-    await new Promise<void>((resolve, reject) => req.session.save((e) => (e ? reject(e) : resolve())));
+    await saveSession(req);
     res.redirect(303, auth.url);
   });
 
@@ -96,7 +97,7 @@ export function accountRoutes(deps: Deps): Router {
     }
     delete req.session.accountAuth;
     if ("error" in query) {
-      await new Promise<void>((resolve, reject) => req.session.save((e) => (e ? reject(e) : resolve())));
+      await saveSession(req);
       return res.status(401).render("message", {
         title: "Not signed in",
         message: "Signing in to your account was cancelled or refused. You can try again from your account page: /account",

@@ -10,7 +10,7 @@ import { challenge } from "./deps";
 import type { Env } from "../config/env";
 import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
-import { enqueueMail } from "../services/mail";
+import { enqueueMail, mailTime } from "../services/mail";
 import { hashPassword, passwordProblem, personalInputs, PASSWORD_MIN_LENGTH } from "../services/passwords";
 import { issueOneTimeToken, normalizeEmail, type User } from "../services/store";
 import { endUserAccess, EndUserAccessError } from "../admin/credential-change";
@@ -38,7 +38,7 @@ export async function queueRecoveryMail(tx: Tx, env: Env, user: Pick<User, "id" 
   await enqueueMail(tx, {
     to: user.email,
     template: "recovery",
-    data: { name: user.name ?? "", email: user.email, link: `${env.APP_BASE_URL}/recovery/reset?token=${token}`, expiresAt: expiresAt.toISOString().slice(0, 16).replace("T", " ") },
+    data: { name: user.name ?? "", email: user.email, link: `${env.APP_BASE_URL}/recovery/reset?token=${token}`, expiresAt: mailTime(expiresAt) },
   });
 }
 
@@ -130,7 +130,7 @@ export function recoveryRoutes(deps: Deps): Router {
       await enqueueMail(tx, {
         to: user.email,
         template: "password-changed",
-        data: { name: user.name ?? "", email: user.email, when: new Date().toISOString().slice(0, 16).replace("T", " "), how: "with a password-reset link" },
+        data: { name: user.name ?? "", email: user.email, when: mailTime(new Date()), how: "with a password-reset link" },
       });
       return true;
     });

@@ -8,7 +8,7 @@ import { challenge } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
 import { ensureNotHandled } from "./challenges";
-import { challengeDigest, finishLogin, regenerateSession, renderCheckInbox } from "./login-step";
+import { challengeDigest, finishLogin, regenerateSession, renderCheckInbox, saveSession } from "./login-step";
 import { queueAccountExistsMail, queueVerificationMail } from "./verification";
 import { checkInvitation, decideRegistration, invitationProblem, registrationMode, type InvitationCheck, type RegistrationMode } from "../decisions/registration";
 import { hashPassword, verifyPassword, passwordProblem, personalInputs, PASSWORD_MIN_LENGTH } from "../services/passwords";
@@ -81,7 +81,7 @@ export function registrationRoutes(deps: Deps): Router {
   /** Notes in this browser's session which account this flow created (until Hydra has been answered). */
   function rememberSignUp(req: Request, loginChallenge: string, userId: string): Promise<void> {
     req.session.pendingSignUp = { challenge: challengeDigest(loginChallenge), userId };
-    return new Promise((resolve, reject) => req.session.save((e) => (e ? reject(e) : resolve())));
+    return saveSession(req);
   }
 
   /** The account this browser created earlier in this very flow, when the password matches. */

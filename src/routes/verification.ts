@@ -9,7 +9,7 @@ import { challenge } from "./deps";
 import type { Env } from "../config/env";
 import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
-import { enqueueMail } from "../services/mail";
+import { enqueueMail, mailTime } from "../services/mail";
 import { issueOneTimeToken, MAX_CODE_ATTEMPTS, type User } from "../services/store";
 import { renderCheckInbox, challengeDigest, saveSession } from "./login-step";
 import { resumePendingLogin } from "./login";
@@ -39,7 +39,7 @@ export async function queueVerificationMail(tx: Tx, env: Env, user: Pick<User, "
       email: user.email,
       link: `${env.APP_BASE_URL}/verification?token=${token}`,
       code,
-      expiresAt: expiresAt.toISOString().slice(0, 16).replace("T", " "),
+      expiresAt: mailTime(expiresAt),
     },
   });
 }

@@ -25,6 +25,9 @@ export interface RenderedMail {
   html: string;
 }
 
+/** "2026-11-28 14:05": how mails write times (UTC). */
+export const mailTime = (d: Date) => d.toISOString().slice(0, 16).replace("T", " ");
+
 const MAIL_DIR = path.resolve(__dirname, "..", "..", "views", "mail");
 
 /** Renders a template: `<name>.text.ejs` starts with a "Subject: …" line; `<name>.html.ejs` is the HTML body. */
