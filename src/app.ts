@@ -12,6 +12,7 @@ import type { Hydra } from "./services/hydra";
 import type { Store } from "./services/store";
 import type { Deps } from "./routes/deps";
 import cookieParser from "cookie-parser";
+import { ROOT_DIR } from "./paths";
 import { errorHandler, notFoundHandler } from "./middleware/errors";
 import { sameOriginPosts } from "./middleware/same-origin";
 import type { Limits } from "./services/limits";
@@ -31,7 +32,7 @@ import { accountRoutes } from "./routes/account";
 import { accountSettingsRoutes } from "./routes/account-settings";
 import { registrationRoutes } from "./routes/registration";
 
-export const ROOT_DIR = path.resolve(__dirname, "..");
+export { ROOT_DIR };
 
 export interface AppDeps {
   env: Env;
@@ -55,7 +56,7 @@ export function createApp({ env, hydra, store, logger, sessionPool, limits, mail
   app.use(
     pinoHttp({
       logger,
-      autoLogging: { ignore: (req) => req.url === "/health" },
+      autoLogging: { ignore: (req) => req.url === "/health" || req.url?.startsWith("/health/") === true },
       // Only what an operator needs; the URL without challenge, code, state or invitation values.
       serializers: {
         req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({

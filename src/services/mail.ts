@@ -8,6 +8,7 @@ import path from "node:path";
 import ejs from "ejs";
 import nodemailer from "nodemailer";
 import type { Db } from "./db";
+import { ROOT_DIR } from "../paths";
 import type { Logger } from "../logger";
 import { OUTBOX_MAX_ATTEMPTS, retryDelaySeconds } from "../decisions/outbox";
 
@@ -28,7 +29,7 @@ export interface RenderedMail {
 /** "2026-11-28 14:05": how mails write times (UTC). */
 export const mailTime = (d: Date) => d.toISOString().slice(0, 16).replace("T", " ");
 
-const MAIL_DIR = path.resolve(__dirname, "..", "..", "views", "mail");
+const MAIL_DIR = path.join(ROOT_DIR, "views", "mail");
 
 /** Renders a template: `<name>.text.ejs` starts with a "Subject: …" line; `<name>.html.ejs` is the HTML body. */
 export async function renderMail(template: MailTemplate, data: Record<string, unknown>): Promise<RenderedMail> {
