@@ -1,44 +1,38 @@
-// Errors the app turns into a clear 4xx/503 page (or JSON), never a stack trace.
+// Errors the app turns into a clear 4xx/503 page (or JSON), never a stack trace. Messages are
+// translation keys (msg()); the page shows them in the person's language, logs and JSON in English.
+import { english, msg, type Msg } from "./i18n";
 
 export class AppError extends Error {
   constructor(
     public readonly status: number,
     /** Short machine-readable code, e.g. "challenge_not_found". */
     public readonly code: string,
-    /** Message safe to show to the user. */
-    message: string,
-    public readonly options: { title?: string; cause?: unknown; retryAfterSeconds?: number } = {},
+    /** Message safe to show to the user (a translation key with values; a plain string only for others' words). */
+    public readonly text: Msg | string,
+    public readonly options: { title?: Msg | string; cause?: unknown; retryAfterSeconds?: number } = {},
   ) {
-    super(message, { cause: options.cause });
+    super(english(text), { cause: options.cause });
     this.name = "AppError";
   }
-  get title(): string {
+  /** The page title (translated when shown). */
+  get titleText(): Msg | string {
     return this.options.title ?? defaultTitle(this.status);
+  }
+  get title(): string {
+    return english(this.titleText);
   }
 }
 
 /** A dependency (Hydra, the database) cannot be reached: 503, retry later. */
 export class UnavailableError extends AppError {
-  constructor(what: string, cause?: unknown) {
-    super(503, "service_unavailable", `${what} is temporarily unavailable. Please try again in a moment.`, {
-      title: "Temporarily unavailable",
-      cause,
-    });
+  constructor(what: "database" | "hydra", cause?: unknown) {
+    super(503, "service_unavailable", msg(`errors:unavailable.${what}`), { title: msg("errors:title.503"), cause });
   }
 }
 
-function defaultTitle(status: number): string {
-  switch (status) {
-    case 400: return "Bad request";
-    case 403: return "Forbidden";
-    case 404: return "Not found";
-    case 409: return "Conflict";
-    case 410: return "Expired";
-    case 413: return "Request too large";
-    case 429: return "Too many attempts";
-    case 503: return "Temporarily unavailable";
-    default: return status < 500 ? "Request refused" : "Something went wrong";
-  }
+function defaultTitle(status: number): Msg {
+  if ([400, 403, 404, 409, 410, 413, 429, 503].includes(status)) return msg(`errors:title.${status}`);
+  return msg(status < 500 ? "errors:title.4xx" : "errors:title.5xx");
 }
 
 const UNAVAILABLE_CODES = new Set([

@@ -3,14 +3,15 @@
 // route: they depend on the account and the browser's device cookie (src/decisions/device-cookie.ts).
 import type { RequestHandler } from "express";
 import { AppError } from "../errors";
+import type { Msg } from "../i18n";
 import type { LimitKind, Limits } from "../services/limits";
 
-export function tooManyAttempts(message: string, retryAfterSeconds: number): AppError {
+export function tooManyAttempts(message: Msg | string, retryAfterSeconds: number): AppError {
   return new AppError(429, "too_many_attempts", message, { retryAfterSeconds });
 }
 
 /** Counts every request from the client IP; over the limit: 429 with Retry-After. */
-export function limitPerIp(limits: Limits, kind: LimitKind, message: string): RequestHandler {
+export function limitPerIp(limits: Limits, kind: LimitKind, message: Msg | string): RequestHandler {
   return (req, _res, next) => {
     limits.consume(kind, req.ip ?? "unknown").then(
       (r) => next(r.allowed ? undefined : tooManyAttempts(message, r.retryAfterSeconds)),

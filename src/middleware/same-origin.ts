@@ -5,6 +5,7 @@
 import type { RequestHandler } from "express";
 import type { Env } from "../config/env";
 import { AppError } from "../errors";
+import { msg } from "../i18n";
 
 export function crossSiteVerdict(headers: { secFetchSite?: string; origin?: string }, appOrigin: string): "ok" | "cross-site" {
   const site = headers.secFetchSite?.toLowerCase();
@@ -21,6 +22,6 @@ export function sameOriginPosts(env: Env): RequestHandler {
     const verdict = crossSiteVerdict({ secFetchSite: req.get("sec-fetch-site"), origin: req.get("origin") }, appOrigin);
     if (verdict === "ok") return next();
     req.log?.warn({ event: "cross_site_post", origin: req.get("origin"), site: req.get("sec-fetch-site") }, "cross-site form post refused");
-    next(new AppError(403, "cross_site_request", "This form was sent from another website, so it was not accepted. Please go back to the page and try again.", { title: "Form refused" }));
+    next(new AppError(403, "cross_site_request", msg("errors:crossSite.message"), { title: msg("errors:crossSite.title") }));
   };
 }

@@ -1,15 +1,16 @@
 // / — a plain landing page (the app is normally reached through Hydra's redirects).
 import { Router } from "express";
 import type { Deps } from "./deps";
+import { tOf } from "../middleware/page-locals";
 
 export function homeRoutes(_deps: Deps): Router {
   const router = Router();
   router.get("/", (req, res) => {
+    const t = tOf(res);
     res.render("message", {
-      title: "Sign-in service",
-      message: req.session.userId
-        ? "You are signed in. Applications send you here to sign in and to approve access. Your account page lists what you allowed: /account"
-        : "Applications send you here to sign in and to approve access. Start from the application you want to use.",
+      title: t("common:home.title"),
+      message: t(req.session.userId ? "common:home.signedIn" : "common:home.signedOut"),
+      link: { href: "/account", label: t("common:home.account") },
     });
   });
   return router;

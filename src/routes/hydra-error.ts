@@ -6,6 +6,7 @@ import { Router } from "express";
 import { z } from "zod";
 import type { Deps } from "./deps";
 import { explainOAuthError } from "../decisions/oauth-errors";
+import { tOf } from "../middleware/page-locals";
 
 const text = (max: number) => z.string().max(max).optional().catch(undefined);
 const ErrorQuery = z.object({ error: text(100), error_description: text(2000), error_hint: text(2000) });
@@ -17,8 +18,8 @@ export function hydraErrorRoutes(_deps: Deps): Router {
     const q = ErrorQuery.parse(req.query ?? {});
     const explained = explainOAuthError(q.error);
     res.status(400).render("oauth-error", {
-      title: explained.title,
-      message: explained.message,
+      title: tOf(res)(explained.title),
+      message: tOf(res)(explained.message),
       retry: explained.retry,
       code: q.error && /^[a-z_]{1,64}$/.test(q.error) ? q.error : null,
       details: [q.error_description, q.error_hint].filter(Boolean).join(" "),
@@ -26,7 +27,7 @@ export function hydraErrorRoutes(_deps: Deps): Router {
   });
 
   router.get("/signed-out", (_req, res) => {
-    res.render("signed-out", { title: "Signed out" });
+    res.render("signed-out", { title: tOf(res)("common:signedOut.title") });
   });
 
   return router;

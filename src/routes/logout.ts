@@ -5,6 +5,7 @@ import type { Deps } from "./deps";
 import { challenge } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { answerOnce, ensureNotHandled } from "./challenges";
+import { tOf } from "../middleware/page-locals";
 
 const LogoutQuery = z.object({ logout_challenge: challenge });
 const LogoutForm = z.object({
@@ -21,7 +22,7 @@ export function logoutRoutes(deps: Deps): Router {
     await ensureNotHandled(store, "logout", logout_challenge, hydra);
     const logoutRequest = await hydra.getLogoutRequest(logout_challenge);
     res.render("logout", {
-      title: "Sign out",
+      title: tOf(res)("common:logout.title"),
       csrfToken: deps.csrf.token(req),
       challenge: logout_challenge,
       clientName: logoutRequest.client?.client_name || logoutRequest.client?.client_id || null,
@@ -33,7 +34,7 @@ export function logoutRoutes(deps: Deps): Router {
     await ensureNotHandled(store, "logout", form.logout_challenge, hydra);
     if (form.decision === "stay") {
       await answerOnce(store, "logout", form.logout_challenge, () => hydra.rejectLogout(form.logout_challenge));
-      return res.render("message", { title: "Still signed in", message: "You are still signed in. You can close this page." });
+      return res.render("message", { title: tOf(res)("common:logout.stillTitle"), message: tOf(res)("common:logout.still") });
     }
     const redirectTo = await answerOnce(store, "logout", form.logout_challenge, () => hydra.acceptLogout(form.logout_challenge));
     await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));

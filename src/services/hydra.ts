@@ -15,6 +15,7 @@ import {
   type IntrospectedOAuth2Token,
 } from "@ory/hydra-client";
 import { AppError, UnavailableError } from "../errors";
+import { msg } from "../i18n";
 
 export type { OAuth2Client, OAuth2ConsentRequest, OAuth2LoginRequest, OAuth2LogoutRequest, IntrospectedOAuth2Token };
 
@@ -23,9 +24,7 @@ export type FlowKind = "login" | "consent" | "logout";
 /** Hydra said the request was already handled; it tells where the browser should go. */
 export class FlowAlreadyHandledError extends AppError {
   constructor(public readonly redirectTo: string | undefined) {
-    super(410, "challenge_used", "This step was already completed, for example before you went Back in the browser. Nothing is lost: start again, and you will be taken to the right step.", {
-      title: "Already done",
-    });
+    super(410, "challenge_used", msg("errors:challengeUsed.message"), { title: msg("errors:challengeUsed.title") });
   }
 }
 
@@ -144,7 +143,7 @@ export function createHydra(opts: { adminUrl: string; timeoutMs: number; publicU
       } catch (err) {
         if (err instanceof AxiosError && err.response && err.response.status < 500) {
           const body = err.response.data as { error?: unknown; error_description?: unknown } | undefined;
-          throw new AppError(400, "code_exchange_failed", "Signing in to your account did not complete. Please try again.", { cause: new Error(`token endpoint: ${String(body?.error)} ${String(body?.error_description ?? "")}`) });
+          throw new AppError(400, "code_exchange_failed", msg("errors:codeExchangeFailed"), { cause: new Error(`token endpoint: ${String(body?.error)} ${String(body?.error_description ?? "")}`) });
         }
         throw translate(err, "admin");
       }
@@ -160,26 +159,21 @@ export function createHydra(opts: { adminUrl: string; timeoutMs: number; publicU
   };
 }
 
-const FLOW_NAMES: Record<FlowKind, string> = { login: "sign-in", consent: "consent", logout: "sign-out" };
 
 function translate(err: unknown, flow: FlowKind | "admin"): Error {
   if (!(err instanceof AxiosError)) return err instanceof Error ? err : new Error(String(err));
   const status = err.response?.status;
-  if (status === undefined || status >= 500) return new UnavailableError("The identity service (Ory Hydra)", err);
+  if (status === undefined || status >= 500) return new UnavailableError("hydra", err);
   if (flow !== "admin") {
-    const what = FLOW_NAMES[flow];
     if (status === 410) {
       const redirectTo = (err.response?.data as { redirect_to?: unknown } | undefined)?.redirect_to;
       return new FlowAlreadyHandledError(typeof redirectTo === "string" ? redirectTo : undefined);
     }
     if (status === 404 || status === 400) {
-      return new AppError(404, "challenge_not_found", `This ${what} request is unknown or has expired. Please start again from the application.`, {
-        title: "Request not found",
-        cause: err,
-      });
+      return new AppError(404, "challenge_not_found", msg(`errors:challengeNotFound.${flow}`), { title: msg("errors:challengeNotFound.title"), cause: err });
     }
   }
   const body = err.response?.data as { error_description?: unknown; error?: unknown } | undefined;
   const detail = typeof body?.error_description === "string" ? body.error_description : typeof body?.error === "string" ? body.error : err.message;
-  return new AppError(status, "hydra_error", `Ory Hydra refused the request: ${detail}`, { cause: err });
+  return new AppError(status, "hydra_error", msg("errors:hydraRefused", { detail }), { cause: err });
 }

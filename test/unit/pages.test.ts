@@ -2,6 +2,7 @@
 import { explainOAuthError } from "../../src/decisions/oauth-errors";
 import { inputProblem } from "../../src/middleware/validate";
 import { rememberPeriod } from "../../src/routes/login";
+import { english } from "../../src/i18n";
 
 describe("explainOAuthError", () => {
   test.each<[string | undefined, string, boolean]>([
@@ -18,19 +19,20 @@ describe("explainOAuthError", () => {
     ["__proto__", "Sign-in could not continue", true],
     [undefined, "Sign-in could not continue", true],
   ])("%s → %s", (error, title, retry) => {
-    expect(explainOAuthError(error)).toMatchObject({ title, retry });
+    const explained = explainOAuthError(error);
+    expect({ title: english({ key: explained.title }), retry: explained.retry }).toEqual({ title, retry });
   });
 });
 
 describe("inputProblem", () => {
   test.each<[string, { path: string[]; message: string }[], string, RegExp]>([
-    ["a missing challenge", [{ path: ["login_challenge"], message: "is required" }], "login link", /^This login link is incomplete or was changed.*start again\.$/],
+    ["a missing challenge", [{ path: ["login_challenge"], message: "is required" }], "login link", /^This sign-in link is incomplete or was changed.*start again\.$/],
     ["a bad state", [{ path: ["state"], message: "x" }], "sign-in answer", /incomplete or was changed/],
     ["a bad choice", [{ path: ["decision"], message: "must be allow or deny" }], "consent form", /^Something in the consent form is not right \(your choice\)/],
     ["two fields", [{ path: ["email"], message: "x" }, { path: ["password"], message: "y" }], "sign-in form", /\(the email address, the password\)/],
     ["an unknown field", [{ path: ["zzz_internal"], message: "x" }], "form", /\(a field\)/],
   ])("%s", (_l, issues, what, expected) => {
-    const text = inputProblem(issues, what);
+    const text = english(inputProblem(issues, what));
     expect(text).toMatch(expected);
     expect(text).not.toMatch(/_challenge|zzz_internal|is required|must be/);
   });
