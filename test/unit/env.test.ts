@@ -49,6 +49,7 @@ describe("loadEnv with a valid minimal environment", () => {
       INVITATION_TTL_SECONDS: 604800,
       LOG_LEVEL: "info",
       HYDRA_TIMEOUT_MS: 2000,
+      SHUTDOWN_TIMEOUT_MS: 10000,
       HYDRA_PUBLIC_URL: "http://127.0.0.1:4444",
       HYDRA_PUBLIC_INTERNAL_URL: "http://127.0.0.1:4444",
       ACCOUNT_CLIENT_ID: "account",
@@ -63,6 +64,8 @@ describe("loadEnv with a valid minimal environment", () => {
       RECOVERY_MAX_PER_IP: 20,
       RECOVERY_MAX_PER_ADDRESS: 5,
       RECOVERY_WINDOW_SECONDS: 3600,
+      BRAND_PRODUCT_NAME: "Sign-in service",
+      BRAND_PRIMARY_COLOR: "#2a5bd7",
     });
   });
 
@@ -85,6 +88,8 @@ describe("loadEnv with a valid minimal environment", () => {
     ["TRUST_PROXY_HOPS", "2", { TRUST_PROXY_HOPS: 2 }],
     ["LOG_LEVEL", "silent", { LOG_LEVEL: "silent" }],
     ["HYDRA_TIMEOUT_MS", "250", { HYDRA_TIMEOUT_MS: 250 }],
+    ["SHUTDOWN_TIMEOUT_MS", "25000", { SHUTDOWN_TIMEOUT_MS: 25000 }],
+    ["SHUTDOWN_TIMEOUT_MS", "0", { SHUTDOWN_TIMEOUT_MS: 0 }],
     ["SESSION_TTL_SECONDS", "60", { SESSION_TTL_SECONDS: 60 }],
   ])("%s=%p is parsed", (name, value, expected) => {
     expect(loadEnv({ ...MINIMAL, [name]: value })).toMatchObject(expected);
@@ -176,6 +181,7 @@ describe("loadEnv with a bad value", () => {
     ["LOG_LEVEL", { LOG_LEVEL: "verbose" }],
     ["SESSION_TTL_SECONDS", { SESSION_TTL_SECONDS: "0" }],
     ["HYDRA_TIMEOUT_MS", { HYDRA_TIMEOUT_MS: "-5" }],
+    ["SHUTDOWN_TIMEOUT_MS", { SHUTDOWN_TIMEOUT_MS: "10s" }],
     ["TRUST_PROXY_HOPS", { TRUST_PROXY_HOPS: "-1" }],
     ["LOGIN_MAX_FAILURES_PER_ACCOUNT", { LOGIN_MAX_FAILURES_PER_ACCOUNT: "ten" }],
   ])("%s is named when %p is out of range", (name, override) => {
