@@ -1,6 +1,9 @@
 // Entry point: validate configuration, wire dependencies, listen, shut down cleanly.
+// Shutdown (SIGTERM/SIGINT): stop accepting connections, /health/ready answers 503, requests in
+// flight finish (at most SHUTDOWN_TIMEOUT_MS) on connections then closed, idle keep-alive
+// connections are closed at once; then the mail worker and the database pools close, exit code 0.
 import type { AddressInfo } from "node:net";
-import type { Server } from "node:http";
+import type { Server, ServerResponse } from "node:http";
 import { Pool } from "pg";
 import { ConfigError, loadEnv, type Env } from "./config/env";
 import { createApp } from "./app";
@@ -10,10 +13,19 @@ import { createStore } from "./services/store";
 import { createLimits } from "./services/limits";
 import { createMailer } from "./services/mail";
 import { createLogger, type Logger } from "./logger";
+import { markDraining } from "./routes/health";
 
 export interface RunningServer {
   url: string;
   server: Server;
+  /**
+   * Graceful stop: no new connections, /health/ready 503, requests in flight may finish within
+   * `timeoutMs` (default SHUTDOWN_TIMEOUT_MS), then every connection is closed and the mail worker
+   * and pools with it. Calling it again returns the same stop. Resolves with the number of requests
+   * that were still running when their connections were cut.
+   */
+  shutdown(timeoutMs?: number): Promise<{ cut: number }>;
+  /** Immediate stop (tests): shutdown(0). */
   close(): Promise<void>;
 }
 
@@ -39,17 +51,53 @@ export async function startServer(env: Env, logger: Logger = createLogger(env.LO
   const url = `http://${env.HOST.includes(":") ? `[${env.HOST}]` : env.HOST}:${port}`;
   logger.info({ url }, "listening");
 
-  return {
-    url,
-    server,
-    async close() {
+  // Responses not finished yet, so that a shutdown can let them end their connections.
+  const inFlight = new Set<ServerResponse>();
+  let draining = false;
+  server.prependListener("request", (_req, res: ServerResponse) => {
+    inFlight.add(res);
+    if (draining) res.setHeader("Connection", "close");
+    res.once("close", () => {
+      inFlight.delete(res);
+      // A keep-alive connection whose response went out before the shutdown began is idle now.
+      if (draining) setImmediate(() => server.closeIdleConnections());
+    });
+  });
+
+  let stopping: Promise<{ cut: number }> | undefined;
+  const shutdown = (timeoutMs = env.SHUTDOWN_TIMEOUT_MS) =>
+    (stopping ??= (async () => {
+      draining = true;
+      markDraining(app);
+      // Answers still to be written tell the client that the connection closes after them.
+      for (const res of inFlight) if (!res.headersSent) res.setHeader("Connection", "close");
+      if (inFlight.size > 0 && timeoutMs > 0) logger.info({ requests: inFlight.size, timeoutMs }, "waiting for requests in flight");
+      let cut = 0;
       await new Promise<void>((resolve) => {
+        // Stops listening (new connections are refused) and closes idle keep-alive connections;
+        // calls back once the last connection has ended.
         server.close(() => resolve());
-        server.closeAllConnections();
+        server.closeIdleConnections();
+        const cutAll = () => {
+          cut = inFlight.size;
+          server.closeAllConnections();
+        };
+        if (timeoutMs > 0) setTimeout(cutAll, timeoutMs).unref();
+        else cutAll();
       });
+      if (cut > 0 && timeoutMs > 0) logger.warn({ requests: cut, timeoutMs }, "requests still running after the shutdown timeout: connections closed");
       clearInterval(pruner);
       await mailer.close();
       await Promise.allSettled([db.$disconnect(), sessionPool.end()]);
+      return { cut };
+    })());
+
+  return {
+    url,
+    server,
+    shutdown,
+    async close() {
+      await shutdown(0);
     },
   };
 }
@@ -67,12 +115,29 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(env.LOG_LEVEL);
   const running = await startServer(env, logger);
-  const stop = (signal: string) => {
-    logger.info({ signal }, "shutting down");
-    running.close().then(() => process.exit(0), () => process.exit(1));
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second signal (Ctrl-C again) does not wait for requests in flight any longer.
+      logger.warn({ signal }, "shutting down now");
+      running.server.closeAllConnections();
+      return;
+    }
+    stopping = true;
+    logger.info({ signal, timeoutMs: env.SHUTDOWN_TIMEOUT_MS }, "shutting down");
+    running.shutdown().then(
+      () => {
+        logger.info("stopped");
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
   };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
 }
 
 if (require.main === module) {

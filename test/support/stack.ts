@@ -95,6 +95,8 @@ export interface Stack {
   hydra: Hydra;
   hydraProcess: HydraProcess;
   env: Env;
+  /** The app's environment variables as strings (what `env` was parsed from), e.g. for a second app process. */
+  appVars: Record<string, string>;
   app: RunningServer;
   /** Client secrets the configuration's secret-env names resolve to. */
   secrets: Record<string, string>;
@@ -142,7 +144,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const hydra = createHydra({ adminUrl: hydraProcess.adminUrl, timeoutMs: 10_000 });
   await applyConfig(config, { db, hydra, secrets: { ...secrets, APP_BASE_URL: appUrl } });
 
-  const env = loadEnv({
+  const appVars: Record<string, string> = {
     NODE_ENV: "test",
     HOST: "127.0.0.1",
     PORT: String(appPort),
@@ -156,13 +158,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     SMTP_URL: mailpit?.smtpUrl ?? `smtp://127.0.0.1:${await freePort()}`,
     MAIL_FROM: "Sign-in service <no-reply@localhost>",
     ...options.appEnv,
-  });
+  };
+  const env = loadEnv(appVars);
   let dbProxy: TcpProxy | undefined;
   if (options.dbProxy) {
     const target = new URL(appDbUrl);
     dbProxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
     target.port = String(dbProxy.port);
-    env.DATABASE_URL = target.toString();
+    env.DATABASE_URL = appVars.DATABASE_URL = target.toString();
   }
   const app = await startServer(env, createLogger(env.LOG_LEVEL, options.logDestination));
 
@@ -174,6 +177,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     hydra,
     hydraProcess,
     env,
+    appVars,
     app,
     secrets,
     dbProxy,
