@@ -1,6 +1,7 @@
 // Application settings from environment variables, parsed and validated once at start-up.
 // A bad value stops start-up with a message naming the variable.
 import { z } from "zod";
+import { isSameOriginImage, primaryColorProblem } from "../decisions/brand";
 
 const bool = z
   .enum(["true", "false", "1", "0"], { message: "must be true or false" })
@@ -98,6 +99,19 @@ const EnvSchema = z
     RECOVERY_WINDOW_SECONDS: int(1).default(60 * 60),
     /** Timeout of SMTP connections and commands (ms). */
     SMTP_TIMEOUT_MS: int(100).default(5000),
+    /** The product's name on every page, in page titles and mails. */
+    BRAND_PRODUCT_NAME: z.string().min(1).max(80).default("Sign-in service"),
+    /** The product's logo: a path on this site (e.g. /brand/logo.svg, served from BRAND_ASSETS_DIR) or a data:image URI. */
+    BRAND_LOGO_URL: z.string().refine(isSameOriginImage, "must be a path on this site such as /brand/logo.svg, or a data:image/…;base64 URI (no other origin: the Content-Security-Policy allows none)").optional(),
+    /** A directory whose files are served at /brand/ (logos of the product and of audiences). */
+    BRAND_ASSETS_DIR: z.string().min(1).optional(),
+    /** Buttons and links; must keep a contrast of 4.5:1 with white. */
+    BRAND_PRIMARY_COLOR: z.string().superRefine((v, ctx) => {
+      const problem = primaryColorProblem(v);
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    }).default("#2a5bd7"),
+    /** Where people get help (https: or mailto:), linked at the foot of every page. */
+    BRAND_SUPPORT_URL: z.string().regex(/^(https:\/\/|http:\/\/(localhost|127\.0\.0\.1)[:/]|mailto:)\S+$/, "must be an https: or mailto: URL").optional(),
     ACCOUNT_CLIENT_ID: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, "must be a client id").default("account"),
   })
   .transform((e) => ({

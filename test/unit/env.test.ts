@@ -64,6 +64,8 @@ describe("loadEnv with a valid minimal environment", () => {
       RECOVERY_MAX_PER_IP: 20,
       RECOVERY_MAX_PER_ADDRESS: 5,
       RECOVERY_WINDOW_SECONDS: 3600,
+      BRAND_PRODUCT_NAME: "Sign-in service",
+      BRAND_PRIMARY_COLOR: "#2a5bd7",
     });
   });
 
