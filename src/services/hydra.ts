@@ -46,6 +46,8 @@ export interface Hydra {
   revokeConsentSessions(subject: string, clientId?: string): Promise<void>;
   /** Ends every Hydra login session (remembered browsers) of the subject. */
   revokeLoginSessions(subject: string): Promise<void>;
+  /** Ends one login session (one browser's "remember me" at Hydra), by its session id (sid). */
+  revokeLoginSession(sid: string): Promise<void>;
   isReady(): Promise<boolean>;
   /**
    * Exchanges an authorization code at Hydra's public token endpoint (the app as an OAuth client:
@@ -130,6 +132,9 @@ export function createHydra(opts: { adminUrl: string; timeoutMs: number; publicU
     },
     revokeLoginSessions: async (subject) => {
       await call("admin", () => api.revokeOAuth2LoginSessions({ subject }));
+    },
+    revokeLoginSession: async (sid) => {
+      await call("admin", () => api.revokeOAuth2LoginSessions({ sid }));
     },
     exchangeCode: async ({ clientId, code, redirectUri, codeVerifier }) => {
       if (!opts.publicUrl) throw new Error("createHydra: publicUrl is needed to exchange codes");
