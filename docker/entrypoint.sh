@@ -1,7 +1,8 @@
 #!/bin/sh
-# Container entrypoint of the app image: apply the app's migrations, apply the demo audiences
-# configuration (to the app's store and Hydra's clients; idempotent), then start the server.
+# The demo's start command (docker-compose.yml's `command`; the image's default is the server alone):
+# apply the app's migrations, apply the audiences configuration (to the app's store and Hydra's
+# clients; idempotent), then start the compiled server.
 set -eu
 npx prisma migrate deploy
-AUDIENCES_CONFIG="${AUDIENCES_CONFIG:-config/demo.yaml}" npx tsx prisma/seed.ts
-exec npx tsx src/server.ts
+node dist/prisma/seed.js --config "${AUDIENCES_CONFIG:-config/demo.yaml}"
+exec node dist/src/server.js
