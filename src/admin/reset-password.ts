@@ -26,7 +26,7 @@ function mailSettings() {
   if (!process.env.APP_BASE_URL) throw new UsageError("APP_BASE_URL is not set (the app's public URL, the start of the link in the mail)");
   const pick = (names: string[]) => Object.fromEntries(names.flatMap((n) => (process.env[n] !== undefined ? [[n, process.env[n]]] : [])));
   return loadEnv({
-    ...pick(["DATABASE_URL", "APP_BASE_URL", "SMTP_URL", "MAIL_FROM", "SMTP_TIMEOUT_MS", "RECOVERY_TTL_SECONDS"]),
+    ...pick(["DATABASE_URL", "APP_BASE_URL", "SMTP_URL", "MAIL_FROM", "SMTP_TIMEOUT_MS", "RECOVERY_TTL_SECONDS", "BRAND_PRODUCT_NAME"]),
     // Required by the app's settings, not used by this command.
     HYDRA_ADMIN_URL: process.env.HYDRA_ADMIN_URL ?? "http://127.0.0.1:4445",
     SESSION_SECRETS: "unused-by-this-command-".padEnd(32, "x"),
@@ -40,7 +40,15 @@ async function main(): Promise<number> {
   const hydra = values.revoke ? await readyHydra("--revoke") : null;
 
   const db = createDb(env.DATABASE_URL, { max: 2 });
-  const mailer = createMailer({ db, smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, timeoutMs: env.SMTP_TIMEOUT_MS, logger: createLogger("silent"), pollMs: 3_600_000 });
+  const mailer = createMailer({
+    db,
+    smtpUrl: env.SMTP_URL,
+    from: env.MAIL_FROM,
+    timeoutMs: env.SMTP_TIMEOUT_MS,
+    logger: createLogger("silent"),
+    pollMs: 3_600_000,
+    productName: env.BRAND_PRODUCT_NAME,
+  });
   try {
     const store = createStore(db);
     const user = await store.findUserByEmail(email);
@@ -49,7 +57,9 @@ async function main(): Promise<number> {
     const who = `user ${user.email} (id ${user.id})`;
 
     const outboxId = await store.transaction(async (tx) => {
-      await queueRecoveryMail(tx, env, user);
+      // The mail is in English: a command has no browser to take a language from, and a user's
+      // language is not stored.
+      await queueRecoveryMail(tx, env, user, "en");
       const row = await tx.outboxMail.findFirst({ where: { to: user.email, template: "recovery" }, orderBy: { id: "desc" }, select: { id: true } });
       return row!.id;
     });

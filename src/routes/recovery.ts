@@ -10,7 +10,9 @@ import { challenge } from "./deps";
 import type { Env } from "../config/env";
 import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
-import { enqueueMail, mailTime } from "../services/mail";
+import { enqueueMail } from "../services/mail";
+import { msg, type Language } from "../i18n";
+import { lngOf, tOf } from "../middleware/page-locals";
 import { hashPassword, passwordProblem, personalInputs, PASSWORD_MIN_LENGTH } from "../services/passwords";
 import { issueOneTimeToken, normalizeEmail, type User } from "../services/store";
 import { endUserAccess, EndUserAccessError } from "../admin/credential-change";
@@ -32,21 +34,24 @@ const ResetForm = z.object({ token: tokenField, password: z.string({ message: "i
 /** The request answers after at least this long either way, so its timing says nothing. */
 const MIN_ANSWER_MS = 400;
 
-/** Issues a recovery link for the user and writes the mail, in `tx` (also used by `user:reset-password`). */
-export async function queueRecoveryMail(tx: Tx, env: Env, user: Pick<User, "id" | "email" | "name">): Promise<void> {
+/**
+ * Issues a recovery link for the user and writes the mail, in `tx` (also used by `user:reset-password`).
+ * `lng` is the mail's language: the page's (lngOf(res)) when a person asked for it.
+ */
+export async function queueRecoveryMail(tx: Tx, env: Env, user: Pick<User, "id" | "email" | "name">, lng: Language = "en"): Promise<void> {
   const { token, expiresAt } = await issueOneTimeToken(tx, { kind: "RECOVERY", userId: user.id, email: user.email, ttlSeconds: env.RECOVERY_TTL_SECONDS, withCode: false });
   await enqueueMail(tx, {
     to: user.email,
     template: "recovery",
-    data: { name: user.name ?? "", email: user.email, link: `${env.APP_BASE_URL}/recovery/reset?token=${token}`, expiresAt: mailTime(expiresAt) },
+    lng,
+    data: { name: user.name ?? "", email: user.email, link: `${env.APP_BASE_URL}/recovery/reset?token=${token}`, expiresAt: expiresAt.toISOString() },
   });
 }
 
-const LINK_PROBLEMS = {
-  unknown: [404, "This password-reset link is not valid. Check that you copied the whole link, or ask for a new one."],
-  used: [410, "This password-reset link was already used (or a newer one replaced it). Ask for a new one if you still need it."],
-  expired: [410, "This password-reset link has expired (they work for 30 minutes). Ask for a new one."],
-} as const;
+const LINK_PROBLEMS = { unknown: 404, used: 410, expired: 410 } as const;
+
+/** How long a recovery link works, in whole minutes (pages say it). */
+const linkMinutes = (env: Pick<Env, "RECOVERY_TTL_SECONDS">) => Math.max(1, Math.round(env.RECOVERY_TTL_SECONDS / 60));
 
 export function recoveryRoutes(deps: Deps): Router {
   const { store, hydra, env } = deps;
@@ -54,7 +59,7 @@ export function recoveryRoutes(deps: Deps): Router {
 
   function renderRequest(req: Request, res: Response, extra: { status?: number; error?: string; email?: string; loginChallenge?: string }) {
     res.status(extra.status ?? 200).render("recovery", {
-      title: "Reset your password",
+      title: tOf(res)("recovery:title"),
       csrfToken: deps.csrf.token(req),
       email: extra.email ?? "",
       challenge: extra.loginChallenge ?? null,
@@ -63,8 +68,7 @@ export function recoveryRoutes(deps: Deps): Router {
   }
 
   function linkProblem(status: keyof typeof LINK_PROBLEMS): AppError {
-    const [code, message] = LINK_PROBLEMS[status];
-    return new AppError(code, `recovery_${status}`, message, { title: "Reset your password" });
+    return new AppError(LINK_PROBLEMS[status], `recovery_${status}`, msg(`recovery:link.${status}`, { count: linkMinutes(env) }), { title: msg("recovery:title") });
   }
 
   router.get("/recovery", (req: Request, res: Response) => {
@@ -78,17 +82,17 @@ export function recoveryRoutes(deps: Deps): Router {
     const parsed = RecoveryForm.safeParse(raw);
     if (!parsed.success) {
       const loginChallenge = typeof raw.login_challenge === "string" ? raw.login_challenge : undefined;
-      return renderRequest(req, res, { status: 400, error: "Please enter the email address of your account.", email: String(raw.email ?? ""), loginChallenge });
+      return renderRequest(req, res, { status: 400, error: tOf(res)("recovery:request.invalidEmail"), email: String(raw.email ?? ""), loginChallenge });
     }
     const form = parsed.data;
     const byIp = await deps.limits.consume("recoveryIp", req.ip ?? "unknown");
-    if (!byIp.allowed) throw tooManyAttempts("Too many password-reset requests from your network. Please try again later.", byIp.retryAfterSeconds);
+    if (!byIp.allowed) throw tooManyAttempts(msg("recovery:request.tooMany"), byIp.retryAfterSeconds);
     const email = normalizeEmail(form.email);
     // Past the per-address limit nothing is sent, but the answer stays the same.
     const byAddress = await deps.limits.consume("recoveryAddress", email);
     const user = byAddress.allowed ? await store.findUserByEmail(email) : null;
     if (user && !user.disabledAt) {
-      await store.transaction((tx) => queueRecoveryMail(tx, env, user));
+      await store.transaction((tx) => queueRecoveryMail(tx, env, user, lngOf(res)));
       deps.mailer.kick();
       deps.logger.info({ event: "recovery_requested", subject: user.id }, "password recovery mail queued");
     }
@@ -98,14 +102,14 @@ export function recoveryRoutes(deps: Deps): Router {
     }
     const wait = MIN_ANSWER_MS - (Date.now() - started);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    res.render("recovery-sent", { title: "Check your inbox", email: form.email });
+    res.render("recovery-sent", { title: tOf(res)("recovery:sent.title"), email: form.email, minutes: linkMinutes(env) });
   });
 
   router.get("/recovery/reset", async (req: Request, res: Response) => {
     const { token } = parseInput(ResetQuery, req.query, "password-reset link");
     const found = await store.lookupOneTimeToken("RECOVERY", token);
     if (found.status !== "valid") throw linkProblem(found.status);
-    res.render("recovery-reset", { title: "Choose a new password", csrfToken: deps.csrf.token(req), token, email: found.token.email, passwordMinLength: PASSWORD_MIN_LENGTH, error: null });
+    res.render("recovery-reset", { title: tOf(res)("recovery:reset.title"), csrfToken: deps.csrf.token(req), token, email: found.token.email, passwordMinLength: PASSWORD_MIN_LENGTH, error: null });
   });
 
   router.post("/recovery/reset", deps.csrf.protect, async (req: Request, res: Response) => {
@@ -116,7 +120,7 @@ export function recoveryRoutes(deps: Deps): Router {
     if (!user || user.disabledAt) throw linkProblem("unknown");
     const weak = passwordProblem(form.password, personalInputs(user.email, user.name ?? ""));
     if (weak) {
-      return res.status(400).render("recovery-reset", { title: "Choose a new password", csrfToken: deps.csrf.token(req), token: form.token, email: found.token.email, passwordMinLength: PASSWORD_MIN_LENGTH, error: weak });
+      return res.status(400).render("recovery-reset", { title: tOf(res)("recovery:reset.title"), csrfToken: deps.csrf.token(req), token: form.token, email: found.token.email, passwordMinLength: PASSWORD_MIN_LENGTH, error: weak });
     }
     const passwordHash = await hashPassword(form.password);
     // Hydra first: if it cannot be reached nothing changes, and the link still works for a retry.
@@ -130,7 +134,8 @@ export function recoveryRoutes(deps: Deps): Router {
       await enqueueMail(tx, {
         to: user.email,
         template: "password-changed",
-        data: { name: user.name ?? "", email: user.email, when: mailTime(new Date()), how: "with a password-reset link" },
+        lng: lngOf(res),
+        data: { name: user.name ?? "", email: user.email, when: new Date().toISOString(), how: "recovery" },
       });
       return true;
     });
@@ -153,10 +158,8 @@ export function recoveryRoutes(deps: Deps): Router {
       });
       if (resumed) return;
     }
-    res.render("message", {
-      title: "Password changed",
-      message: "Your password was changed and every device that was signed in has been signed out. Sign in again from the application you were using, with your new password.",
-    });
+    const t = tOf(res);
+    res.render("message", { title: t("recovery:changed.title"), message: t("recovery:changed.message") });
   });
 
   async function continueFlow(req: Request, res: Response, loginChallenge: string, user: User): Promise<boolean> {

@@ -9,7 +9,9 @@ import { challenge } from "./deps";
 import type { Env } from "../config/env";
 import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
-import { enqueueMail, mailTime } from "../services/mail";
+import { enqueueMail } from "../services/mail";
+import { msg, say, type Language, type Msg } from "../i18n";
+import { lngOf, tOf } from "../middleware/page-locals";
 import { issueOneTimeToken, MAX_CODE_ATTEMPTS, type User } from "../services/store";
 import { renderCheckInbox, challengeDigest, saveSession } from "./login-step";
 import { resumePendingLogin } from "./login";
@@ -22,8 +24,11 @@ const ConfirmForm = z.object({ token: tokenField });
 const CodeForm = z.object({ code: z.string({ message: "is required" }).trim().max(20), login_challenge: challenge.optional() });
 const ResendForm = z.object({ login_challenge: challenge.optional() });
 
-/** Issues a verification link and code for the user's address and writes the mail, in `tx`. */
-export async function queueVerificationMail(tx: Tx, env: Env, user: Pick<User, "id" | "email" | "name">): Promise<void> {
+/**
+ * Issues a verification link and code for the user's address and writes the mail, in `tx`.
+ * `lng` is the mail's language: the language of the page where the person signed up (lngOf(res)).
+ */
+export async function queueVerificationMail(tx: Tx, env: Env, user: Pick<User, "id" | "email" | "name">, lng: Language = "en"): Promise<void> {
   const { token, code, expiresAt } = await issueOneTimeToken(tx, {
     kind: "VERIFY_EMAIL",
     userId: user.id,
@@ -34,33 +39,40 @@ export async function queueVerificationMail(tx: Tx, env: Env, user: Pick<User, "
   await enqueueMail(tx, {
     to: user.email,
     template: "verify-email",
+    lng,
     data: {
       name: user.name ?? "",
       email: user.email,
       link: `${env.APP_BASE_URL}/verification?token=${token}`,
       code,
-      expiresAt: mailTime(expiresAt),
+      expiresAt: expiresAt.toISOString(),
     },
   });
 }
 
-/** Mail to an address's owner when someone signs up with it: nothing changes, here is how to get in. */
-export async function queueAccountExistsMail(tx: Tx, env: Env, owner: Pick<User, "email" | "name">): Promise<void> {
+/**
+ * Mail to an address's owner when someone signs up with it: nothing changes, here is how to get in.
+ * `lng`: the language of the sign-up page (the owner's own language is not stored).
+ */
+export async function queueAccountExistsMail(tx: Tx, env: Env, owner: Pick<User, "email" | "name">, lng: Language = "en"): Promise<void> {
   await enqueueMail(tx, {
     to: owner.email,
     template: "account-exists",
+    lng,
     data: { name: owner.name ?? "", email: owner.email, recoveryLink: `${env.APP_BASE_URL}/recovery` },
   });
 }
 
-const WRONG_CODE = "That code is not right. Please check the mail and try again.";
-const TOO_MANY_CODES = "Too many wrong codes. Use the link in the mail, or ask for a new mail below.";
+const WRONG_CODE = msg("verification:code.wrong");
+const TOO_MANY_CODES = msg("verification:code.tooMany");
 
-const LINK_PROBLEMS = {
-  unknown: [404, "This confirmation link is not valid. Check that you copied the whole link, or ask for a new mail where you signed in."],
-  used: [410, "This confirmation link was already used (or a newer mail replaced it). If your address is not confirmed yet, ask for a new mail where you signed in."],
-  expired: [410, "This confirmation link has expired. Ask for a new mail where you signed in."],
-} as const;
+const LINK_PROBLEMS = { unknown: 404, used: 410, expired: 410 } as const;
+const TITLE = msg("verification:title");
+
+function linkProblem(status: keyof typeof LINK_PROBLEMS): AppError {
+  return new AppError(LINK_PROBLEMS[status], `verification_${status}`, msg(`verification:link.${status}`), { title: TITLE });
+}
+const notSignedIn = (key: string) => new AppError(401, "not_signed_in", msg(key), { title: msg("verification:notSignedIn.title") });
 
 export function verificationRoutes(deps: Deps): Router {
   const { store, env } = deps;
@@ -73,11 +85,20 @@ export function verificationRoutes(deps: Deps): Router {
     return req.session.userId;
   }
 
-  async function inboxPage(req: Request, res: Response, userId: string | undefined, loginChallenge: string | undefined, extra: { notice?: string; error?: string; status?: number }) {
+  /** The "check your inbox" page; notice and error are shown in the page's language. */
+  async function inboxPage(req: Request, res: Response, userId: string | undefined, loginChallenge: string | undefined, extra: { notice?: Msg; error?: Msg; status?: number }) {
     const decoy = decoyOf(req, loginChallenge);
     const email = decoy ? decoy.email : userId ? (await store.getUser(userId))?.email : undefined;
-    if (!email) throw new AppError(401, "not_signed_in", "This account no longer exists.", { title: "Not signed in" });
-    renderCheckInbox(deps, req, res, { email, audienceName: null, loginChallenge: loginChallenge ?? null, ...extra });
+    if (!email) throw notSignedIn("verification:notSignedIn.accountGone");
+    const t = tOf(res);
+    renderCheckInbox(deps, req, res, {
+      email,
+      audienceName: null,
+      loginChallenge: loginChallenge ?? null,
+      status: extra.status,
+      notice: extra.notice ? say(t, extra.notice) : undefined,
+      error: extra.error ? say(t, extra.error) : undefined,
+    });
   }
 
   /** The held step of a sign-up with an address that already has an account (see registration.ts). */
@@ -90,48 +111,39 @@ export function verificationRoutes(deps: Deps): Router {
     const { token } = parseInput(LinkQuery, req.query, "confirmation link");
     if (!token) {
       const userId = browserUserId(req, undefined);
-      if (!userId) throw new AppError(400, "no_verification", "Open the link in the mail we sent you, or sign in to confirm your address with its code.", { title: "Confirm your email address" });
+      if (!userId) throw new AppError(400, "no_verification", msg("verification:noVerification"), { title: TITLE });
       return inboxPage(req, res, userId, undefined, {});
     }
     const found = await store.lookupOneTimeToken("VERIFY_EMAIL", token);
-    if (found.status !== "valid") {
-      const [status, message] = LINK_PROBLEMS[found.status];
-      throw new AppError(status, `verification_${found.status}`, message, { title: "Confirm your email address" });
-    }
+    if (found.status !== "valid") throw linkProblem(found.status);
     if (req.session.userId && req.session.userId !== found.token.userId) {
-      throw new AppError(403, "verification_other_account", "This link was sent to another account than the one signed in on this browser. Open it in another browser, or sign out first.", {
-        title: "Confirm your email address",
-      });
+      throw new AppError(403, "verification_other_account", msg("verification:otherAccount.open"), { title: TITLE });
     }
     // Confirming takes a click: mail scanners that open links must not use them up.
-    res.render("verify-confirm", { title: "Confirm your email address", csrfToken: deps.csrf.token(req), token, email: found.token.email });
+    res.render("verify-confirm", { title: tOf(res)("verification:title"), csrfToken: deps.csrf.token(req), token, email: found.token.email });
   });
 
   router.post("/verification", deps.csrf.protect, async (req: Request, res: Response) => {
     const { token } = parseInput(ConfirmForm, req.body, "confirmation form");
     const found = await store.lookupOneTimeToken("VERIFY_EMAIL", token);
     if (found.status === "valid" && req.session.userId && req.session.userId !== found.token.userId) {
-      throw new AppError(403, "verification_other_account", "This link was sent to another account than the one signed in on this browser.", { title: "Confirm your email address" });
+      throw new AppError(403, "verification_other_account", msg("verification:otherAccount.confirm"), { title: TITLE });
     }
     const used = await store.transaction(async (tx) => {
       const t = await store.useOneTimeToken(tx, "VERIFY_EMAIL", token);
       return t && (await store.markEmailVerified(tx, t.userId, t.email)) ? t : null;
     });
-    if (!used) {
-      const status = found.status === "valid" ? "used" : found.status;
-      const [code, message] = LINK_PROBLEMS[status];
-      throw new AppError(code, `verification_${status}`, message, { title: "Confirm your email address" });
-    }
+    if (!used) throw linkProblem(found.status === "valid" ? "used" : found.status);
     deps.logger.info({ event: "email_verified", subject: used.userId, via: "link" }, "email address verified");
-    res.render("verified", { title: "Email address confirmed", email: used.email, canContinue: req.session.pendingLogin?.userId === used.userId, csrfToken: deps.csrf.token(req) });
+    res.render("verified", { title: tOf(res)("verification:verified.title"), email: used.email, canContinue: req.session.pendingLogin?.userId === used.userId, csrfToken: deps.csrf.token(req) });
   });
 
   router.post("/verification/code", deps.csrf.protect, async (req: Request, res: Response) => {
     const form = parseInput(CodeForm, req.body, "code form");
     const userId = browserUserId(req, form.login_challenge);
-    if (!userId && !decoyOf(req, form.login_challenge)) throw new AppError(401, "not_signed_in", "Sign in first, then enter the code from the mail.", { title: "Not signed in" });
+    if (!userId && !decoyOf(req, form.login_challenge)) throw notSignedIn("verification:notSignedIn.code");
     if (!/^\d{6}$/.test(form.code)) {
-      return inboxPage(req, res, userId, form.login_challenge, { status: 400, error: "The code has 6 digits. Please check the mail and try again." });
+      return inboxPage(req, res, userId, form.login_challenge, { status: 400, error: msg("verification:code.format") });
     }
     const decoy = decoyOf(req, form.login_challenge);
     if (decoy) {
@@ -141,42 +153,42 @@ export function verificationRoutes(deps: Deps): Router {
       const error = decoy.codeTries >= MAX_CODE_ATTEMPTS ? TOO_MANY_CODES : WRONG_CODE;
       return inboxPage(req, res, userId, form.login_challenge, { status: 400, error });
     }
-    if (!userId) throw new AppError(401, "not_signed_in", "Sign in first, then enter the code from the mail.", { title: "Not signed in" });
+    if (!userId) throw notSignedIn("verification:notSignedIn.code");
     const result = await store.useCode("VERIFY_EMAIL", userId, form.code);
     if (result.status !== "ok") {
       const error =
-        result.status === "wrong" ? WRONG_CODE : result.status === "locked" ? TOO_MANY_CODES : "There is no valid code for your address any more. Ask for a new mail below.";
+        result.status === "wrong" ? WRONG_CODE : result.status === "locked" ? TOO_MANY_CODES : msg("verification:code.none");
       return inboxPage(req, res, userId, form.login_challenge, { status: 400, error });
     }
     await store.transaction((tx) => store.markEmailVerified(tx, userId, result.email));
     deps.logger.info({ event: "email_verified", subject: userId, via: "code" }, "email address verified");
     if (form.login_challenge && req.session.pendingLogin?.userId === userId) return resumePendingLogin(deps, req, res, form.login_challenge);
-    res.render("verified", { title: "Email address confirmed", email: result.email, canContinue: false, csrfToken: deps.csrf.token(req) });
+    res.render("verified", { title: tOf(res)("verification:verified.title"), email: result.email, canContinue: false, csrfToken: deps.csrf.token(req) });
   });
 
   router.post("/verification/resend", deps.csrf.protect, async (req: Request, res: Response) => {
     const form = parseInput(ResendForm, req.body, "form");
     const userId = browserUserId(req, form.login_challenge);
-    if (!userId && !decoyOf(req, form.login_challenge)) throw new AppError(401, "not_signed_in", "Sign in first, then ask for a new mail.", { title: "Not signed in" });
+    if (!userId && !decoyOf(req, form.login_challenge)) throw notSignedIn("verification:notSignedIn.resend");
     const decoy = decoyOf(req, form.login_challenge);
     const limit = await deps.limits.consume("verificationMail", decoy ? `address:${decoy.email.toLowerCase()}` : userId!);
     if (!limit.allowed) {
       res.setHeader("Retry-After", String(limit.retryAfterSeconds));
-      return inboxPage(req, res, userId, form.login_challenge, { status: 429, error: "We already sent several mails. Please wait a while before asking for another one, and check your spam folder." });
+      return inboxPage(req, res, userId, form.login_challenge, { status: 429, error: msg("verification:resend.tooMany") });
     }
     if (decoy) {
       // The address's owner hears that someone tried; the page says what it says for a new account.
       const owner = await store.findUserByEmail(decoy.email);
-      if (owner) await store.transaction((tx) => queueAccountExistsMail(tx, env, owner));
+      if (owner) await store.transaction((tx) => queueAccountExistsMail(tx, env, owner, lngOf(res)));
       deps.mailer.kick();
-      return inboxPage(req, res, userId, form.login_challenge, { notice: `We sent a new mail to ${decoy.email}. Only the newest mail's link and code work.` });
+      return inboxPage(req, res, userId, form.login_challenge, { notice: msg("verification:resend.sent", { email: decoy.email }) });
     }
     const user = await store.getUser(userId!);
-    if (!user) throw new AppError(401, "not_signed_in", "This account no longer exists.", { title: "Not signed in" });
-    if (user.emailVerified) return inboxPage(req, res, userId, form.login_challenge, { notice: "Your address is already confirmed. You can continue." });
-    await store.transaction((tx) => queueVerificationMail(tx, env, user));
+    if (!user) throw notSignedIn("verification:notSignedIn.accountGone");
+    if (user.emailVerified) return inboxPage(req, res, userId, form.login_challenge, { notice: msg("verification:resend.alreadyConfirmed") });
+    await store.transaction((tx) => queueVerificationMail(tx, env, user, lngOf(res)));
     deps.mailer.kick();
-    return inboxPage(req, res, userId, form.login_challenge, { notice: `We sent a new mail to ${user.email}. Only the newest mail's link and code work.` });
+    return inboxPage(req, res, userId, form.login_challenge, { notice: msg("verification:resend.sent", { email: user.email }) });
   });
 
   return router;
