@@ -24,6 +24,13 @@ const web = { clientId: "demo-web", redirectUri: CALLBACK, scope: "openid profil
 const NEW_PASSWORD = "quiver-tangerine-basalt-57";
 const resetLink = (text: string) => stack.mailpit!.links({ text }).find((l) => l.includes("/recovery/reset?token="))!;
 
+/** A browser set to German: every request says Accept-Language: de. */
+class GermanBrowser extends Browser {
+  override fetch(url: string, init: Parameters<Browser["fetch"]>[1] = {}): Promise<Response> {
+    return super.fetch(url, { ...init, headers: { "accept-language": "de-DE,de;q=0.9", ...init?.headers } });
+  }
+}
+
 async function requestRecovery(browser: Browser, email: string, fromLogin = true) {
   let form;
   if (fromLogin) {
@@ -145,4 +152,48 @@ test("per-address limit: past it nothing more is sent, and the answer stays the 
   await stack.mailpit!.waitForMessage({ to: user.email });
   await new Promise((r) => setTimeout(r, 1000));
   expect(await stack.db.outboxMail.count({ where: { to: user.email, template: "recovery" } })).toBe(3);
+});
+
+test("asked for in German (Accept-Language: de): German pages, a German recovery mail and a German 'password changed' mail", async () => {
+  const user = await createUser(stack.db);
+  const browser = new GermanBrowser();
+  const form = await browser.get(`${stack.appUrl}/recovery`);
+  expect(form.$("html").attr("lang")).toBe("de");
+  expect(form.text("h1")).toBe("Passwort zurücksetzen");
+
+  const sent = await browser.submit(form, "#recovery-form", { email: user.email });
+  expect(sent.status).toBe(200);
+  expect(sent.$("html").attr("lang")).toBe("de");
+  expect(sent.$("title").text()).toMatch(/^Posteingang prüfen – /);
+  expect(sent.text("#message")).toContain(`Falls es ein Konto für ${user.email} gibt`);
+  expect(sent.text("#message")).toContain("30 Minuten");
+
+  const mail = await stack.mailpit!.waitForMessage({ to: user.email, subject: /Passwort zurücksetzen/ });
+  expect(mail.subject).toMatch(/^Passwort zurücksetzen – \S/); // the product's name
+  expect(mail.text).toMatch(/^Guten Tag/);
+  expect(mail.text).toContain(`das Passwort des Kontos ${user.email} zurückzusetzen`);
+  expect(mail.text).toMatch(/läuft am \d{1,2}\. \S+ \d{4}, \d{2}:\d{2} UTC ab/);
+  expect(mail.text).not.toMatch(/Hello|Reset|expires/);
+  expect(mail.html).toContain('<html lang="de">');
+  expect(mail.html).toContain("Neues Passwort wählen");
+
+  // The reset page: German, with the show-password toggle and live strength feedback on the new password.
+  const reset = await browser.get(resetLink(mail.text));
+  expect(reset.text("h1")).toBe("Neues Passwort wählen");
+  const input = reset.$("#password");
+  expect(input.attr("data-show-label")).toBe("Passwort anzeigen");
+  expect(input.attr("data-hide-label")).toBe("Passwort verbergen");
+  expect(input.attr("data-strength")).toBeDefined();
+  expect(reset.$('script[src="/static/strength.js"]').length).toBe(1);
+
+  const done = await browser.submit(reset, "#reset-form", { password: NEW_PASSWORD });
+  expect(done.status).toBe(200);
+  expect(done.text("h1")).toBe("Passwort geändert");
+  const changed = await stack.mailpit!.waitForMessage({ to: user.email, subject: /Ihr Passwort wurde geändert/ });
+  expect(changed.text).toContain("über einen Link zum Zurücksetzen des Passworts geändert");
+
+  // A used link is refused in German too.
+  const reused = await new GermanBrowser().get(resetLink(mail.text));
+  expect(reused.status).toBe(410);
+  expect(reused.text("#error")).toContain("bereits verwendet");
 });
