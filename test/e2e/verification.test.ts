@@ -37,8 +37,8 @@ const codeIn = (mail: Mail) => /code there: (\d{6})/.exec(mail.text)?.[1] ?? /\b
 const linkIn = (mail: Mail) => stack.mailpit!.links(mail).find((l) => l.includes("/verification?token="))!;
 
 /** Starts a flow for the client and signs up on its registration page. Returns the page after sign-up. */
-async function signUp(browser: Browser, clientId: string, email: string): Promise<{ page: Page; state: string }> {
-  const start = await startAuthorization(browser, stack, auth(clientId));
+async function signUp(browser: Browser, clientId: string, email: string, uiLocales?: string): Promise<{ page: Page; state: string }> {
+  const start = await startAuthorization(browser, stack, { ...auth(clientId), extra: uiLocales ? { ui_locales: uiLocales } : undefined });
   const form = await browser.get(`${stack.appUrl}${start.page.$("#sign-up a").attr("href")}`);
   const page = await browser.submit(form, "#registration-form", { email, name: "Vera Verify", password: PASSWORD }, { stopAt: [CALLBACK] });
   return { page, state: start.state };
@@ -165,6 +165,42 @@ test("refused clearly: an expired link, a link replaced by a newer mail, another
   expect((await new Browser().get(`${stack.appUrl}/verification?token=${"x".repeat(43)}`)).status).toBe(404);
   expect((await new Browser().get(`${stack.appUrl}/verification?token=<script>`)).status).toBe(400);
   expect((await stack.db.user.findFirstOrThrow({ where: { email } })).emailVerified).toBe(false);
+});
+
+test("sign-up in German (ui_locales=de): the verification mail is German, and so are the new mail, its notice and the confirmation", async () => {
+  const browser = new Browser();
+  const email = newEmail();
+  const { page, state } = await signUp(browser, "strict-web", email, "de");
+  expect(page.$("html").attr("lang")).toBe("de");
+  expect(page.$("#code-form").length).toBe(1);
+
+  const mail = await stack.mailpit!.waitForMessage({ to: email, subject: /Bestätigen Sie Ihre E-Mail-Adresse/ });
+  expect(mail.subject).toMatch(/^Bestätigen Sie Ihre E-Mail-Adresse – \S/); // the product's name
+  expect(mail.text).toContain(`bitte bestätigen Sie, dass ${email} Ihre E-Mail-Adresse ist`);
+  expect(mail.text).toMatch(/geben Sie dort diesen Code ein: \d{6}/);
+  expect(mail.text).toMatch(/laufen am \d{1,2}\. \S+ \d{4}, \d{2}:\d{2} UTC ab/);
+  expect(mail.text).not.toMatch(/Hello|Confirm|expire/);
+  expect(mail.html).toContain('<html lang="de">');
+  expect(mail.html).toContain("Meine E-Mail-Adresse bestätigen");
+
+  // A new mail asked for on the German page is German too.
+  await stack.mailpit!.deleteAll();
+  const resent = await browser.submit(page, "#resend-form");
+  expect(resent.text("#notice")).toContain(`Wir haben eine neue E-Mail an ${email} gesendet`);
+  const again = await stack.mailpit!.waitForMessage({ to: email, subject: /Bestätigen Sie Ihre E-Mail-Adresse/ });
+  const wrong = await browser.submit(resent, "#code-form", { code: codeIn(again) === "123456" ? "654321" : "123456" });
+  expect(wrong.status).toBe(400);
+  expect(wrong.text("#error")).toContain("Dieser Code stimmt nicht");
+
+  // The link opened in a German browser: the confirmation pages are German.
+  const phone = new Browser();
+  await phone.jar.setCookie("lang=de", stack.appUrl);
+  const confirm = await phone.get(linkIn(again));
+  expect(confirm.text("h1")).toBe("E-Mail-Adresse bestätigen");
+  const done = await phone.submit(confirm, "#verify-form");
+  expect(done.text("#message")).toBe(`Vielen Dank: ${email} ist bestätigt.`);
+  const consent = await browser.submit(wrong, "#continue-form", {}, { stopAt: [CALLBACK] });
+  expect((await finishFlow(browser, consent, "strict-web", state)).email_verified).toBe(true);
 });
 
 test("SMTP down: sign-up still works and nothing is half-written; the mail arrives once SMTP is back", async () => {
