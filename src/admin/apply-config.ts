@@ -3,6 +3,7 @@
 import argon2 from "argon2";
 import type { OAuth2Client } from "@ory/hydra-client";
 import type { Db } from "../services/db";
+import { Prisma } from "../generated/prisma/client";
 import type { Hydra } from "../services/hydra";
 import type { AppConfig, ClientConfig } from "../config/audiences";
 
@@ -65,6 +66,10 @@ export function hydraClientFor(c: ClientConfig): OAuth2Client {
     token_endpoint_auth_method: c.tokenEndpointAuthMethod,
     skip_consent: false,
     metadata: { audience: c.audience },
+    ...(c.logoUri ? { logo_uri: c.logoUri } : {}),
+    ...(c.clientUri ? { client_uri: c.clientUri } : {}),
+    ...(c.policyUri ? { policy_uri: c.policyUri } : {}),
+    ...(c.tosUri ? { tos_uri: c.tosUri } : {}),
   };
 }
 
@@ -84,7 +89,13 @@ function hydraClientDiff(want: OAuth2Client, have: OAuth2Client): string[] {
   if (have.token_endpoint_auth_method !== want.token_endpoint_auth_method) diff.push("token_endpoint_auth_method");
   if (JSON.stringify(have.metadata ?? {}) !== JSON.stringify(want.metadata ?? {})) diff.push("metadata");
   if (Boolean(have.skip_consent) !== Boolean(want.skip_consent)) diff.push("skip_consent");
+  for (const k of ["logo_uri", "client_uri", "policy_uri", "tos_uri"] as const) if ((have[k] ?? "") !== (want[k] ?? "")) diff.push(k);
   return diff;
+}
+
+/** A JSON column's value as canonical text (key order as stored), null when empty. */
+function jsonText(v: unknown): string | null {
+  return v === null || v === undefined ? null : JSON.stringify(v);
 }
 
 function fieldsDiffer<T extends object>(want: T, have: { [K in keyof T]?: unknown } | null | undefined, keys: (keyof T)[]): string[] | null {
@@ -133,12 +144,25 @@ export async function applyConfig(config: AppConfig, opts: ApplyOptions): Promis
     invitationEnabled: a.invitationEnabled,
     requireVerifiedEmail: a.requireVerifiedEmail,
     startUrl: a.startUrl,
+    brandName: a.brandName,
+    brandLogo: a.brandLogo,
   }));
   const audienceWrites = audienceData.filter(
-    (a) => record("audience", a.id, fieldsDiffer(a, audRows.get(a.id), ["displayName", "tokenAudience", "signUpEnabled", "invitationEnabled", "requireVerifiedEmail", "startUrl"])) !== "unchanged",
+    (a) => record("audience", a.id, fieldsDiffer(a, audRows.get(a.id), ["displayName", "tokenAudience", "signUpEnabled", "invitationEnabled", "requireVerifiedEmail", "startUrl", "brandName", "brandLogo"])) !== "unchanged",
   );
-  const scopeData = config.scopes.map((s) => ({ name: s.name, description: s.description, audienceId: s.audience }));
-  const scopeWrites = scopeData.filter((s) => record("scope", s.name, fieldsDiffer(s, scopeRows.get(s.name), ["description", "audienceId"])) !== "unchanged");
+  // A description per language is kept whole (descriptions) and, for plain readers, its English text (description).
+  const scopeData = config.scopes.map((s) => {
+    const perLanguage = s.description && typeof s.description === "object" ? s.description : null;
+    return {
+      name: s.name,
+      description: perLanguage ? (perLanguage.en ?? Object.values(perLanguage)[0] ?? null) : (s.description as string | null),
+      descriptions: perLanguage ? JSON.stringify(perLanguage) : null,
+      audienceId: s.audience,
+    };
+  });
+  const scopeWrites = scopeData
+    .filter((s) => record("scope", s.name, fieldsDiffer({ ...s, descriptions: s.descriptions }, { ...scopeRows.get(s.name), descriptions: jsonText(scopeRows.get(s.name)?.descriptions) } as never, ["description", "descriptions", "audienceId"])) !== "unchanged")
+    .map((s) => ({ ...s, descriptions: s.descriptions === null ? Prisma.DbNull : (JSON.parse(s.descriptions) as Record<string, string>) }));
   const claimData = config.claims.map((c) => ({ name: c.name, scope: c.scope, source: c.source, audienceId: c.audience }));
   const claimWrites = claimData.filter((c) => record("claim", c.name, fieldsDiffer(c, claimRows.get(c.name), ["scope", "source", "audienceId"])) !== "unchanged");
 

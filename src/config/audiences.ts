@@ -4,6 +4,7 @@ import fs from "node:fs";
 import YAML from "yaml";
 import { z } from "zod";
 import { BUILT_IN_SCOPES, STANDARD_CLAIM_SOURCES } from "../decisions/scopes";
+import { isSameOriginImage } from "../decisions/brand";
 
 /** Lowercase, dot-separated kebab-case segments: "my-app", "org.example.dealers-den". */
 export const AUDIENCE_ID_PATTERN = /^[a-z0-9]+(-[a-z0-9]+)*(\.[a-z0-9]+(-[a-z0-9]+)*)*$/;
@@ -46,10 +47,20 @@ const redirectUri = z
     "must be an https: URL (http: only for localhost or 127.0.0.1; a native app's reverse-domain scheme such as org.example.app:/cb; no other scheme, no user:password@)",
   );
 
+/** A logo the pages may show: a path on the app's site (e.g. /brand/acme.svg) or a data:image URI (the CSP allows no other origin). */
+const sameOriginImage = z.string().refine(isSameOriginImage, "must be a path on this site such as /brand/logo.svg, or a data:image/…;base64 URI (pages load nothing from another origin)");
+/** A text for people: one string, or one per language ({ en: "…", de: "…" }; en is used where the page's language is missing). */
+const localizedText = z.union([
+  z.string(),
+  z.record(z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "must be a language tag such as en or de"), z.string().min(1)).refine((m) => Object.keys(m).length > 0, "must name at least one language"),
+]);
+
 const AudienceSchema = z
   .object({
     id: audienceId,
     name: z.string().min(1, "must not be empty").optional(),
+    /** What the sign-in pages show for this audience's applications instead of the product's name and logo. */
+    brand: z.object({ name: z.string().min(1).max(80).optional(), logo: sameOriginImage.optional() }).strict().optional(),
     "token-audience": z.string().min(1).regex(/^\S+$/, "must not contain whitespace").optional(),
     "sign-up-enabled": z.boolean().default(true),
     "invitation-enabled": z.boolean().default(false),
@@ -61,7 +72,7 @@ const AudienceSchema = z
 const ScopeSchema = z
   .object({
     name: scopeName,
-    description: z.string().optional(),
+    description: localizedText.optional(),
     audience: audienceId.optional(),
   })
   .strict();
@@ -100,6 +111,11 @@ const ClientSchema = z
     /** Extra token audiences the client may request (its own audience's token-audience is always allowed). */
     "allowed-audiences": z.array(z.string().min(1).regex(/^\S+$/, "must not contain whitespace")).default([]),
     "token-endpoint-auth-method": z.enum(["client_secret_basic", "client_secret_post", "none"]).optional(),
+    /** Shown on the consent page: the application's logo (a path on this site or a data:image URI), its home page, privacy policy and terms. */
+    "logo-uri": sameOriginImage.optional(),
+    "client-uri": absoluteUrl.optional(),
+    "policy-uri": absoluteUrl.optional(),
+    "tos-uri": absoluteUrl.optional(),
   })
   .strict();
 
@@ -134,10 +150,13 @@ export interface AudienceConfig {
   invitationEnabled: boolean;
   requireVerifiedEmail: boolean;
   startUrl: string | null;
+  brandName: string | null;
+  brandLogo: string | null;
 }
 export interface ScopeConfig {
   name: string;
-  description: string | null;
+  /** One text, or one per language. */
+  description: string | Record<string, string> | null;
   audience: string | null;
 }
 export interface ClaimConfig {
@@ -159,6 +178,10 @@ export interface ClientConfig {
   /** Token audiences the client may request: its audience's token-audience first, then the extra ones. */
   allowedAudiences: string[];
   tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post" | "none";
+  logoUri: string | null;
+  clientUri: string | null;
+  policyUri: string | null;
+  tosUri: string | null;
 }
 export interface AppConfig {
   audiences: AudienceConfig[];
@@ -211,7 +234,7 @@ export function parseAppConfig(raw: unknown, source?: string): AppConfig {
 
   const scopes: ScopeConfig[] = [];
   const scopeByName = new Map<string, ScopeConfig>();
-  const addScope = (s: { name: string; description?: string; audience?: string }, path: string) => {
+  const addScope = (s: { name: string; description?: string | Record<string, string>; audience?: string }, path: string) => {
     if (BUILT_IN_SCOPES.has(s.name)) {
       problems.push(`${path}.name: "${s.name}" is a built-in OpenID Connect scope and cannot be redeclared`);
       return;
@@ -282,6 +305,10 @@ export function parseAppConfig(raw: unknown, source?: string): AppConfig {
       scopes: [...new Set(c.scopes)],
       allowedAudiences: [...new Set([ownToken, ...c["allowed-audiences"]])],
       tokenEndpointAuthMethod: authMethod,
+      logoUri: c["logo-uri"] ?? null,
+      clientUri: c["client-uri"] ?? null,
+      policyUri: c["policy-uri"] ?? null,
+      tosUri: c["tos-uri"] ?? null,
     };
   });
 
@@ -296,6 +323,8 @@ export function parseAppConfig(raw: unknown, source?: string): AppConfig {
       invitationEnabled: a["invitation-enabled"],
       requireVerifiedEmail: a["require-verified-email"],
       startUrl: a["start-url"] ?? null,
+      brandName: a.brand?.name ?? null,
+      brandLogo: a.brand?.logo ?? null,
     })),
     scopes,
     claims,

@@ -123,3 +123,21 @@ export function promptValues(requestUrl: string | undefined): string[] {
   }
 }
 
+
+/**
+ * The original authorization request again, asking for a fresh sign-in (prompt=login; a
+ * prompt=consent stays), for "Not you? Use another account". null without a usable request URL.
+ */
+export function restartWithFreshSignIn(requestUrl: string | undefined): string | null {
+  if (!requestUrl) return null;
+  let url: URL;
+  try {
+    url = new URL(requestUrl);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return null;
+  const prompt = (url.searchParams.get("prompt") ?? "").split(" ").filter((p) => p === "consent");
+  url.searchParams.set("prompt", ["login", ...prompt].join(" "));
+  return url.toString();
+}

@@ -33,7 +33,7 @@ export function browserAnsweredLogin(marks: readonly string[], loginSessionId: s
   return keys.some((k) => marks.includes(flowMark(k, loginSessionId)));
 }
 
-export type ConsentGuard = { kind: "ok" } | { kind: "refuse"; reason: "other_user" | "other_browser"; message: string };
+export type ConsentGuard = { kind: "ok" } | { kind: "refuse"; reason: "other_user" | "other_browser"; /** Translation key of the page's message. */ message: string };
 
 /**
  * May this browser answer this consent request? Refused when the browser is signed in to this app
@@ -44,14 +44,14 @@ export function guardConsent(input: { sessionUserId: string | undefined; subject
     return {
       kind: "refuse",
       reason: "other_user",
-      message: "This request belongs to another account than the one signed in on this browser. Start again from the application.",
+      message: "consent:refused.otherUser",
     };
   }
   if (!input.answeredLogin) {
     return {
       kind: "refuse",
       reason: "other_browser",
-      message: "This approval step was started in another browser. For your safety it can only be completed where you signed in. Start again from the application.",
+      message: "consent:refused.otherBrowser",
     };
   }
   return { kind: "ok" };

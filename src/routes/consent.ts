@@ -8,12 +8,18 @@ import { parseInput } from "../middleware/validate";
 import { decideConsent, grantedAudiences, includeGrantedScopes, promptValues, scopesToGrant, type AudienceInfo, type ConsentStep } from "../decisions/consent";
 import { guardConsent } from "../decisions/flow-binding";
 import { releasedClaims } from "../decisions/claims";
-import { describeScope } from "../decisions/scopes";
+import { describeScope, OFFLINE_SCOPES } from "../decisions/scopes";
+import { isSameOriginImage } from "../decisions/brand";
+import { restartWithFreshSignIn } from "../decisions/consent";
+import { msg, say } from "../i18n";
+import { lngOf, tOf, useAudienceBrand, useUiLocales } from "../middleware/page-locals";
 import { answerOnce, ensureNotHandled } from "./challenges";
 import type { OAuth2ConsentRequest } from "../services/hydra";
 import { AppError } from "../errors";
+import { SWITCH_ACCOUNT_COOKIE } from "./logout";
 
 const ConsentQuery = z.object({ consent_challenge: challenge });
+const SwitchAccountForm = z.object({ consent_challenge: challenge });
 const ConsentForm = z.object({
   consent_challenge: challenge,
   decision: z.enum(["allow", "deny"], { message: "must be allow or deny" }),
@@ -26,6 +32,8 @@ interface Context {
   clientName: string;
   subject: string;
   audience: AudienceInfo | null;
+  /** The audience's own name and logo for the page, when it has them. */
+  audienceBrand: { brandName: string | null; brandLogo: string | null } | null;
   requestedScopes: string[];
   /** The user's consent for the audience before this step. */
   grantedScopes: string[];
@@ -48,7 +56,7 @@ export function consentRoutes(deps: Deps): Router {
     const guard = guardConsent({ sessionUserId: req.session.userId, subject, answeredLogin: deps.browser.answeredLogin(req, request.login_session_id) });
     if (guard.kind === "refuse") {
       deps.logger.warn({ event: "consent_refused", reason: guard.reason, client: clientId }, "consent step refused for this browser");
-      throw new AppError(403, `consent_${guard.reason}`, guard.message, { title: "Request refused" });
+      throw new AppError(403, `consent_${guard.reason}`, msg(guard.message), { title: msg("consent:refused.title") });
     }
     const requestedScopes = [...new Set(request.requested_scope ?? [])];
     const membership = clientId ? await store.getClientMembership(clientId) : null;
@@ -69,7 +77,7 @@ export function consentRoutes(deps: Deps): Router {
       promptNone: prompt.includes("none"),
       firstParty: clientId === deps.env.ACCOUNT_CLIENT_ID,
     });
-    return { challenge: consentChallenge, request, clientId, clientName: request.client?.client_name || clientId, subject, audience, requestedScopes, grantedScopes, step };
+    return { challenge: consentChallenge, request, clientId, clientName: request.client?.client_name || clientId, subject, audience, audienceBrand: membership?.audience ?? null, requestedScopes, grantedScopes, step };
   }
 
   /** Rejects at Hydra. A client without audience gets a page here; anything else returns to the client. */
@@ -77,9 +85,10 @@ export function consentRoutes(deps: Deps): Router {
     const redirectTo = await answerOnce(store, "consent", ctx.challenge, () => hydra.rejectConsent(ctx.challenge, error, description));
     if (error === "invalid_client") {
       deps.logger.warn({ client: ctx.clientId }, "consent for a client without audience refused");
+      const t = tOf(res);
       return res.status(403).render("error", {
-        title: "Application not set up",
-        message: `${ctx.clientName} is not set up for sign-in here: ${description}`,
+        title: t("consent:notSetUp.title"),
+        message: t("consent:notSetUp.message", { client: ctx.clientName, description }),
         status: 403,
         continueTo: redirectTo,
       });
@@ -132,16 +141,30 @@ export function consentRoutes(deps: Deps): Router {
     if (step.kind === "first_party") return acceptFirstParty(res, ctx, step.grantScope);
     if (step.kind === "reject") return reject(res, ctx, step.error, step.description);
     if (step.kind === "accept") return accept(res, { ...ctx, audience: ctx.audience! }, []);
-    const descriptions = await store.getScopeDescriptions(ctx.requestedScopes);
-    const describe = (s: string) => ({ name: s, description: describeScope(s, descriptions.get(s)) });
+    useUiLocales(req, res, ctx.request.oidc_context?.ui_locales, deps.env);
+    useAudienceBrand(res, ctx.audienceBrand);
+    const [descriptions, user] = await Promise.all([store.getScopeDescriptions(ctx.requestedScopes), store.getUser(ctx.subject)]);
+    const t = tOf(res);
+    const describe = (s: string) => ({ name: s, description: say(t, describeScope(s, descriptions.get(s), lngOf(res))) });
+    const client = ctx.request.client;
+    const webLink = (u: string | undefined) => (u && /^https?:\/\//i.test(u) ? u : null);
     res.render("consent", {
-      title: "Allow access",
+      title: t("consent:title"),
       csrfToken: deps.csrf.token(req),
       challenge: consent_challenge,
-      clientName: ctx.clientName,
+      account: { email: user?.email ?? ctx.subject },
+      // Not "client": EJS reads that name as one of its own options.
+      rp: {
+        name: ctx.clientName,
+        // Only a logo this site serves (or a data: image): the CSP allows no image from another origin.
+        logo: client?.logo_uri && isSameOriginImage(client.logo_uri) ? client.logo_uri : null,
+        policyUri: webLink(client?.policy_uri),
+        tosUri: webLink(client?.tos_uri),
+      },
       audienceName: ctx.audience!.displayName,
       alreadyGranted: step.alreadyGranted.map(describe),
       newScopes: step.newScopes.map(describe),
+      offline: ctx.requestedScopes.some((s) => OFFLINE_SCOPES.has(s)),
     });
   });
 
@@ -151,12 +174,30 @@ export function consentRoutes(deps: Deps): Router {
     const { step } = ctx;
     if (step.kind === "first_party") return acceptFirstParty(res, ctx, step.grantScope);
     if (step.kind === "reject") return reject(res, ctx, step.error, step.description);
-    if (!ctx.audience) throw new AppError(500, "no_audience", "Inconsistent consent decision.");
+    if (!ctx.audience) throw new AppError(500, "no_audience", msg("errors:serverError"));
     if (form.decision === "deny") {
       // The stored consent is left exactly as it was.
       return reject(res, ctx, "access_denied", "The user denied the request.");
     }
     await accept(res, { ...ctx, audience: ctx.audience }, ctx.requestedScopes);
+  });
+
+  /**
+   * "Not you? Use another account": closes this consent step and ends this browser's sign-in through
+   * Hydra's own browser logout (so that Hydra also forgets its cookie: a login session revoked only
+   * through the admin API leaves a cookie that Hydra v2.3.0 trips over at the next sign-in without
+   * "stay signed in"). /logout answers that logout at once (SWITCH_ACCOUNT_COOKIE), and /signed-out
+   * then starts the same authorization request again with prompt=login. Only the browser that may
+   * answer this step can do it (the same guard as the consent itself).
+   */
+  router.post("/consent/switch-account", deps.csrf.protect, async (req: Request, res: Response) => {
+    const form = parseInput(SwitchAccountForm, req.body, "consent form");
+    const ctx = await load(req, form.consent_challenge);
+    const restart = restartWithFreshSignIn(ctx.request.request_url);
+    await answerOnce(store, "consent", ctx.challenge, () => hydra.rejectConsent(ctx.challenge, "access_denied", "The user chose to sign in with another account."));
+    deps.logger.info({ event: "consent_switch_account", client: ctx.clientId }, "consent step left to sign in with another account");
+    res.cookie(SWITCH_ACCOUNT_COOKIE, restart ?? "", { httpOnly: true, secure: deps.env.COOKIE_SECURE, sameSite: "lax", path: "/", maxAge: 10 * 60 * 1000 });
+    res.redirect(303, `${deps.env.HYDRA_PUBLIC_URL}/oauth2/sessions/logout`);
   });
 
   return router;

@@ -7,11 +7,12 @@ import { z } from "zod";
 import type { Deps } from "./deps";
 import { explainOAuthError } from "../decisions/oauth-errors";
 import { tOf } from "../middleware/page-locals";
+import { SWITCH_ACCOUNT_COOKIE, switchAccountTarget } from "./logout";
 
 const text = (max: number) => z.string().max(max).optional().catch(undefined);
 const ErrorQuery = z.object({ error: text(100), error_description: text(2000), error_hint: text(2000) });
 
-export function hydraErrorRoutes(_deps: Deps): Router {
+export function hydraErrorRoutes(deps: Deps): Router {
   const router = Router();
 
   router.get("/error", (req, res) => {
@@ -26,7 +27,14 @@ export function hydraErrorRoutes(_deps: Deps): Router {
     });
   });
 
-  router.get("/signed-out", (_req, res) => {
+  router.get("/signed-out", (req, res) => {
+    // After "Not you? Use another account": on to the same authorization request, with a fresh sign-in.
+    const cookie = (req.cookies as Record<string, unknown> | undefined)?.[SWITCH_ACCOUNT_COOKIE];
+    if (cookie !== undefined) {
+      res.clearCookie(SWITCH_ACCOUNT_COOKIE, { path: "/" });
+      const target = switchAccountTarget(cookie, deps.env.HYDRA_PUBLIC_URL);
+      if (target) return res.redirect(303, target);
+    }
     res.render("signed-out", { title: tOf(res)("common:signedOut.title") });
   });
 

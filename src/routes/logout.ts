@@ -13,6 +13,19 @@ const LogoutForm = z.object({
   decision: z.enum(["logout", "stay"], { message: "must be logout or stay" }),
 });
 
+/**
+ * Set by "Not you? Use another account" on the consent page: the authorization request to start
+ * again (prompt=login) once this browser is signed out. While it is set, the browser-initiated
+ * logout that follows is answered without asking, and /signed-out continues to that request.
+ */
+export const SWITCH_ACCOUNT_COOKIE = "switch_account";
+
+/** The authorization request to continue with after a "Not you?" sign-out: only Hydra's own authorization endpoint. */
+export function switchAccountTarget(value: unknown, hydraPublicUrl: string): string | null {
+  if (typeof value !== "string" || !value.startsWith(`${hydraPublicUrl}/oauth2/auth?`)) return null;
+  return value;
+}
+
 export function logoutRoutes(deps: Deps): Router {
   const { hydra, store } = deps;
   const router = Router();
@@ -21,6 +34,13 @@ export function logoutRoutes(deps: Deps): Router {
     const { logout_challenge } = parseInput(LogoutQuery, req.query, "sign-out link");
     await ensureNotHandled(store, "logout", logout_challenge, hydra);
     const logoutRequest = await hydra.getLogoutRequest(logout_challenge);
+    // The browser itself asked to sign out a moment ago ("Not you?" on the consent page; not an application).
+    if (typeof req.cookies?.[SWITCH_ACCOUNT_COOKIE] === "string" && !logoutRequest.rp_initiated) {
+      const redirectTo = await answerOnce(store, "logout", logout_challenge, () => hydra.acceptLogout(logout_challenge));
+      await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
+      res.clearCookie(deps.env.SESSION_COOKIE_NAME);
+      return res.redirect(303, redirectTo);
+    }
     res.render("logout", {
       title: tOf(res)("common:logout.title"),
       csrfToken: deps.csrf.token(req),

@@ -33,6 +33,8 @@ export interface ConsentView {
   updatedAt: Date;
 }
 
+import type { DeclaredDescription } from "../decisions/scopes";
+
 export interface ClientMembership {
   clientId: string;
   audience: Audience;
@@ -127,9 +129,16 @@ export function createStore(db: Db) {
       return new Map(rows.map((r) => [r.name, r.audienceId]));
     },
 
-    async getScopeDescriptions(names: readonly string[]): Promise<Map<string, string>> {
-      const rows = await db.scope.findMany({ where: { name: { in: [...names] } }, select: { name: true, description: true } });
-      return new Map(rows.filter((r) => r.description).map((r) => [r.name, r.description!]));
+    /** Declared descriptions of scopes: one text, or one per language. */
+    async getScopeDescriptions(names: readonly string[]): Promise<Map<string, DeclaredDescription>> {
+      const rows = await db.scope.findMany({ where: { name: { in: [...names] } }, select: { name: true, description: true, descriptions: true } });
+      const out = new Map<string, DeclaredDescription>();
+      for (const r of rows) {
+        const perLanguage = r.descriptions && typeof r.descriptions === "object" && !Array.isArray(r.descriptions) ? (r.descriptions as Record<string, string>) : null;
+        if (perLanguage) out.set(r.name, perLanguage);
+        else if (r.description) out.set(r.name, r.description);
+      }
+      return out;
     },
 
     /** Declared claims visible to clients of the audience. */

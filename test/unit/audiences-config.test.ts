@@ -347,7 +347,7 @@ describe("parseAppConfig accepts", () => {
 
   test("an audience with only an id gets the defaults", () => {
     expect(parseAppConfig({ audiences: [{ id: "org.example.shop" }] }).audiences).toEqual([
-      { id: "org.example.shop", name: "org.example.shop", tokenAudience: "org.example.shop", signUpEnabled: true, invitationEnabled: false, requireVerifiedEmail: false, startUrl: null },
+      { id: "org.example.shop", name: "org.example.shop", tokenAudience: "org.example.shop", signUpEnabled: true, invitationEnabled: false, requireVerifiedEmail: false, startUrl: null, brandName: null, brandLogo: null },
     ]);
   });
 
@@ -358,7 +358,7 @@ describe("parseAppConfig accepts", () => {
       ],
     };
     expect(parseAppConfig(raw).audiences).toEqual([
-      { id: "shop", name: "The Shop", tokenAudience: "https://api.shop.example", signUpEnabled: false, invitationEnabled: true, requireVerifiedEmail: true, startUrl: "https://shop.example/" },
+      { id: "shop", name: "The Shop", tokenAudience: "https://api.shop.example", signUpEnabled: false, invitationEnabled: true, requireVerifiedEmail: true, startUrl: "https://shop.example/", brandName: null, brandLogo: null },
     ]);
   });
 
@@ -377,6 +377,10 @@ describe("parseAppConfig accepts", () => {
         scopes: ["openid"],
         allowedAudiences: ["shop"],
         tokenEndpointAuthMethod: "none",
+        logoUri: null,
+        clientUri: null,
+        policyUri: null,
+        tosUri: null,
       },
     ]);
   });
@@ -518,7 +522,7 @@ describe("loadAppConfigFile", () => {
   };
 
   const expected: AppConfig = {
-    audiences: [{ id: "org.example.shop", name: "Shop", tokenAudience: "org.example.shop", signUpEnabled: true, invitationEnabled: false, requireVerifiedEmail: false, startUrl: null }],
+    audiences: [{ id: "org.example.shop", name: "Shop", tokenAudience: "org.example.shop", signUpEnabled: true, invitationEnabled: false, requireVerifiedEmail: false, startUrl: null, brandName: null, brandLogo: null }],
     scopes: [{ name: "orders.read", description: "Read your orders", audience: "org.example.shop" }],
     claims: [{ name: "tier", scope: "orders.read", source: "attributes.tier", audience: "org.example.shop" }],
     clients: [
@@ -534,6 +538,10 @@ describe("loadAppConfigFile", () => {
         scopes: ["openid", "orders.read"],
         allowedAudiences: ["org.example.shop"],
         tokenEndpointAuthMethod: "client_secret_basic",
+        logoUri: null,
+        clientUri: null,
+        policyUri: null,
+        tosUri: null,
       },
     ],
     adminAudience: null,
@@ -668,5 +676,28 @@ describe("isNativeAppRedirect: RFC 8252 private-use schemes for redirect URIs on
     ["https://example.org/", false],
   ])("%s → %p", (url, ok) => {
     expect(isNativeAppRedirect(url)).toBe(ok);
+  });
+});
+
+describe("brand, localized descriptions and client links", () => {
+  const base = {
+    audiences: [{ id: "shop", name: "Shop", brand: { name: "Shop Co", logo: "/brand/shop.svg" } }],
+    scopes: [{ name: "orders.read", description: { en: "Read your orders", de: "Ihre Bestellungen lesen" } }],
+    clients: [{ id: "web", audience: "shop", "secret-env": "WEB_SECRET", "redirect-uris": ["https://shop.example/cb"], "logo-uri": "data:image/png;base64,iVBORw0KGgo=", "policy-uri": "https://shop.example/privacy", "tos-uri": "https://shop.example/terms" }],
+  };
+  test("are read", () => {
+    const c = parseAppConfig(base);
+    expect(c.audiences[0]).toMatchObject({ brandName: "Shop Co", brandLogo: "/brand/shop.svg" });
+    expect(c.scopes[0]!.description).toEqual({ en: "Read your orders", de: "Ihre Bestellungen lesen" });
+    expect(c.clients[0]).toMatchObject({ logoUri: "data:image/png;base64,iVBORw0KGgo=", policyUri: "https://shop.example/privacy", tosUri: "https://shop.example/terms", clientUri: null });
+  });
+  test.each<[string, unknown, RegExp]>([
+    ["a logo from another origin", { ...base, audiences: [{ id: "shop", brand: { logo: "https://cdn.example/logo.svg" } }] }, /audiences\[0\]\.brand\.logo: must be a path on this site/],
+    ["a protocol-relative logo", { ...base, clients: [{ ...base.clients[0], "logo-uri": "//cdn.example/l.png" }] }, /clients\[0\]\.logo-uri: must be a path on this site/],
+    ["an http policy link", { ...base, clients: [{ ...base.clients[0], "policy-uri": "http://shop.example/privacy" }] }, /clients\[0\]\.policy-uri: must be an https: URL/],
+    ["a description per unknown tag", { ...base, scopes: [{ name: "orders.read", description: { "Deutsch!": "x" } }] }, /scopes\[0\]\.description/],
+    ["an empty description map", { ...base, scopes: [{ name: "orders.read", description: {} }] }, /scopes\[0\]\.description/],
+  ])("refuses %s", (_l, raw, expected) => {
+    expect(() => parseAppConfig(raw)).toThrow(expected);
   });
 });

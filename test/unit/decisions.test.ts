@@ -13,6 +13,8 @@ import {
   type ConsentStep,
 } from "../../src/decisions/consent";
 import { BUILT_IN_SCOPES, describeScope } from "../../src/decisions/scopes";
+import { english, fixedT, say } from "../../src/i18n";
+import { restartWithFreshSignIn } from "../../src/decisions/consent";
 
 describe("decideLoginStart", () => {
   test.each<[string, { skip?: boolean; subject?: string }, LoginStart]>([
@@ -470,12 +472,25 @@ describe("describeScope", () => {
     ["newsletter", undefined, "newsletter"],
     ["OPENID", undefined, "OPENID"],
   ])("%p with declared %p → %p", (scope, declared, expected) => {
-    expect(describeScope(scope, declared)).toBe(expected);
+    expect(english(describeScope(scope, declared))).toBe(expected);
+  });
+
+  test.each<[string, Record<string, string>, string, string]>([
+    ["orders.read", { en: "Read your orders", de: "Ihre Bestellungen lesen" }, "de", "Ihre Bestellungen lesen"],
+    ["orders.read", { en: "Read your orders", de: "Ihre Bestellungen lesen" }, "en", "Read your orders"],
+    ["orders.read", { en: "Read your orders" }, "de", "Read your orders"],
+    ["orders.read", { fr: "Lire vos commandes" }, "de", "Lire vos commandes"],
+  ])("%p declared per language %p in %p → %p", (scope, declared, lng, expected) => {
+    expect(describeScope(scope, declared, lng)).toBe(expected);
+  });
+
+  test("built-in descriptions are translated", () => {
+    expect(say(fixedT("de"), describeScope("email"))).toBe("Ihre E-Mail-Adresse");
   });
 
   test("every built-in scope has a built-in description (not its bare name)", () => {
     for (const s of BUILT_IN_SCOPES) {
-      const d = describeScope(s);
+      const d = english(describeScope(s));
       expect(typeof d).toBe("string");
       expect(d).not.toBe(s);
     }
@@ -487,7 +502,7 @@ describe("describeScope", () => {
   test.each<[string]>([["constructor"], ["toString"], ["hasOwnProperty"], ["valueOf"], ["__proto__"]])(
     "a declared scope named %p without description is described by its name",
     (scope) => {
-      expect(describeScope(scope, undefined)).toBe(scope);
+      expect(english(describeScope(scope, undefined))).toBe(scope);
     },
   );
 });
@@ -516,5 +531,19 @@ describe("decideConsent with prompt=none", () => {
     ],
   ])("%s", (_label, input, expected) => {
     expect(decideConsent({ ...base, ...input })).toEqual(expected);
+  });
+});
+
+describe("restartWithFreshSignIn ('Not you?')", () => {
+  test.each<[string | undefined, string | null]>([
+    ["http://127.0.0.1:4444/oauth2/auth?client_id=a&scope=openid", "http://127.0.0.1:4444/oauth2/auth?client_id=a&scope=openid&prompt=login"],
+    ["https://auth.example/oauth2/auth?client_id=a&prompt=consent", "https://auth.example/oauth2/auth?client_id=a&prompt=login+consent"],
+    ["https://auth.example/oauth2/auth?client_id=a&prompt=none", "https://auth.example/oauth2/auth?client_id=a&prompt=login"],
+    ["https://auth.example/oauth2/auth?client_id=a&prompt=select_account+login", "https://auth.example/oauth2/auth?client_id=a&prompt=login"],
+    ["/oauth2/auth?client_id=a", null],
+    ["javascript:alert(1)", null],
+    [undefined, null],
+  ])("%p → %p", (url, expected) => {
+    expect(restartWithFreshSignIn(url)).toBe(expected);
   });
 });
