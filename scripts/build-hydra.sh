@@ -5,7 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 HYDRA_VERSION=v2.3.0
 out=.bin/hydra
-if [ -x "$out" ] && "$out" version 2>&1 | grep -q "Version: *$HYDRA_VERSION"; then
+# The version is read first, then matched: `hydra version | grep -q` under pipefail fails at random
+# (grep exits at the first match and hydra gets SIGPIPE), which rebuilt Hydra for nothing.
+have=""
+[ -x "$out" ] && have=$("$out" version 2>&1 || true)
+if [[ "$have" =~ Version:\ *$HYDRA_VERSION ]]; then
   exit 0
 fi
 command -v go >/dev/null || { echo "build-hydra: Go is required to build Hydra (https://go.dev/dl)" >&2; exit 1; }
