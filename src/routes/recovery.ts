@@ -118,7 +118,7 @@ export function recoveryRoutes(deps: Deps): Router {
     if (found.status !== "valid") throw linkProblem(found.status);
     const user = await store.getUser(found.token.userId);
     if (!user || user.disabledAt) throw linkProblem("unknown");
-    const weak = passwordProblem(form.password, personalInputs(user.email, user.name ?? ""));
+    const weak = passwordProblem(form.password, personalInputs(user.email, user.name ?? ""), lngOf(res));
     if (weak) {
       return res.status(400).render("recovery-reset", { title: tOf(res)("recovery:reset.title"), csrfToken: deps.csrf.token(req), token: form.token, email: found.token.email, passwordMinLength: PASSWORD_MIN_LENGTH, error: weak });
     }

@@ -186,7 +186,11 @@ test("asked for in German (Accept-Language: de): German pages, a German recovery
   expect(input.attr("data-strength")).toBeDefined();
   expect(reset.$('script[src="/static/strength.js"]').length).toBe(1);
 
-  const done = await browser.submit(reset, "#reset-form", { password: NEW_PASSWORD });
+  const weak = await browser.submit(reset, "#reset-form", { password: "password123" });
+  expect(weak.status).toBe(400);
+  expect(weak.text("#error")).toMatch(/Passwort/);
+  expect(weak.text("#error")).not.toMatch(/password|guess|least/i);
+  const done = await browser.submit(weak, "#reset-form", { password: NEW_PASSWORD });
   expect(done.status).toBe(200);
   expect(done.text("h1")).toBe("Passwort geändert");
   const changed = await stack.mailpit!.waitForMessage({ to: user.email, subject: /Ihr Passwort wurde geändert/ });
