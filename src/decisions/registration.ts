@@ -1,5 +1,6 @@
 // Pure decisions of sign-up: the audience's registration mode and whether a registration may
-// proceed, given the invitation (if any) that came with it.
+// proceed, given the invitation (if any) that came with it. Messages are translation keys (Msg).
+import { msg, type Msg } from "../i18n";
 
 export type RegistrationMode = "open" | "open+invitations" | "invitation-only" | "closed";
 
@@ -47,30 +48,34 @@ export function checkInvitation(invitation: InvitationFacts | null, ctx: { audie
 
 export type RegistrationDecision =
   | { kind: "allow"; useInvitation: boolean; emailVerified: boolean }
-  | { kind: "refuse"; status: 400 | 403; reason: string; message: string };
+  | { kind: "refuse"; status: 400 | 403; reason: string; message: Msg };
 
-export function invitationProblem(status: Exclude<InvitationCheck["status"], "valid" | "none">, audienceName: string): string {
-  switch (status) {
-    case "unknown": return "This invitation code is not valid. Check the link you received.";
-    case "expired": return "This invitation has expired. Ask whoever invited you for a new one.";
-    case "used": return "This invitation has already been used.";
-    case "other-audience": return `This invitation is for another application; it cannot be used to register for ${audienceName}.`;
-    case "email-mismatch": return "This invitation was issued for a different email address. Register with the address it was sent to.";
-  }
+const PROBLEM_KEYS = {
+  unknown: "unknown",
+  expired: "expired",
+  used: "used",
+  "other-audience": "otherAudience",
+  "email-mismatch": "emailMismatch",
+} as const;
+
+/** What is wrong with an invitation, for the person (registration:invitationProblem.*). */
+export function invitationProblem(status: Exclude<InvitationCheck["status"], "valid" | "none">, audienceName: string): Msg {
+  return msg(`registration:invitationProblem.${PROBLEM_KEYS[status]}`, status === "other-audience" ? { audience: audienceName } : undefined);
 }
 
 export function decideRegistration(mode: RegistrationMode, invitation: InvitationCheck, audienceName: string): RegistrationDecision {
-  const refuse = (status: 400 | 403, reason: string, message: string): RegistrationDecision => ({ kind: "refuse", status, reason, message });
-  if (mode === "closed") return refuse(403, "closed", `Registration is closed for ${audienceName}.`);
+  const refuse = (status: 400 | 403, reason: string, message: Msg): RegistrationDecision => ({ kind: "refuse", status, reason, message });
+  const audience = { audience: audienceName };
+  if (mode === "closed") return refuse(403, "closed", msg("registration:closed.message", audience));
   if (mode === "open") {
     if (invitation.status === "none") return { kind: "allow", useInvitation: false, emailVerified: false };
-    return refuse(400, "invitations_not_accepted", `${audienceName} does not use invitations. Remove the invitation code to register.`);
+    return refuse(400, "invitations_not_accepted", msg("registration:refused.notAccepted", audience));
   }
   if (invitation.status === "valid") return { kind: "allow", useInvitation: true, emailVerified: invitation.boundEmail !== null };
   if (invitation.status === "none") {
     if (mode === "open+invitations") return { kind: "allow", useInvitation: false, emailVerified: false };
-    return refuse(403, "invitation_required", `Registration for ${audienceName} requires an invitation.`);
+    return refuse(403, "invitation_required", msg("registration:refused.required", audience));
   }
-  const message = invitationProblem(invitation.status, audienceName);
-  return refuse(400, `invitation_${invitation.status.replaceAll("-", "_")}`, mode === "open+invitations" ? `${message} You can also register without an invitation.` : message);
+  const problem = invitationProblem(invitation.status, audienceName);
+  return refuse(400, `invitation_${invitation.status.replaceAll("-", "_")}`, mode === "open+invitations" ? msg("registration:refused.orWithout", { problem }) : problem);
 }

@@ -9,6 +9,8 @@ import { answerOnce } from "./challenges";
 import { loginAcceptance, mustVerifyFirst } from "../decisions/login";
 export { mustVerifyFirst };
 import type { Audience, User } from "../services/store";
+import { say, type Msg } from "../i18n";
+import { tOf } from "../middleware/page-locals";
 
 export const challengeDigest = (c: string) => createHash("sha256").update(c).digest("base64url");
 
@@ -69,16 +71,25 @@ export function saveSession(req: Request): Promise<void> {
   return new Promise((resolve, reject) => req.session.save((e) => (e ? reject(e) : resolve())));
 }
 
-/** Renders the "check your inbox" page that holds a login step until the address is verified. */
-export function renderCheckInbox(deps: Deps, req: Request, res: Response, view: { email: string; audienceName: string | null; loginChallenge: string | null; notice?: string; error?: string; status?: number }) {
+/**
+ * Renders the "check your inbox" page that holds a login step until the address is verified.
+ * Notice and error are messages (msg(), translated here) or text already in the page's language.
+ */
+export function renderCheckInbox(
+  deps: Deps,
+  req: Request,
+  res: Response,
+  view: { email: string; audienceName: string | null; loginChallenge: string | null; notice?: Msg | string; error?: Msg | string; status?: number },
+) {
+  const t = tOf(res);
   res.status(view.status ?? 200).render("check-inbox", {
-    title: "Check your inbox",
+    title: t("login:checkInbox.title"),
     csrfToken: deps.csrf.token(req),
     email: view.email,
     audienceName: view.audienceName,
     challenge: view.loginChallenge,
-    notice: view.notice ?? null,
-    error: view.error ?? null,
+    notice: view.notice ? say(t, view.notice) : null,
+    error: view.error ? say(t, view.error) : null,
   });
 }
 

@@ -13,18 +13,32 @@ import type { OAuth2LoginRequest } from "../services/hydra";
 import { offersSignUp, registrationMode } from "../decisions/registration";
 import { loginLimitKeys, type LimitKey } from "../decisions/device-cookie";
 import { normalizeEmail } from "../services/store";
+import { msg, say, type Msg } from "../i18n";
+import { tOf, useAudienceBrand, useUiLocales } from "../middleware/page-locals";
 
-/** "30 days", "12 hours", "45 minutes": how long "stay signed in" lasts, in words. */
-export function rememberPeriod(seconds: number): string {
-  const unit = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
-  if (seconds >= 2 * 86400) return unit(Math.round(seconds / 86400), "day");
-  if (seconds >= 2 * 3600) return unit(Math.round(seconds / 3600), "hour");
-  return unit(Math.max(1, Math.round(seconds / 60)), "minute");
+/** "30 days", "12 hours", "45 minutes": how long "stay signed in" lasts, in words (i18next plurals). */
+export function rememberPeriod(seconds: number): Msg {
+  if (seconds >= 2 * 86400) return msg("login:period.day", { count: Math.round(seconds / 86400) });
+  if (seconds >= 2 * 3600) return msg("login:period.hour", { count: Math.round(seconds / 3600) });
+  return msg("login:period.minute", { count: Math.max(1, Math.round(seconds / 60)) });
 }
 
-function tooManySignIns(retryAfterSeconds: number): string {
-  const minutes = Math.max(1, Math.ceil(retryAfterSeconds / 60));
-  return `Too many failed sign-in attempts. Please wait ${minutes} minute${minutes === 1 ? "" : "s"} and try again, or sign in from a browser where you signed in before.`;
+function tooManySignIns(retryAfterSeconds: number): Msg {
+  return msg("login:error.tooMany", { count: Math.max(1, Math.ceil(retryAfterSeconds / 60)) });
+}
+
+/**
+ * The application's ui_locales for this login step: Hydra's oidc_context.ui_locales (a list), else
+ * the ui_locales parameter of the original authorization request.
+ */
+export function uiLocalesOf(loginRequest: Pick<OAuth2LoginRequest, "oidc_context" | "request_url">): string[] | string | undefined {
+  const fromHydra = loginRequest.oidc_context?.ui_locales;
+  if (fromHydra?.length) return fromHydra;
+  try {
+    return new URL(loginRequest.request_url).searchParams.get("ui_locales") ?? undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const LoginQuery = z.object({ login_challenge: challenge });
@@ -43,12 +57,15 @@ export function loginRoutes(deps: Deps): Router {
     req: Request,
     res: Response,
     loginRequest: OAuth2LoginRequest,
-    extra: { status?: number; error?: string; email?: string; remember?: boolean } = {},
+    extra: { status?: number; error?: Msg; email?: string; remember?: boolean } = {},
   ) {
     const clientId = loginRequest.client.client_id ?? "";
     const membership = clientId ? await store.getClientMembership(clientId) : null;
+    // The audience's own name and logo (audience config `brand: { name, logo }`), when it has them.
+    useAudienceBrand(res, membership?.audience);
+    const t = tOf(res);
     res.status(extra.status ?? 200).render("login", {
-      title: "Sign in",
+      title: t("login:title"),
       csrfToken: deps.csrf.token(req),
       challenge: loginRequest.challenge,
       clientName: loginRequest.client.client_name || clientId,
@@ -57,8 +74,8 @@ export function loginRoutes(deps: Deps): Router {
       invitationPending: Boolean(req.session.invitationCode),
       email: extra.email ?? loginRequest.oidc_context?.login_hint ?? "",
       remember: extra.remember ?? false,
-      rememberFor: rememberPeriod(env.LOGIN_REMEMBER_FOR_SECONDS),
-      error: extra.error ?? null,
+      rememberFor: say(t, rememberPeriod(env.LOGIN_REMEMBER_FOR_SECONDS)),
+      error: extra.error ? say(t, extra.error) : null,
     });
   }
 
@@ -66,6 +83,9 @@ export function loginRoutes(deps: Deps): Router {
     const { login_challenge } = parseInput(LoginQuery, req.query, "login link");
     await ensureNotHandled(store, "login", login_challenge, hydra);
     const loginRequest = await hydra.getLoginRequest(login_challenge);
+    // The application asked for a language (OIDC ui_locales): the pages of this step follow it,
+    // unless the person chose one on the switcher.
+    useUiLocales(req, res, uiLocalesOf(loginRequest), env);
     const step = decideLoginStart(loginRequest);
     if (step.kind === "accept") {
       const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");
@@ -83,9 +103,10 @@ export function loginRoutes(deps: Deps): Router {
     const form = parseInput(LoginForm, req.body, "sign-in form");
     await ensureNotHandled(store, "login", form.login_challenge, hydra);
     const loginRequest = await hydra.getLoginRequest(form.login_challenge);
+    useUiLocales(req, res, uiLocalesOf(loginRequest), env);
     const again = { email: form.email, remember: form.remember };
     if (!form.email || !form.password) {
-      return renderForm(req, res, loginRequest, { status: 400, error: "Please enter your email and password.", ...again });
+      return renderForm(req, res, loginRequest, { status: 400, error: msg("login:error.missing"), ...again });
     }
     const emailNormalized = normalizeEmail(form.email);
 
@@ -108,13 +129,13 @@ export function loginRoutes(deps: Deps): Router {
     const ok = await verifyPassword(user?.passwordHash, form.password);
     if (!user || !ok) {
       deps.logger.info({ event: "login_failed", client: loginRequest.client.client_id, knownDevice: Boolean(device) }, "sign-in refused");
-      return renderForm(req, res, loginRequest, { status: 401, error: "The email or password is incorrect.", ...again });
+      return renderForm(req, res, loginRequest, { status: 401, error: msg("login:error.incorrect"), ...again });
     }
     await Promise.all(counted.map((k) => (k.kind === "loginDevice" ? deps.limits.reset(k.kind, k.key) : deps.limits.reward(k.kind, k.key))));
     if (user.disabledAt) {
       // Said only to someone who knows the password.
       deps.logger.info({ event: "login_disabled", subject: user.id }, "sign-in refused: account disabled");
-      return renderForm(req, res, loginRequest, { status: 403, error: "This account is disabled. Please contact the administrator.", ...again });
+      return renderForm(req, res, loginRequest, { status: 403, error: msg("login:error.disabled"), ...again });
     }
 
     const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");
@@ -143,21 +164,22 @@ export function loginRoutes(deps: Deps): Router {
 export async function resumePendingLogin(deps: Deps, req: Request, res: Response, loginChallenge: string): Promise<void> {
   const pending = req.session.pendingLogin;
   if (!pending || pending.challenge !== challengeDigest(loginChallenge)) {
-    throw new AppError(400, "no_pending_sign_in", "There is no sign-in waiting in this browser. Please start again from the application.", { title: "Nothing to continue" });
+    throw new AppError(400, "no_pending_sign_in", msg("login:pending.none"), { title: msg("login:pending.title") });
   }
   await ensureNotHandled(deps.store, "login", loginChallenge, deps.hydra);
   const loginRequest = await deps.hydra.getLoginRequest(loginChallenge);
+  useUiLocales(req, res, uiLocalesOf(loginRequest), deps.env);
   const membership = await deps.store.getClientMembership(loginRequest.client.client_id ?? "");
   const audience = membership?.audience ?? null;
   const user = pending.decoy ? null : await deps.store.getUser(pending.userId);
-  if (!pending.decoy && !user) throw new AppError(400, "no_pending_sign_in", "This account no longer exists.", { title: "Nothing to continue" });
+  if (!pending.decoy && !user) throw new AppError(400, "no_pending_sign_in", msg("login:pending.accountGone"), { title: msg("login:pending.title") });
   if (!user || holdsForVerification({ audience, user, requireVerified: pending.requireVerified })) {
     return renderCheckInbox(deps, req, res, {
       email: user?.email ?? pending.decoy!.email,
       audienceName: audience?.displayName ?? null,
       loginChallenge,
       status: 409,
-      error: "Your email address is not verified yet. Open the link in the mail we sent, or enter its code here.",
+      error: msg("login:pending.notVerified"),
     });
   }
   await finishLogin(deps, req, res, { loginChallenge, loginSessionId: pending.loginSessionId, user, audience, remember: pending.remember, startSession: pending.startSession });

@@ -1,6 +1,7 @@
 // /registration — sign-up during Hydra's login step, governed by the audience's registration mode.
 // /invitation — an invitation link opened outside an OAuth flow: explains what to do next and
 // keeps the code in the session for the registration that follows.
+// /password-strength — live feedback on a new password while it is typed (public/strength.js).
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import type { Deps } from "./deps";
@@ -10,28 +11,86 @@ import { AppError } from "../errors";
 import { ensureNotHandled } from "./challenges";
 import { challengeDigest, finishLogin, regenerateSession, renderCheckInbox, saveSession } from "./login-step";
 import { queueAccountExistsMail, queueVerificationMail } from "./verification";
+import { mailDateTime } from "../services/mail";
 import { checkInvitation, decideRegistration, invitationProblem, registrationMode, type InvitationCheck, type RegistrationMode } from "../decisions/registration";
-import { hashPassword, verifyPassword, passwordProblem, personalInputs, PASSWORD_MIN_LENGTH } from "../services/passwords";
+import { hashPassword, verifyPassword, passwordProblem, passwordStrength, personalInputs, zxcvbnFeedback, PASSWORD_MIN_LENGTH } from "../services/passwords";
 import { EmailTakenError, InvitationRedeemedError, normalizeEmail, type Audience, type User } from "../services/store";
 import type { OAuth2LoginRequest } from "../services/hydra";
-import { limitPerIp } from "../middleware/rate-limit";
+import { limitPerIp, tooManyAttempts } from "../middleware/rate-limit";
+import { msg, say, type Msg } from "../i18n";
+import { lngOf, tOf, useAudienceBrand, useUiLocales } from "../middleware/page-locals";
+import { uiLocalesOf } from "./login";
 
 
-const invitationCode = z.string().trim().max(200, "is too long").regex(/^[A-Za-z0-9_-]*$/, "is not an invitation code");
+// Issue messages name the problem (registration:invalid.<field>.<problem>).
+const invitationCode = z.string().trim().max(200, "tooLong").regex(/^[A-Za-z0-9_-]*$/, "notInvitation");
 const RegistrationQuery = z.object({ login_challenge: challenge, invitation: invitationCode.optional() });
 const RegistrationChallenge = z.object({ login_challenge: challenge });
 const RegistrationFields = z.object({
-  email: z.string({ message: "is required" }).trim().max(320, "is too long").pipe(z.email({ message: "is not an email address" })),
-  name: z.string({ message: "is required" }).trim().min(1, "is required").max(200, "is too long"),
-  password: z.string({ message: "is required" }).max(1024, "is too long"),
+  email: z.string({ message: "required" }).trim().max(320, "tooLong").pipe(z.email({ message: "notEmail" })),
+  name: z.string({ message: "required" }).trim().min(1, "required").max(200, "tooLong"),
+  password: z.string({ message: "required" }).max(1024, "tooLong"),
   invitation: invitationCode.optional().transform((v) => v || undefined),
 });
 const InvitationQuery = z.object({ code: z.string({ message: "is required" }).regex(/^[A-Za-z0-9_-]{16,200}$/, "is not an invitation code") });
+const StrengthForm = z.object({
+  password: z.string().max(1024).default(""),
+  email: z.string().max(320).default(""),
+  name: z.string().max(200).default(""),
+});
 
 type FormField = "name" | "email" | "password" | "invitation";
 const isFormField = (f: string): f is FormField => f === "name" || f === "email" || f === "password" || f === "invitation";
 
-const FIELD_LABELS: Record<string, string> = { email: "Email", name: "Name", password: "Password", invitation: "Invitation code" };
+const FIELD_PROBLEMS: Record<FormField, readonly string[]> = {
+  email: ["required", "tooLong", "notEmail"],
+  name: ["required", "tooLong"],
+  password: ["required", "tooLong"],
+  invitation: ["tooLong", "notInvitation"],
+};
+
+/** One form issue in words: "Email is not an email address." (registration:invalid.*). */
+function fieldProblem(issue: { path: readonly PropertyKey[]; message: string }): Msg {
+  const field = String(issue.path[0] ?? "");
+  // Every issue of RegistrationFields is about one of its fields.
+  if (!isFormField(field)) return msg("errors:input.wrong", { what: msg("errors:what.registration form"), fields: [msg("errors:field.other")] });
+  if (FIELD_PROBLEMS[field].includes(issue.message)) return msg(`registration:invalid.${field}.${issue.message}`);
+  return msg("registration:invalid.other", { field: msg(`registration:label.${field}`) });
+}
+
+/** Live strength checks per client IP and window (in this process; each check is a few milliseconds of CPU). */
+const STRENGTH_CHECKS_PER_WINDOW = 300;
+const STRENGTH_WINDOW_MS = 10 * 60 * 1000;
+
+/**
+ * A fixed-window counter per key, in memory: the live strength check is no secret to guess and
+ * changes nothing, so a per-replica limit against CPU abuse is enough (no database write per keystroke).
+ * hit() counts one request and answers 0, or the seconds to wait when over the limit.
+ */
+export function fixedWindowLimiter(opts: { max: number; windowMs: number; maxKeys?: number }) {
+  const windows = new Map<string, { count: number; resetAt: number }>();
+  const maxKeys = opts.maxKeys ?? 10_000;
+  return {
+    hit(key: string, now: number): number {
+      let w = windows.get(key);
+      if (!w || w.resetAt <= now) {
+        if (!w && windows.size >= maxKeys) {
+          for (const [k, v] of windows) if (v.resetAt <= now) windows.delete(k);
+          // Still full: forget the oldest entries (Map keeps insertion order).
+          for (const k of windows.keys()) {
+            if (windows.size < maxKeys) break;
+            windows.delete(k);
+          }
+        }
+        w = { count: 0, resetAt: now + opts.windowMs };
+        windows.delete(key);
+        windows.set(key, w);
+      }
+      w.count++;
+      return w.count > opts.max ? Math.max(1, Math.ceil((w.resetAt - now) / 1000)) : 0;
+    },
+  };
+}
 
 interface Flow {
   loginRequest: OAuth2LoginRequest;
@@ -44,26 +103,32 @@ export function registrationRoutes(deps: Deps): Router {
   const { hydra, store, env } = deps;
   const router = Router();
 
-  async function loadFlow(loginChallenge: string): Promise<Flow> {
+  async function loadFlow(req: Request, res: Response, loginChallenge: string): Promise<Flow> {
     await ensureNotHandled(store, "login", loginChallenge, hydra);
     const loginRequest = await hydra.getLoginRequest(loginChallenge);
+    // The page follows the application's ui_locales, like the sign-in page.
+    useUiLocales(req, res, uiLocalesOf(loginRequest), env);
     const clientId = loginRequest.client.client_id ?? "";
     const membership = clientId ? await store.getClientMembership(clientId) : null;
     const clientName = loginRequest.client.client_name || clientId;
     if (!membership) {
-      throw new AppError(403, "client_without_audience", `${clientName} is not set up for registration here (it belongs to no audience).`, { title: "Application not set up" });
+      throw new AppError(403, "client_without_audience", msg("registration:notSetUp.message", { client: clientName }), { title: msg("registration:notSetUp.title") });
     }
+    // The audience's own name and logo (audience config `brand: { name, logo }`), when it has them.
+    useAudienceBrand(res, membership.audience);
     return { loginRequest, clientName, audience: membership.audience, mode: registrationMode(membership.audience) };
   }
 
   function closed(flow: Flow): AppError {
-    return new AppError(403, "registration_closed", `Registration is closed for ${flow.audience.displayName}.`, { title: "Registration closed" });
+    return new AppError(403, "registration_closed", msg("registration:closed.message", { audience: flow.audience.displayName }), { title: msg("registration:closed.title") });
   }
 
   /** Re-shows the form with every field but the password; the error is tied to its field, which gets the focus. */
-  function renderForm(req: Request, res: Response, flow: Flow, extra: { status?: number; error?: string; errorField?: FormField | null; email?: string; name?: string; invitation?: string } = {}) {
+  function renderForm(req: Request, res: Response, flow: Flow, extra: { status?: number; error?: Msg | Msg[]; errorField?: FormField | null; email?: string; name?: string; invitation?: string } = {}) {
+    const t = tOf(res);
+    const errors = extra.error === undefined ? [] : Array.isArray(extra.error) ? extra.error : [extra.error];
     res.status(extra.status ?? 200).render("registration", {
-      title: "Create account",
+      title: t("registration:title"),
       csrfToken: deps.csrf.token(req),
       challenge: flow.loginRequest.challenge,
       clientName: flow.clientName,
@@ -73,8 +138,8 @@ export function registrationRoutes(deps: Deps): Router {
       email: extra.email ?? "",
       name: extra.name ?? "",
       invitation: extra.invitation ?? "",
-      error: extra.error ?? null,
-      errorField: extra.error ? (extra.errorField ?? null) : null,
+      error: errors.length ? errors.map((m) => say(t, m)).join(" ") : null,
+      errorField: errors.length ? (extra.errorField ?? null) : null,
     });
   }
 
@@ -120,7 +185,7 @@ export function registrationRoutes(deps: Deps): Router {
     const email = typedEmail.trim();
     const owner = await store.findUserByEmail(email);
     if (owner && (await deps.limits.consume("verificationMail", `sign-up-taken:${normalizeEmail(email)}`)).allowed) {
-      await store.transaction((tx) => queueAccountExistsMail(tx, env, owner));
+      await store.transaction((tx) => queueAccountExistsMail(tx, env, owner, lngOf(res)));
       deps.mailer.kick();
     }
     await regenerateSession(req, {
@@ -142,24 +207,24 @@ export function registrationRoutes(deps: Deps): Router {
 
   router.get("/registration", async (req: Request, res: Response) => {
     const query = parseInput(RegistrationQuery, req.query, "registration link");
-    const flow = await loadFlow(query.login_challenge);
+    const flow = await loadFlow(req, res, query.login_challenge);
     if (flow.mode === "closed") throw closed(flow);
     renderForm(req, res, flow, { invitation: query.invitation || req.session.invitationCode || "" });
   });
 
-  const registrationLimit = limitPerIp(deps.limits, "registrationIp", "Too many registration attempts from your network. Please try again later.");
-  const invitationLimit = limitPerIp(deps.limits, "invitationIp", "Too many invitation links opened from your network. Please try again later.");
+  const registrationLimit = limitPerIp(deps.limits, "registrationIp", msg("registration:tooMany"));
+  const invitationLimit = limitPerIp(deps.limits, "invitationIp", msg("registration:tooManyInvitations"));
 
   router.post("/registration", deps.csrf.protect, registrationLimit, async (req: Request, res: Response) => {
     const { login_challenge } = parseInput(RegistrationChallenge, req.body, "registration form");
-    const flow = await loadFlow(login_challenge);
+    const flow = await loadFlow(req, res, login_challenge);
     if (flow.mode === "closed") throw closed(flow);
 
     const raw = req.body as Record<string, unknown>;
     const keep = { email: String(raw.email ?? ""), name: String(raw.name ?? ""), invitation: String(raw.invitation ?? "") };
     const parsed = RegistrationFields.safeParse(raw);
     if (!parsed.success) {
-      const error = parsed.error.issues.map((i) => `${FIELD_LABELS[String(i.path[0])] ?? String(i.path[0])} ${i.message}.`).join(" ");
+      const error = parsed.error.issues.map(fieldProblem);
       const first = String(parsed.error.issues[0]?.path[0] ?? "");
       return renderForm(req, res, flow, { status: 400, error, errorField: isFormField(first) ? first : null, ...keep });
     }
@@ -183,7 +248,7 @@ export function registrationRoutes(deps: Deps): Router {
       deps.logger.info({ event: "registration_refused", reason: decision.reason, audience: flow.audience.id }, "registration refused");
       return renderForm(req, res, flow, { status: decision.status, error: decision.message, errorField: flow.mode !== "open" ? "invitation" : null, ...keep });
     }
-    const weak = passwordProblem(form.password, personalInputs(form.email, form.name));
+    const weak = passwordProblem(form.password, personalInputs(form.email, form.name), lngOf(res));
     if (weak) return renderForm(req, res, flow, { status: 400, error: weak, errorField: "password", ...keep });
 
     let user;
@@ -192,7 +257,7 @@ export function registrationRoutes(deps: Deps): Router {
         { email: form.email, name: form.name, passwordHash: await hashPassword(form.password), emailVerified: decision.emailVerified },
         decision.useInvitation ? invitationId : null,
         // The verification mail is written with the account (outbox): no account without its mail.
-        decision.emailVerified ? undefined : (tx, created) => queueVerificationMail(tx, env, created),
+        decision.emailVerified ? undefined : (tx, created) => queueVerificationMail(tx, env, created, lngOf(res)),
       );
     } catch (err) {
       if (err instanceof EmailTakenError) return answerLikeNewSignUp(req, res, flow, login_challenge, form.email);
@@ -215,20 +280,41 @@ export function registrationRoutes(deps: Deps): Router {
       const status = check.status === "unknown" ? 404 : 410;
       const problem = check.status === "none" ? "unknown" : check.status;
       throw new AppError(status, `invitation_${problem}`, invitationProblem(problem as Exclude<InvitationCheck["status"], "valid" | "none">, invitation?.audience.displayName ?? ""), {
-        title: "Invitation",
+        title: msg("registration:invitationPage.errorTitle"),
       });
     }
     const audience = invitation!.audience;
     const accepted = audience.invitationEnabled;
     if (accepted) req.session.invitationCode = code;
     res.render("invitation", {
-      title: `Invitation to ${audience.displayName}`,
+      title: tOf(res)("registration:invitationPage.title", { audience: audience.displayName }),
       audienceName: audience.displayName,
       startUrl: audience.startUrl,
       boundEmail: invitation!.email,
       expiresAt: invitation!.expiresAt,
+      // In UTC naming the zone (the page's script shows it in local time). Not formatDateTime from
+      // src/i18n.ts for now: Intl refuses its dateStyle/timeStyle together with timeZoneName (TypeError).
+      expiresText: mailDateTime(invitation!.expiresAt, lngOf(res)),
       accepted,
     });
+  });
+
+  // Live feedback while a new password is typed (public/strength.js on the sign-up, reset and account
+  // pages): the same judgement as the forms, in the page's language. The password is never logged.
+  const strengthLimit = fixedWindowLimiter({ max: STRENGTH_CHECKS_PER_WINDOW, windowMs: STRENGTH_WINDOW_MS });
+  router.post("/password-strength", deps.csrf.protect, (req: Request, res: Response) => {
+    const wait = strengthLimit.hit(req.ip ?? "unknown", Date.now());
+    if (wait > 0) throw tooManyAttempts(msg("registration:strength.tooMany"), wait);
+    const parsed = StrengthForm.safeParse(req.body ?? {});
+    res.setHeader("Cache-Control", "no-store");
+    if (!parsed.success) return res.status(400).json({ error: "invalid_input" });
+    const { password, email, name } = parsed.data;
+    const strength = passwordStrength(password, personalInputs(email.trim(), name.trim()));
+    const t = tOf(res);
+    const feedback = strength.acceptable
+      ? [t("registration:strength.good")]
+      : [say(t, strength.rule ?? msg("registration:password.tooEasy")), ...zxcvbnFeedback(strength.feedback, lngOf(res))];
+    res.json({ acceptable: strength.acceptable, score: strength.score, feedback });
   });
 
   return router;

@@ -136,7 +136,8 @@ describe("open (sign-up enabled, invitations off)", () => {
     const fresh = newEmail("fresh");
     const { result: newOne } = await register("open-web", { email: fresh });
     expect(result.status).toBe(newOne.status);
-    const shape = (p: Page, email: string) => p.html.split(email).join("EMAIL").replace(/value="[^"]{20,}"/g, 'value="…"');
+    // Tokens, challenges and the language switcher's links back to this flow differ; nothing else may.
+    const shape = (p: Page, email: string) => p.html.split(email).join("EMAIL").replace(/value="[^"]{20,}"/g, 'value="…"').replace(/href="\/language\?[^"]*"/g, 'href="…"');
     expect(shape(result, typed)).toBe(shape(newOne, fresh));
     expect(await userCount()).toBe(before + 1); // only the fresh one
     expect(await stack.db.user.findUniqueOrThrow({ where: { id: existing.id } })).toEqual(snapshot);
@@ -318,4 +319,116 @@ test("the invitation script prints a single-use link that works", async () => {
       env: { ...process.env, DATABASE_URL: stack.env.DATABASE_URL },
     }),
   ).rejects.toMatchObject({ stderr: expect.stringContaining('audience "open" does not accept invitations') });
+});
+
+describe("the page's language: the switcher, then the application's ui_locales, then Accept-Language", () => {
+  /** A browser whose every request says Accept-Language: <value>. */
+  class BrowserWithLanguage extends Browser {
+    constructor(private readonly acceptLanguage: string) {
+      super();
+    }
+    override fetch(url: string, init: Parameters<Browser["fetch"]>[1] = {}) {
+      return super.fetch(url, { ...init, headers: { "accept-language": this.acceptLanguage, ...init.headers } });
+    }
+  }
+  const lang = (page: Page) => page.$("html").attr("lang");
+  const uiLocales = (browser: Browser, value: string) => startAuthorization(browser, stack, { clientId: "open-web", redirectUri: CALLBACK, scope: "openid profile email", extra: { ui_locales: value } });
+
+  test("ui_locales=de in the authorization request: the sign-in page is German", async () => {
+    const { page } = await uiLocales(new Browser(), "fr-CA de en");
+    expect(new URL(page.url).pathname).toBe("/login");
+    expect(lang(page)).toBe("de");
+    expect(page.text("#login-form button[type=submit]")).toBe("Anmelden");
+    expect(page.text("h1")).toBe("Anmelden");
+    expect(page.text("#remember-hint")).toContain("Für 30 Tage");
+    expect(page.$("title").text()).toMatch(/^Anmelden – /);
+    expect(page.$("#password").attr("data-show-label")).toBe("Passwort anzeigen");
+  });
+
+  test("Accept-Language: de gives German; without any, English", async () => {
+    const german = await loginPage(new BrowserWithLanguage("de-DE,de;q=0.9,en;q=0.5"), "open-web");
+    expect(lang(german.page)).toBe("de");
+    expect(german.page.text("#sign-up a")).toBe("Konto erstellen");
+    const english = await loginPage(new Browser(), "open-web");
+    expect(lang(english.page)).toBe("en");
+    expect(english.page.text("#login-form button[type=submit]")).toBe("Sign in");
+  });
+
+  test("the language chosen on the switcher (GET /language) wins over ui_locales=en", async () => {
+    const browser = new Browser();
+    const { page } = await uiLocales(browser, "en");
+    expect(lang(page)).toBe("en");
+    const back = new URL(page.url).pathname + new URL(page.url).search;
+    const switched = await browser.get(`${stack.appUrl}/language?lng=de&return=${encodeURIComponent(back)}`);
+    expect(new URL(switched.url).pathname).toBe("/login");
+    expect(lang(switched)).toBe("de");
+    expect(switched.text("#login-form button[type=submit]")).toBe("Anmelden");
+    // A new sign-in asking for English stays German for this person.
+    const again = await uiLocales(browser, "en");
+    expect(lang(again.page)).toBe("de");
+  });
+
+  test("a registration error in German names the problem in German (zxcvbn's feedback included), tied to its field", async () => {
+    const browser = new Browser();
+    const { page: login } = await uiLocales(browser, "de");
+    const form = await browser.get(new URL(login.$("#sign-up a").attr("href")!, login.url).toString());
+    expect(lang(form)).toBe("de");
+    expect(form.text("h1")).toBe("Konto erstellen");
+    expect(form.$("#password").attr("data-strength")).toBeDefined();
+    expect(form.$('script[src="/static/strength.js"]').length).toBe(1);
+
+    const weak = await browser.submit(form, "#registration-form", { name: "Grete Weiskopf", email: newEmail("de"), password: "password1234" });
+    expect(weak.status).toBe(400);
+    expect(lang(weak)).toBe("de");
+    expect(weak.text("#error")).toBe(
+      "Dieses Passwort ist zu leicht zu erraten. Dies weist Ähnlichkeit zu anderen oft verwendeten Passwörtern auf. Weitere Wörter, die weniger häufig vorkommen, hinzufügen.",
+    );
+    expect(weak.$("#password").attr("aria-describedby")).toBe("error");
+
+    const noName = await browser.submit(weak, "#registration-form", { name: "", password: PASSWORD });
+    expect(noName.status).toBe(400);
+    expect(noName.text("#error")).toBe("Bitte geben Sie Ihren Namen an.");
+    expect(noName.$("#name").attr("aria-invalid")).toBe("true");
+
+    // Signed up from a German page: "check your inbox" and the verification mail are German too.
+    const email = newEmail("de");
+    const held = await browser.submit(noName, "#registration-form", { name: "Grete Weiskopf", email, password: PASSWORD });
+    expect(heldForVerification(held)).toBe(true);
+    expect(held.text("h1")).toBe("Bitte prüfen Sie Ihren Posteingang");
+    expect(held.text("#context")).toContain(`Wir haben eine E-Mail an ${email} geschickt.`);
+    await stack.mailpit!.waitForMessage({ to: email.toLowerCase(), subject: /^Bestätigen Sie Ihre E-Mail-Adresse/ });
+  });
+
+  test("POST /password-strength answers in the page's language; a strong password is acceptable; no CSRF token, no answer", async () => {
+    const browser = new Browser();
+    const { page: login } = await uiLocales(browser, "de");
+    const form = await browser.get(new URL(login.$("#sign-up a").attr("href")!, login.url).toString());
+    const csrf = form.$('#registration-form input[name="_csrf"]').attr("value")!;
+    const check = async (fields: Record<string, string>) => {
+      const res = await browser.fetch(`${stack.appUrl}/password-strength`, { method: "POST", body: new URLSearchParams(fields), headers: { accept: "application/json" } });
+      return { status: res.status, json: (await res.json()) as { acceptable: boolean; score: number; feedback: string[] } };
+    };
+
+    const weak = await check({ _csrf: csrf, password: "password1234" });
+    expect(weak.status).toBe(200);
+    expect(weak.json.acceptable).toBe(false);
+    expect(weak.json.score).toBeLessThan(3);
+    expect(weak.json.feedback).toEqual([
+      "Dieses Passwort ist zu leicht zu erraten.",
+      "Dies weist Ähnlichkeit zu anderen oft verwendeten Passwörtern auf.",
+      "Weitere Wörter, die weniger häufig vorkommen, hinzufügen.",
+    ]);
+
+    const strong = await check({ _csrf: csrf, password: PASSWORD, email: "grete@example.com", name: "Grete Weiskopf" });
+    expect(strong).toEqual({ status: 200, json: { acceptable: true, score: 4, feedback: ["Gut: Dieses Passwort ist schwer zu erraten."] } });
+
+    const personal = await check({ _csrf: csrf, password: "grete.weiskopf.2024!", email: "grete.weiskopf@example.com", name: "Grete Weiskopf" });
+    expect(personal.json.acceptable).toBe(false);
+    expect(personal.json.feedback[0]).toBe("Das Passwort darf weder Ihre E-Mail-Adresse noch einen großen Teil davon enthalten.");
+
+    const withoutToken = await check({ password: PASSWORD });
+    expect(withoutToken.status).toBe(403);
+    const otherBrowser = await new Browser().fetch(`${stack.appUrl}/password-strength`, { method: "POST", body: new URLSearchParams({ _csrf: csrf, password: PASSWORD }), headers: { accept: "application/json" } });
+    expect(otherBrowser.status).toBe(403);
+  });
 });

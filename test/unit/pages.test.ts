@@ -1,8 +1,9 @@
 // Pages for people: Hydra's errors in plain words, and input problems without internal field names.
+import { switchAccountTarget } from "../../src/routes/logout";
 import { explainOAuthError } from "../../src/decisions/oauth-errors";
 import { inputProblem } from "../../src/middleware/validate";
 import { rememberPeriod } from "../../src/routes/login";
-import { english } from "../../src/i18n";
+import { english, fixedT, say } from "../../src/i18n";
 
 describe("explainOAuthError", () => {
   test.each<[string | undefined, string, boolean]>([
@@ -48,6 +49,29 @@ describe("rememberPeriod: how long 'stay signed in' lasts, in words", () => {
     [60, "1 minute"],
     [10, "1 minute"],
   ])("%p s → %s", (seconds, words) => {
-    expect(rememberPeriod(seconds)).toBe(words);
+    expect(english(rememberPeriod(seconds))).toBe(words);
+  });
+
+  test.each<[number, string]>([
+    [2592000, "30 Tage"],
+    [86400, "24 Stunden"],
+    [60, "1 Minute"],
+    [300, "5 Minuten"],
+  ])("in German: %p s → %s", (seconds, words) => {
+    expect(say(fixedT("de"), rememberPeriod(seconds))).toBe(words);
+  });
+});
+
+describe("switchAccountTarget: where /signed-out continues after 'Not you?'", () => {
+  const hydra = "https://auth.example";
+  test.each<[unknown, string | null]>([
+    ["https://auth.example/oauth2/auth?client_id=a&prompt=login", "https://auth.example/oauth2/auth?client_id=a&prompt=login"],
+    ["https://auth.example.evil/oauth2/auth?client_id=a", null],
+    ["https://evil.example/oauth2/auth?x=https://auth.example/oauth2/auth?", null],
+    ["https://auth.example/admin/clients", null],
+    ["", null],
+    [undefined, null],
+  ])("%p → %p", (value, expected) => {
+    expect(switchAccountTarget(value, hydra)).toBe(expected);
   });
 });

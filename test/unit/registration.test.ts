@@ -1,5 +1,6 @@
-// Pure decisions of sign-up (src/decisions/registration.ts) and the password strength check
-// (passwordProblem in src/services/passwords.ts).
+// Pure decisions of sign-up (src/decisions/registration.ts), the password strength check
+// (passwordProblem in src/services/passwords.ts) and the live check's rate limit. Messages are
+// compared in English (english()) and, where it matters, in German.
 import {
   checkInvitation,
   decideRegistration,
@@ -11,7 +12,19 @@ import {
   type RegistrationDecision,
   type RegistrationMode,
 } from "../../src/decisions/registration";
-import { containsEmailPart, personalInputs, passwordProblem } from "../../src/services/passwords";
+import { containsEmailPart, personalInputs, passwordProblem as passwordMsg, passwordStrength, zxcvbnFeedback } from "../../src/services/passwords";
+import { fixedWindowLimiter } from "../../src/routes/registration";
+import { english, fixedT, say } from "../../src/i18n";
+
+/** passwordProblem's message as text: English by default, or in `lng` (zxcvbn's feedback too). */
+function passwordProblem(password: string, userInputs: string[], lng = "en"): string | null {
+  const m = passwordMsg(password, userInputs, lng);
+  return m && say(fixedT(lng), m);
+}
+
+/** A decision with its message in English. */
+type EnglishDecision = { kind: "allow"; useInvitation: boolean; emailVerified: boolean } | { kind: "refuse"; status: 400 | 403; reason: string; message: string };
+const inEnglish = (d: RegistrationDecision): EnglishDecision => (d.kind === "refuse" ? { ...d, message: english(d.message) } : d);
 
 describe("registrationMode", () => {
   test.each<[boolean, boolean, RegistrationMode]>([
@@ -107,7 +120,7 @@ describe("invitationProblem", () => {
     ["other-audience", "This invitation is for another application; it cannot be used to register for Demo App."],
     ["email-mismatch", "This invitation was issued for a different email address. Register with the address it was sent to."],
   ])("%p", (status, expected) => {
-    expect(invitationProblem(status, "Demo App")).toBe(expected);
+    expect(english(invitationProblem(status, "Demo App"))).toBe(expected);
   });
 });
 
@@ -125,11 +138,11 @@ describe("decideRegistration", () => {
   } satisfies Record<string, InvitationCheck>;
   type CheckName = keyof typeof checks;
 
-  const ALLOW_PLAIN: RegistrationDecision = { kind: "allow", useInvitation: false, emailVerified: false };
-  const ALLOW_INVITED_VERIFIED: RegistrationDecision = { kind: "allow", useInvitation: true, emailVerified: true };
-  const ALLOW_INVITED_UNVERIFIED: RegistrationDecision = { kind: "allow", useInvitation: true, emailVerified: false };
-  const CLOSED: RegistrationDecision = { kind: "refuse", status: 403, reason: "closed", message: "Registration is closed for Demo App." };
-  const NOT_ACCEPTED: RegistrationDecision = {
+  const ALLOW_PLAIN: EnglishDecision = { kind: "allow", useInvitation: false, emailVerified: false };
+  const ALLOW_INVITED_VERIFIED: EnglishDecision = { kind: "allow", useInvitation: true, emailVerified: true };
+  const ALLOW_INVITED_UNVERIFIED: EnglishDecision = { kind: "allow", useInvitation: true, emailVerified: false };
+  const CLOSED: EnglishDecision = { kind: "refuse", status: 403, reason: "closed", message: "Registration is closed for Demo App." };
+  const NOT_ACCEPTED: EnglishDecision = {
     kind: "refuse",
     status: 400,
     reason: "invitations_not_accepted",
@@ -137,7 +150,7 @@ describe("decideRegistration", () => {
   };
 
   // Written out literally, one row per mode × check.
-  const table: [RegistrationMode, CheckName, RegistrationDecision][] = [
+  const table: [RegistrationMode, CheckName, EnglishDecision][] = [
     // closed: everything refused with 403
     ["closed", "none", CLOSED],
     ["closed", "unknown", CLOSED],
@@ -220,7 +233,7 @@ describe("decideRegistration", () => {
   });
 
   test.each(table)("%s × %s", (mode, checkName, expected) => {
-    expect(decideRegistration(mode, checks[checkName], NAME)).toStrictEqual(expected);
+    expect(inEnglish(decideRegistration(mode, checks[checkName], NAME))).toStrictEqual(expected);
   });
 
   test.each<[RegistrationMode, InvitationCheck, string]>([
@@ -231,7 +244,15 @@ describe("decideRegistration", () => {
   ])("the audience name is inserted verbatim (%s, %j)", (mode, check, message) => {
     const decision = decideRegistration(mode, check, "Ünïcode & <Co>");
     expect(decision.kind).toBe("refuse");
-    expect(decision.kind === "refuse" && decision.message).toBe(message);
+    expect(decision.kind === "refuse" && english(decision.message)).toBe(message);
+  });
+
+  test("messages are in German on a German page (the invitation problem and its hint included)", () => {
+    const de = fixedT("de");
+    const closed = decideRegistration("closed", { status: "none" }, "Demo App");
+    expect(closed.kind === "refuse" && say(de, closed.message)).toBe("Die Registrierung für Demo App ist geschlossen.");
+    const mixed = decideRegistration("open+invitations", { status: "used" }, "Demo App");
+    expect(mixed.kind === "refuse" && say(de, mixed.message)).toBe("Diese Einladung wurde bereits verwendet. Sie können sich auch ohne Einladung registrieren.");
   });
 });
 
@@ -279,6 +300,7 @@ describe("passwordProblem", () => {
     const problem = passwordProblem(password, userInputs);
     expect(problem).not.toBeNull();
     expect(problem!.startsWith("This password is too easy to guess.")).toBe(true);
+    expect(passwordStrength(password, userInputs)).toMatchObject({ acceptable: false, rule: null });
   });
 
   test("password1234 gets the exact message with zxcvbn's feedback", () => {
@@ -320,10 +342,67 @@ describe("passwordProblem", () => {
     },
   );
 
+  test("in German: the rule, and zxcvbn's warning and suggestions from @zxcvbn-ts/language-de", () => {
+    expect(passwordProblem("Xq7#pL2!z", [], "de")).toBe("Das Passwort muss mindestens 10 Zeichen lang sein.");
+    expect(passwordProblem("password1234", [], "de")).toBe(
+      "Dieses Passwort ist zu leicht zu erraten. Dies weist Ähnlichkeit zu anderen oft verwendeten Passwörtern auf. Weitere Wörter, die weniger häufig vorkommen, hinzufügen.",
+    );
+    expect(passwordProblem(EMAIL, USER_INPUTS, "de")).toBe("Das Passwort darf weder Ihre E-Mail-Adresse noch einen großen Teil davon enthalten.");
+  });
+
+  test("the language never changes the verdict; German words are known in every language", () => {
+    for (const password of ["correct horse battery staple", "password1234", "Sonnenschein", "Kartoffelsalat", "Zusammenarbeit"]) {
+      expect(passwordProblem(password, [], "de") === null).toBe(passwordProblem(password, [], "en") === null);
+    }
+    // Single German words: accepted with the English lists alone, refused with the German ones.
+    expect(passwordProblem("Zusammenarbeit", [], "en")).toBe("This password is too easy to guess. Single words are easy to guess. Add more words that are less common. Capitalize more than the first letter.");
+    expect(passwordProblem("Entwicklung", [], "de")).toBe(
+      "Dieses Passwort ist zu leicht zu erraten. Einzelne Wörter sind leicht zu erraten. Weitere Wörter, die weniger häufig vorkommen, hinzufügen. Nicht nur den ersten Buchstaben groß schreiben.",
+    );
+  });
+
+  test("passwordStrength: score, verdict and feedback keys, for the live check", () => {
+    expect(passwordStrength("correct horse battery staple", [])).toEqual({ acceptable: true, score: 4, rule: null, feedback: { warning: null, suggestions: [] } });
+    const weak = passwordStrength("password1234", []);
+    expect(weak).toMatchObject({ acceptable: false, rule: null, feedback: { warning: "similarToCommon", suggestions: ["anotherWord"] } });
+    expect(weak.score).toBeLessThan(3);
+    const short = passwordStrength("Xq7#pL2!z", []);
+    expect(short.acceptable).toBe(false);
+    expect(english(short.rule!)).toBe("The password must be at least 10 characters long.");
+    expect(english(passwordStrength("x".repeat(257), []).rule!)).toBe("The password must be at most 256 characters long.");
+    expect(english(passwordStrength(EMAIL, USER_INPUTS).rule!)).toBe("The password must not contain your email address or a large part of it.");
+  });
+
+  test("zxcvbnFeedback translates zxcvbn's keys and leaves unknown ones out", () => {
+    const keys = { warning: "similarToCommon", suggestions: ["anotherWord", "no-such-key", "toString"] };
+    expect(zxcvbnFeedback(keys, "en")).toEqual(["This is similar to a commonly used password.", "Add more words that are less common."]);
+    expect(zxcvbnFeedback(keys, "de")).toEqual(["Dies weist Ähnlichkeit zu anderen oft verwendeten Passwörtern auf.", "Weitere Wörter, die weniger häufig vorkommen, hinzufügen."]);
+    expect(zxcvbnFeedback({ warning: "__proto__", suggestions: [] }, "xx")).toEqual([]);
+  });
+
   test("personalInputs expands the email and the name into their parts", () => {
     expect(personalInputs("Ada.Lovelace+x@Example.com", "Ada King Lovelace")).toEqual([
       "ada.lovelace+x@example.com", "ada.lovelace+x", "example.com", "ada", "lovelace", "ada king lovelace", "adakinglovelace", "lovelace king ada", "lovelacekingada", "king",
     ]);
+  });
+});
+
+describe("fixedWindowLimiter (the live strength check's limit per IP)", () => {
+  test("counts per key and window; over the limit it says how many seconds to wait", () => {
+    const limiter = fixedWindowLimiter({ max: 3, windowMs: 60_000 });
+    expect([1, 2, 3].map(() => limiter.hit("a", 0))).toEqual([0, 0, 0]);
+    expect(limiter.hit("a", 1_000)).toBe(59);
+    expect(limiter.hit("b", 1_000)).toBe(0);
+    expect(limiter.hit("a", 60_000)).toBe(0); // a new window
+  });
+
+  test("holds at most maxKeys keys", () => {
+    const limiter = fixedWindowLimiter({ max: 1, windowMs: 60_000, maxKeys: 2 });
+    limiter.hit("a", 0);
+    limiter.hit("b", 0);
+    limiter.hit("c", 0); // "a" is forgotten
+    expect(limiter.hit("a", 0)).toBe(0);
+    expect(limiter.hit("c", 0)).toBe(60);
   });
 });
 
