@@ -27,7 +27,7 @@
     var d = new Date(el.getAttribute("datetime"));
     if (isNaN(d.getTime())) return;
     try {
-      el.textContent = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short", timeZoneName: "short" }).format(d);
+      el.textContent = new Intl.DateTimeFormat(lang, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" }).format(d);
     } catch (e) { /* keep the server's text */ }
   });
 })();

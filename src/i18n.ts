@@ -101,5 +101,6 @@ export function htmlT(t: T): T {
 
 /** Formats a date and time in a language, in UTC (pages re-format it in the browser's time zone). */
 export function formatDateTime(d: Date, lng: string, timeZone = "UTC"): string {
-  return new Intl.DateTimeFormat(isLanguage(lng) ? lng : DEFAULT_LANGUAGE, { dateStyle: "medium", timeStyle: "short", timeZone, timeZoneName: "short" }).format(d);
+  // Intl refuses dateStyle/timeStyle together with timeZoneName, so the parts are named one by one.
+  return new Intl.DateTimeFormat(isLanguage(lng) ? lng : DEFAULT_LANGUAGE, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone, timeZoneName: "short" }).format(d);
 }

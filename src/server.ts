@@ -10,6 +10,7 @@ import { createApp } from "./app";
 import { createDb } from "./services/db";
 import { createHydra } from "./services/hydra";
 import { createStore } from "./services/store";
+import { createConfigCache } from "./services/config-cache";
 import { createLimits } from "./services/limits";
 import { createMailer } from "./services/mail";
 import { createLogger, type Logger } from "./logger";
@@ -36,8 +37,10 @@ export async function startServer(env: Env, logger: Logger = createLogger(env.LO
   sessionPool.on("error", (err) => logger.warn({ err }, "session store connection lost"));
   const hydra = createHydra({ adminUrl: env.HYDRA_ADMIN_URL, timeoutMs: env.HYDRA_TIMEOUT_MS, publicUrl: env.HYDRA_PUBLIC_INTERNAL_URL });
   const limits = createLimits(sessionPool, env);
-  const mailer = createMailer({ db, smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, timeoutMs: env.SMTP_TIMEOUT_MS, logger });
-  const store = createStore(db);
+  const mailer = createMailer({ db, smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, timeoutMs: env.SMTP_TIMEOUT_MS, logger, productName: env.BRAND_PRODUCT_NAME });
+  // Audiences, clients, scopes and claims in memory; a seed run reaches every replica through NOTIFY.
+  const configCache = await createConfigCache({ db, databaseUrl: env.DATABASE_URL, logger });
+  const store = createStore(db, configCache);
   // Expired one-time tokens are removed every hour (any replica may do it; it is idempotent).
   const pruner = setInterval(() => void store.pruneOneTimeTokens().catch(() => undefined), 60 * 60 * 1000);
   pruner.unref();
@@ -88,6 +91,7 @@ export async function startServer(env: Env, logger: Logger = createLogger(env.LO
       if (cut > 0 && timeoutMs > 0) logger.warn({ requests: cut, timeoutMs }, "requests still running after the shutdown timeout: connections closed");
       clearInterval(pruner);
       await mailer.close();
+      await configCache.close();
       await Promise.allSettled([db.$disconnect(), sessionPool.end()]);
       return { cut };
     })());

@@ -34,6 +34,7 @@ export interface ConsentView {
 }
 
 import type { DeclaredDescription } from "../decisions/scopes";
+import type { ConfigCache } from "./config-cache";
 
 export interface ClientMembership {
   clientId: string;
@@ -88,7 +89,12 @@ export async function issueOneTimeToken(
   return { token, code, expiresAt };
 }
 
-export function createStore(db: Db) {
+/**
+ * The app's store. With a configuration cache, the configuration reads (client membership, scopes,
+ * claims, audiences) come from memory; without one (admin commands) or before it is loaded, from the database.
+ */
+export function createStore(db: Db, configCache?: ConfigCache) {
+  const config = () => configCache?.current() ?? null;
   return {
     async ping(): Promise<void> {
       await db.$queryRaw`SELECT 1`;
@@ -125,12 +131,16 @@ export function createStore(db: Db) {
 
     /** Declared scopes among `names`: name → the audience it is limited to (null: all audiences). */
     async getScopeOwners(names: readonly string[]): Promise<Map<string, string | null>> {
+      const c = config();
+      if (c) return new Map(names.filter((n) => c.scopeOwners.has(n)).map((n) => [n, c.scopeOwners.get(n)!]));
       const rows = await db.scope.findMany({ where: { name: { in: [...names] } }, select: { name: true, audienceId: true } });
       return new Map(rows.map((r) => [r.name, r.audienceId]));
     },
 
     /** Declared descriptions of scopes: one text, or one per language. */
     async getScopeDescriptions(names: readonly string[]): Promise<Map<string, DeclaredDescription>> {
+      const c = config();
+      if (c) return new Map(names.filter((n) => c.scopeDescriptions.has(n)).map((n) => [n, c.scopeDescriptions.get(n)!]));
       const rows = await db.scope.findMany({ where: { name: { in: [...names] } }, select: { name: true, description: true, descriptions: true } });
       const out = new Map<string, DeclaredDescription>();
       for (const r of rows) {
@@ -143,6 +153,8 @@ export function createStore(db: Db) {
 
     /** Declared claims visible to clients of the audience. */
     async getClaimDefs(audienceId: string): Promise<ClaimDef[]> {
+      const c = config();
+      if (c) return c.claims.filter((d) => d.audience === null || d.audience === audienceId);
       const rows = await db.claim.findMany({ where: { OR: [{ audienceId: null }, { audienceId }] }, orderBy: { name: "asc" } });
       return rows.map((r) => ({ name: r.name, scope: r.scope, source: r.source, audience: r.audienceId }));
     },
@@ -207,10 +219,14 @@ export function createStore(db: Db) {
     },
 
     async getAudience(id: string): Promise<Audience | null> {
+      const c = config();
+      if (c) return c.audiences.get(id) ?? null;
       return db.audience.findUnique({ where: { id } });
     },
 
     async listAudienceClientIds(audienceId: string): Promise<string[]> {
+      const c = config();
+      if (c) return [...(c.audienceClients.get(audienceId) ?? [])];
       return (await db.client.findMany({ where: { audienceId }, select: { id: true } })).map((c) => c.id);
     },
 
@@ -328,6 +344,11 @@ export function createStore(db: Db) {
 
     /** The audience a Hydra client belongs to, or null when the client has none. */
     async getClientMembership(clientId: string): Promise<ClientMembership | null> {
+      const c = config();
+      if (c) {
+        const audience = c.audiences.get(c.clientAudience.get(clientId) ?? "");
+        return audience ? { clientId, audience } : null;
+      }
       const row = await db.client.findUnique({ where: { id: clientId }, include: { audience: true } });
       return row ? { clientId: row.id, audience: row.audience } : null;
     },

@@ -1,0 +1,158 @@
+// The admins' configuration (audiences, clients' membership, scopes, claims) held in memory, so a
+// sign-in or consent step reads none of it from the database. Never stale: every write to those
+// tables (the seed, or SQL by hand) raises config_version and sends NOTIFY app_config (triggers in
+// the migration); each replica LISTENs on its own connection and reloads at once. A lost LISTEN
+// connection is re-opened (with a reload, for what it missed), and the version is also compared
+// every `checkEveryMs` as a safety net.
+import { Client as PgClient } from "pg";
+import type { Db } from "./db";
+import type { Logger } from "../logger";
+import type { Audience } from "../generated/prisma/client";
+import type { ClaimDef } from "../decisions/claims";
+import type { DeclaredDescription } from "../decisions/scopes";
+
+export const CONFIG_CHANNEL = "app_config";
+
+export interface ConfigSnapshot {
+  version: bigint;
+  audiences: ReadonlyMap<string, Audience>;
+  /** client id → its audience id. */
+  clientAudience: ReadonlyMap<string, string>;
+  /** audience id → its client ids. */
+  audienceClients: ReadonlyMap<string, readonly string[]>;
+  /** scope name → the audience it is limited to (null: every audience). */
+  scopeOwners: ReadonlyMap<string, string | null>;
+  scopeDescriptions: ReadonlyMap<string, DeclaredDescription>;
+  claims: readonly ClaimDef[];
+}
+
+export interface ConfigCache {
+  /** The configuration; null until it could be read once (the database was down at start-up): callers then read the database. */
+  current(): ConfigSnapshot | null;
+  /** Reloads now (also what a notification does). */
+  reload(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Reads the whole configuration in one consistent snapshot (REPEATABLE READ). */
+export async function loadConfigSnapshot(db: Db): Promise<ConfigSnapshot> {
+  const [versionRows, audiences, clients, scopes, claims] = await db.$transaction(
+    [
+      db.$queryRaw<{ version: bigint }[]>`SELECT version FROM config_version WHERE id = 1`,
+      db.audience.findMany(),
+      db.client.findMany({ select: { id: true, audienceId: true } }),
+      db.scope.findMany({ select: { name: true, audienceId: true, description: true, descriptions: true } }),
+      db.claim.findMany({ orderBy: { name: "asc" } }),
+    ],
+    { isolationLevel: "RepeatableRead" },
+  );
+  const audienceClients = new Map<string, string[]>();
+  for (const c of clients) audienceClients.set(c.audienceId, [...(audienceClients.get(c.audienceId) ?? []), c.id]);
+  const scopeDescriptions = new Map<string, DeclaredDescription>();
+  for (const s of scopes) {
+    const perLanguage = s.descriptions && typeof s.descriptions === "object" && !Array.isArray(s.descriptions) ? (s.descriptions as Record<string, string>) : null;
+    if (perLanguage) scopeDescriptions.set(s.name, perLanguage);
+    else if (s.description) scopeDescriptions.set(s.name, s.description);
+  }
+  return {
+    version: versionRows[0]?.version ?? 0n,
+    audiences: new Map(audiences.map((a) => [a.id, a])),
+    clientAudience: new Map(clients.map((c) => [c.id, c.audienceId])),
+    audienceClients,
+    scopeOwners: new Map(scopes.map((s) => [s.name, s.audienceId])),
+    scopeDescriptions,
+    claims: claims.map((c) => ({ name: c.name, scope: c.scope, source: c.source, audience: c.audienceId })),
+  };
+}
+
+export async function createConfigCache(opts: { db: Db; databaseUrl: string; logger: Logger; checkEveryMs?: number; reconnectMs?: number }): Promise<ConfigCache> {
+  const { db, logger } = opts;
+  let snapshot: ConfigSnapshot | null = await loadConfigSnapshot(db).catch((err) => {
+    logger.warn({ err }, "configuration not loaded at start-up; reading it from the database until it is");
+    return null;
+  });
+  let closed = false;
+  let loading: Promise<void> | null = null;
+  let again = false;
+  let listener: PgClient | null = null;
+  let reconnectTimer: NodeJS.Timeout | null = null;
+
+  function reload(): Promise<void> {
+    if (loading) {
+      again = true; // a change announced while loading: load once more right after
+      return loading;
+    }
+    loading = loadConfigSnapshot(db)
+      .then((s) => {
+        if (s.version !== snapshot?.version) logger.info({ version: String(s.version) }, "configuration reloaded");
+        snapshot = s;
+      })
+      .catch((err) => logger.warn({ err }, "configuration reload failed; keeping the previous one"))
+      .finally(() => {
+        loading = null;
+        if (again && !closed) {
+          again = false;
+          void reload();
+        }
+      });
+    return loading;
+  }
+
+  async function listen(): Promise<void> {
+    if (closed) return;
+    const client = new PgClient({ connectionString: opts.databaseUrl, connectionTimeoutMillis: 5000 });
+    const lost = (err?: unknown) => {
+      if (listener !== client) return;
+      listener = null;
+      client.removeAllListeners();
+      void client.end().catch(() => undefined);
+      if (closed) return;
+      logger.warn({ err }, "configuration change listener lost; reconnecting");
+      reconnectTimer = setTimeout(() => void listen(), opts.reconnectMs ?? 1000);
+      reconnectTimer.unref();
+    };
+    try {
+      listener = client;
+      client.on("error", lost);
+      client.on("end", () => lost());
+      client.on("notification", (n) => {
+        if (n.channel === CONFIG_CHANNEL) void reload();
+      });
+      await client.connect();
+      await client.query(`LISTEN ${CONFIG_CHANNEL}`);
+      // Anything announced while not listening is picked up now.
+      await reload();
+    } catch (err) {
+      lost(err);
+    }
+  }
+
+  await listen();
+  // Safety net: compare the version now and then (one tiny query), in case a notification was lost.
+  const check = setInterval(() => {
+    void db.$queryRaw<{ version: bigint }[]>`SELECT version FROM config_version WHERE id = 1`
+      .then((rows) => {
+        if ((rows[0]?.version ?? 0n) !== snapshot?.version) return reload();
+      })
+      .catch(() => undefined);
+  }, opts.checkEveryMs ?? 30_000);
+  check.unref();
+
+  return {
+    current: () => snapshot,
+    reload,
+    async close() {
+      closed = true;
+      clearInterval(check);
+      if (reconnectTimer) clearTimeout(reconnectTimer);
+      const l = listener;
+      listener = null;
+      if (l) {
+        l.removeAllListeners();
+        l.on("error", () => undefined);
+        await l.end().catch(() => undefined);
+      }
+      await loading;
+    },
+  };
+}

@@ -1,0 +1,91 @@
+// Issue 12: the configuration (audiences, clients, scopes, claims) is cached in memory and never
+// stale. A seed run, or SQL by hand, reaches the running app within a second through NOTIFY; a lost
+// LISTEN connection is re-opened and catches up; no restart anywhere.
+import { randomBytes } from "node:crypto";
+import { Browser } from "../support/browser";
+import { startStack, type Stack } from "../support/stack";
+import { CALLBACK, createUser } from "../support/fixtures";
+import { startAuthorization } from "../support/oauth";
+import { applyConfig } from "../../src/admin/apply-config";
+import { parseAppConfig, type ConfigFile } from "../../src/config/audiences";
+
+jest.setTimeout(90_000);
+
+const config = (description: string, extraClient = false): ConfigFile =>
+  ({
+    audiences: [{ id: "shop", name: "Shop" }],
+    scopes: [{ name: "orders.read", description, audience: "shop" }],
+    clients: [
+      { id: "shop-web", name: "Shop Web", audience: "shop", "secret-env": "SHOP_WEB_SECRET", "redirect-uris": [CALLBACK], scopes: ["openid", "orders.read"] },
+      ...(extraClient ? [{ id: "shop-mobile", name: "Shop Mobile", audience: "shop", "redirect-uris": [CALLBACK], scopes: ["openid", "orders.read"] }] : []),
+    ],
+  }) as ConfigFile;
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ config: config("Read your orders") });
+});
+afterAll(async () => stack?.stop());
+
+async function consentDescription(browser: Browser, user: { email: string; password: string }, clientId = "shop-web"): Promise<string> {
+  const start = await startAuthorization(browser, stack, { clientId, redirectUri: CALLBACK, scope: "openid orders.read", prompt: "consent" });
+  const page = new URL(start.page.url).pathname === "/login" ? await browser.submit(start.page, "#login-form", { email: user.email, password: user.password }) : start.page;
+  expect(new URL(page.url).pathname).toBe("/consent");
+  return page.$('#scopes li[data-scope="orders.read"]').contents().first().text().trim();
+}
+
+/** Polls until the consent page shows `expected`; returns how long that took (ms). */
+async function timeUntilShown(browser: Browser, user: { email: string; password: string }, expected: string, clientId?: string): Promise<number> {
+  const t0 = Date.now();
+  for (;;) {
+    if ((await consentDescription(browser, user, clientId).catch(() => "")) === expected) return Date.now() - t0;
+    if (Date.now() - t0 > 5000) throw new Error(`the app did not show "${expected}" within 5 s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function seed(file: ConfigFile) {
+  await applyConfig(parseAppConfig(file), { db: stack.db, hydra: stack.hydra, secrets: { ...stack.secrets, APP_BASE_URL: stack.appUrl } });
+}
+
+test("a seed run reaches the running app within a second: a changed description, then a new client", async () => {
+  const user = await createUser(stack.db);
+  const browser = new Browser();
+  expect(await consentDescription(browser, user)).toBe("Read your orders");
+  await seed(config("See the orders you placed"));
+  expect(await timeUntilShown(browser, user, "See the orders you placed")).toBeLessThan(1000);
+
+  // A client the app had never heard of when it started (its membership is in the cache too).
+  await seed(config("See the orders you placed", true));
+  expect(await timeUntilShown(new Browser(), user, "See the orders you placed", "shop-mobile")).toBeLessThan(1000);
+});
+
+test("a change made by hand in SQL reaches it too (the triggers announce every write)", async () => {
+  const user = await createUser(stack.db);
+  const text = `By hand ${randomBytes(3).toString("hex")}`;
+  await stack.db.$executeRaw`UPDATE scopes SET description = ${text} WHERE name = 'orders.read'`;
+  expect(await timeUntilShown(new Browser(), user, text)).toBeLessThan(1000);
+});
+
+test("a lost LISTEN connection is re-opened and catches up with what it missed", async () => {
+  const user = await createUser(stack.db);
+  const killed = await stack.db.$queryRaw<{ n: number }[]>`
+    SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+    WHERE datname = current_database() AND query ILIKE 'LISTEN app_config%' AND pid <> pg_backend_pid()`;
+  expect(killed[0]!.n).toBeGreaterThanOrEqual(1);
+  const text = `While away ${randomBytes(3).toString("hex")}`;
+  await stack.db.$executeRaw`UPDATE scopes SET description = ${text} WHERE name = 'orders.read'`;
+  // Reconnecting takes about a second; then the reload picks up the change.
+  expect(await timeUntilShown(new Browser(), user, text)).toBeLessThan(4000);
+});
+
+test("the consent step reads no configuration from the database", async () => {
+  const user = await createUser(stack.db);
+  const browser = new Browser();
+  await consentDescription(browser, user); // warm: signed in
+  const before = await stack.db.$queryRaw<{ n: bigint }[]>`SELECT coalesce(sum(seq_scan + idx_scan), 0)::bigint AS n FROM pg_stat_user_tables WHERE relname IN ('audiences', 'clients', 'scopes', 'claims')`;
+  await consentDescription(browser, user);
+  await new Promise((r) => setTimeout(r, 700)); // statistics are flushed about every 500 ms
+  const after = await stack.db.$queryRaw<{ n: bigint }[]>`SELECT coalesce(sum(seq_scan + idx_scan), 0)::bigint AS n FROM pg_stat_user_tables WHERE relname IN ('audiences', 'clients', 'scopes', 'claims')`;
+  expect(after[0]!.n - before[0]!.n).toBe(0n);
+});
