@@ -1,7 +1,8 @@
 // Pure decisions of the self-service account page (/account): what a name is made of, what a
 // request to change the email address leads to, whether a password change or a deletion may go
 // ahead, what a change-email link is worth in this browser, and the plain words that confirm each
-// action on the next page.
+// action on the next page (as messages: translation keys with values, put into words when shown).
+import { msg, type Msg } from "../i18n";
 
 /** "Ada King Lovelace" → name "Ada King Lovelace", given "Ada", family "King Lovelace" (as user:create does). */
 export function splitName(name: string): { name: string | null; givenName: string | null; familyName: string | null } {
@@ -31,31 +32,34 @@ export type CredentialCheck = "right" | "wrong" | { throttledForSeconds: number 
 
 export type PasswordChangeDecision =
   | { kind: "change" }
-  | { kind: "refuse"; status: 400 | 429; field: "current_password" | "new_password"; message: string };
+  | { kind: "refuse"; status: 400 | 429; field: "current_password" | "new_password"; message: Msg };
 
 /**
  * A password change: the current password must be right (checked first, counted like a sign-in),
  * the new one must obey the sign-up rules (`strengthProblem` from passwordProblem) and differ.
  */
-export function decidePasswordChange(input: { current: CredentialCheck; strengthProblem: string | null; sameAsCurrent: boolean }): PasswordChangeDecision {
+export function decidePasswordChange(input: { current: CredentialCheck; strengthProblem: Msg | string | null; sameAsCurrent: boolean }): PasswordChangeDecision {
   const refused = credentialRefusal(input.current);
   if (refused) return { kind: "refuse", field: "current_password", ...refused };
-  if (input.strengthProblem) return { kind: "refuse", status: 400, field: "new_password", message: `${input.strengthProblem} Your password was not changed.` };
-  if (input.sameAsCurrent) return { kind: "refuse", status: 400, field: "new_password", message: "The new password is the same as the current one. Your password was not changed." };
+  if (input.strengthProblem) return { kind: "refuse", status: 400, field: "new_password", message: msg("account:refused.weakPassword", { problem: input.strengthProblem }) };
+  if (input.sameAsCurrent) return { kind: "refuse", status: 400, field: "new_password", message: msg("account:refused.samePassword") };
   return { kind: "change" };
 }
 
-/** The message for a current password that is wrong or was tried too often; null when it is right. */
-export function credentialRefusal(check: CredentialCheck, nothingChanged = "Nothing was changed."): { status: 400 | 429; message: string } | null {
+/**
+ * The message for a current password that is wrong or was tried too often; null when it is right.
+ * `nothingChanged` says what did not happen (account:notChanged.*).
+ */
+export function credentialRefusal(check: CredentialCheck, nothingChanged: Msg = msg("account:notChanged.nothing")): { status: 400 | 429; message: Msg } | null {
   if (check === "right") return null;
-  if (check === "wrong") return { status: 400, message: `Your current password is not right. ${nothingChanged}` };
+  if (check === "wrong") return { status: 400, message: msg("account:refused.wrongPassword", { then: nothingChanged }) };
   const minutes = Math.max(1, Math.ceil(check.throttledForSeconds / 60));
-  return { status: 429, message: `Too many wrong passwords. Please try again in ${minutes} minute${minutes === 1 ? "" : "s"}. ${nothingChanged}` };
+  return { status: 429, message: msg("account:refused.throttled", { count: minutes, then: nothingChanged }) };
 }
 
 export type LinkStatus = "valid" | "unknown" | "used" | "expired";
 
-export type ChangeEmailLinkVerdict = { kind: "ok" } | { kind: "refuse"; status: 403 | 404 | 410; code: string; message: string };
+export type ChangeEmailLinkVerdict = { kind: "ok" } | { kind: "refuse"; status: 403 | 404 | 410; code: string; message: Msg };
 
 /**
  * What a change-email link is worth here. It proves access to the new mailbox, so it works in any
@@ -64,37 +68,23 @@ export type ChangeEmailLinkVerdict = { kind: "ok" } | { kind: "refuse"; status: 
 export function judgeChangeEmailLink(status: LinkStatus, tokenUserId: string | null, sessionUserId: string | undefined): ChangeEmailLinkVerdict {
   switch (status) {
     case "unknown":
-      return { kind: "refuse", status: 404, code: "change_email_unknown", message: "This link is not valid. Check that you copied the whole link, or ask for a new one on your account page." };
+      return { kind: "refuse", status: 404, code: "change_email_unknown", message: msg("account:changeEmail.unknown") };
     case "used":
-      return { kind: "refuse", status: 410, code: "change_email_used", message: "This link was already used (or a newer request replaced it). Your account page shows your current address." };
+      return { kind: "refuse", status: 410, code: "change_email_used", message: msg("account:changeEmail.used") };
     case "expired":
-      return { kind: "refuse", status: 410, code: "change_email_expired", message: "This link has expired. Ask for a new one on your account page." };
+      return { kind: "refuse", status: 410, code: "change_email_expired", message: msg("account:changeEmail.expired") };
   }
   if (sessionUserId && tokenUserId && sessionUserId !== tokenUserId) {
-    return {
-      kind: "refuse",
-      status: 403,
-      code: "change_email_other_account",
-      message: "This link belongs to another account than the one signed in on this browser. Open it in another browser, or sign out first.",
-    };
+    return { kind: "refuse", status: 403, code: "change_email_other_account", message: msg("account:changeEmail.otherAccount") };
   }
   return { kind: "ok" };
 }
 
-/** What /account?done=<key> says: fixed words chosen by the key, never text from the URL. */
-const NOTICES = {
-  name: "Your name was changed.",
-  "email-sent":
-    "We sent a link to the new address. Your address changes only when you open that link and confirm; until then you sign in with your current address. If nothing arrives, check the spelling and your spam folder.",
-  "email-unchanged": "That is already your address: nothing was changed.",
-  "email-changed": "Your email address was changed and confirmed. We told your previous address about it.",
-  password: "Your password was changed. Every other browser and device was signed out; this one stays signed in. We sent you a mail about the change.",
-  "password-partly":
-    "Your password was changed, but signing out your other devices did not fully work. Please use “Sign out everywhere” below in a moment.",
-} as const;
+/** What /account?done=<key> says: fixed words chosen by the key (account:notice.<key>), never text from the URL. */
+const NOTICES = ["name", "email-sent", "email-unchanged", "email-changed", "password", "password-partly"] as const;
 
-export type AccountNoticeKey = keyof typeof NOTICES;
+export type AccountNoticeKey = (typeof NOTICES)[number];
 
-export function accountNotice(key: string | undefined): string | null {
-  return key && Object.hasOwn(NOTICES, key) ? NOTICES[key as AccountNoticeKey] : null;
+export function accountNotice(key: string | undefined): Msg | null {
+  return key && (NOTICES as readonly string[]).includes(key) ? msg(`account:notice.${key}`) : null;
 }

@@ -8,8 +8,10 @@ import { z } from "zod";
 import type { Deps } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
+import { msg } from "../i18n";
+import { lngOf, tOf } from "../middleware/page-locals";
 import { renderAccount, requireAccountSession } from "./account";
-import { enqueueMail, mailTime } from "../services/mail";
+import { enqueueMail } from "../services/mail";
 import { EmailTakenError, issueOneTimeToken, normalizeEmail, type User } from "../services/store";
 import { hashPassword, passwordProblem, personalInputs, verifyPassword } from "../services/passwords";
 import { credentialRefusal, decideEmailChange, decidePasswordChange, judgeChangeEmailLink, splitName, type CredentialCheck } from "../decisions/account-settings";
@@ -34,7 +36,7 @@ export function accountSettingsRoutes(deps: Deps): Router {
 
   async function signedInUser(req: Request): Promise<User> {
     const user = await store.getUser(req.session.userId!);
-    if (!user) throw new AppError(401, "not_signed_in", "Your account no longer exists.", { title: "Not signed in" });
+    if (!user) throw new AppError(401, "not_signed_in", msg("account:signIn.accountGone"), { title: msg("account:signIn.notSignedIn") });
     return user;
   }
 
@@ -80,8 +82,8 @@ export function accountSettingsRoutes(deps: Deps): Router {
   router.post("/account/email", requireAccountSession, deps.csrf.protect, async (req: Request, res: Response) => {
     const form = parseInput(EmailForm, req.body, "email form");
     const user = await signedInUser(req);
-    const refused = credentialRefusal(await checkCurrentPassword(req, user, form.current_password), "Your address was not changed.");
-    if (refused) return renderAccount(deps, req, res, { status: refused.status, error: { form: "email", message: refused.message } });
+    const refused = credentialRefusal(await checkCurrentPassword(req, user, form.current_password), msg("account:notChanged.email"));
+    if (refused) return renderAccount(deps, req, res, { status: refused.status, error: { form: "email", message: refused.message, field: "email-current-password" } });
 
     const requested = normalizeEmail(form.email);
     const owner = requested === user.emailNormalized ? user : await store.findUserByEmail(requested);
@@ -93,9 +95,11 @@ export function accountSettingsRoutes(deps: Deps): Router {
       res.setHeader("Retry-After", String(limit.retryAfterSeconds));
       return renderAccount(deps, req, res, {
         status: 429,
-        error: { form: "email", message: "We already sent several mails for this account. Please wait a while before asking again. Your address was not changed." },
+        error: { form: "email", message: msg("account:refused.tooManyMails"), field: "new-email" },
       });
     }
+    // Mails go out in the language of the page where they were asked for.
+    const lng = lngOf(res);
     await store.transaction(async (tx) => {
       // A token is issued either way (it retires any earlier request and the page shows the same
       // pending change); when the address is taken it is never sent, so it can never be used.
@@ -104,10 +108,11 @@ export function accountSettingsRoutes(deps: Deps): Router {
         await enqueueMail(tx, {
           to: form.email,
           template: "change-email",
-          data: { name: user.name ?? "", email: form.email, link: `${env.APP_BASE_URL}/account/email/confirm?token=${token}`, expiresAt: mailTime(expiresAt) },
+          lng,
+          data: { name: user.name ?? "", email: form.email, link: `${env.APP_BASE_URL}/account/email/confirm?token=${token}`, expiresAt: expiresAt.toISOString() },
         });
       } else {
-        await enqueueMail(tx, { to: form.email, template: "change-email-taken", data: { email: form.email, recoveryLink: `${env.APP_BASE_URL}/recovery` } });
+        await enqueueMail(tx, { to: form.email, template: "change-email-taken", lng, data: { email: form.email, recoveryLink: `${env.APP_BASE_URL}/recovery` } });
       }
     });
     deps.mailer.kick();
@@ -119,15 +124,16 @@ export function accountSettingsRoutes(deps: Deps): Router {
     const { token } = parseInput(LinkQuery, req.query, "link");
     const found = await store.lookupOneTimeToken("CHANGE_EMAIL", token);
     const verdict = judgeChangeEmailLink(found.status, found.status === "valid" ? found.token.userId : null, req.session.userId);
-    if (verdict.kind === "refuse") throw new AppError(verdict.status, verdict.code, verdict.message, { title: "Change your email address" });
-    res.render("change-email-confirm", { title: "Change your email address", csrfToken: deps.csrf.token(req), token, email: found.status === "valid" ? found.token.email : "" });
+    if (verdict.kind === "refuse") throw new AppError(verdict.status, verdict.code, verdict.message, { title: msg("account:changeEmail.title") });
+    res.render("change-email-confirm", { title: tOf(res)("account:changeEmail.title"), csrfToken: deps.csrf.token(req), token, email: found.status === "valid" ? found.token.email : "" });
   });
 
   router.post("/account/email/confirm", deps.csrf.protect, async (req: Request, res: Response) => {
     const { token } = parseInput(LinkQuery, req.body, "confirmation form");
     const found = await store.lookupOneTimeToken("CHANGE_EMAIL", token);
     const verdict = judgeChangeEmailLink(found.status, found.status === "valid" ? found.token.userId : null, req.session.userId);
-    if (verdict.kind === "refuse") throw new AppError(verdict.status, verdict.code, verdict.message, { title: "Change your email address" });
+    if (verdict.kind === "refuse") throw new AppError(verdict.status, verdict.code, verdict.message, { title: msg("account:changeEmail.title") });
+    const lng = lngOf(res);
     let changed: { userId: string; email: string } | null;
     try {
       changed = await store.transaction(async (tx) => {
@@ -138,27 +144,24 @@ export function accountSettingsRoutes(deps: Deps): Router {
         await enqueueMail(tx, {
           to: applied.oldEmail,
           template: "email-changed",
-          data: { name: applied.name ?? "", oldEmail: applied.oldEmail, newEmail: used.email, when: mailTime(new Date()) },
+          lng,
+          data: { name: applied.name ?? "", oldEmail: applied.oldEmail, newEmail: used.email, when: new Date().toISOString() },
         });
         return used;
       });
     } catch (err) {
       if (!(err instanceof EmailTakenError)) throw err;
-      throw new AppError(409, "change_email_taken", "This address is used by another account by now, so it cannot become this account's address. Your address was not changed.", {
-        title: "Change your email address",
-      });
+      throw new AppError(409, "change_email_taken", msg("account:changeEmail.taken"), { title: msg("account:changeEmail.title") });
     }
     if (!changed) {
       const again = judgeChangeEmailLink("used", null, undefined);
-      throw new AppError(410, "change_email_used", again.kind === "refuse" ? again.message : "This link was already used.", { title: "Change your email address" });
+      throw new AppError(410, "change_email_used", again.kind === "refuse" ? again.message : msg("account:changeEmail.used"), { title: msg("account:changeEmail.title") });
     }
     deps.mailer.kick();
     logger.info({ event: "account_email_changed", subject: changed.userId }, "email address changed");
     if (req.session.userId === changed.userId && req.session.accountSignIn?.userId === changed.userId) return res.redirect(303, "/account?done=email-changed");
-    res.render("message", {
-      title: "Email address changed",
-      message: `Your account's email address is now ${changed.email}, and it is confirmed. Sign in with it from now on. We told your previous address about the change.`,
-    });
+    const t = tOf(res);
+    res.render("message", { title: t("account:changeEmail.doneTitle"), message: t("account:changeEmail.done", { email: changed.email }) });
   });
 
   router.post("/account/password", requireAccountSession, deps.csrf.protect, async (req: Request, res: Response) => {
@@ -167,10 +170,13 @@ export function accountSettingsRoutes(deps: Deps): Router {
     const current = await checkCurrentPassword(req, user, form.current_password);
     const decision = decidePasswordChange({
       current,
-      strengthProblem: current === "right" ? passwordProblem(form.new_password, personalInputs(user.email, user.name ?? "")) : null,
+      strengthProblem: current === "right" ? passwordProblem(form.new_password, personalInputs(user.email, user.name ?? ""), lngOf(res)) : null,
       sameAsCurrent: current === "right" && form.new_password === form.current_password,
     });
-    if (decision.kind === "refuse") return renderAccount(deps, req, res, { status: decision.status, error: { form: "password", message: decision.message } });
+    if (decision.kind === "refuse") {
+      const field = decision.field === "new_password" ? "new-password" : "current-password";
+      return renderAccount(deps, req, res, { status: decision.status, error: { form: "password", message: decision.message, field } });
+    }
 
     const passwordHash = await hashPassword(form.new_password);
     await store.transaction(async (tx) => {
@@ -178,7 +184,8 @@ export function accountSettingsRoutes(deps: Deps): Router {
       await enqueueMail(tx, {
         to: user.email,
         template: "password-changed",
-        data: { name: user.name ?? "", email: user.email, when: mailTime(new Date()), how: "on your account page (the browser used for it stays signed in)" },
+        lng: lngOf(res),
+        data: { name: user.name ?? "", email: user.email, when: new Date().toISOString(), how: "account" },
       });
     });
     deps.mailer.kick();
@@ -209,24 +216,16 @@ export function accountSettingsRoutes(deps: Deps): Router {
     }
     await endThisSession(req, res);
     logger.info({ event: "account_signed_out_everywhere", subject: userId, appSessions, failures }, "signed out everywhere");
-    if (failures.length) {
-      return res.status(503).render("message", {
-        title: "Not signed out everywhere",
-        message:
-          "This browser is signed out, but we could not sign out every other device (the sign-in service did not answer). Please sign in to your account page again in a moment and repeat “Sign out everywhere”.",
-      });
-    }
-    res.render("message", {
-      title: "Signed out everywhere",
-      message: `You are signed out everywhere: ${appSessions} signed-in session${appSessions === 1 ? "" : "s"} of this site ended (this browser's included), and every browser or device that remembered your sign-in must enter your password again. Applications you allowed keep their access until you revoke it on your account page.`,
-    });
+    const t = tOf(res);
+    if (failures.length) return res.status(503).render("message", { title: t("account:everywhere.failedTitle"), message: t("account:everywhere.failed") });
+    res.render("message", { title: t("account:everywhere.title"), message: t("account:everywhere.done", { count: appSessions }) });
   });
 
   router.post("/account/delete", requireAccountSession, deps.csrf.protect, async (req: Request, res: Response) => {
     const form = parseInput(DeleteForm, req.body, "deletion form");
     const user = await signedInUser(req);
-    const refused = credentialRefusal(await checkCurrentPassword(req, user, form.current_password), "Your account was not deleted.");
-    if (refused) return renderAccount(deps, req, res, { status: refused.status, error: { form: "delete", message: refused.message } });
+    const refused = credentialRefusal(await checkCurrentPassword(req, user, form.current_password), msg("account:notChanged.delete"));
+    if (refused) return renderAccount(deps, req, res, { status: refused.status, error: { form: "delete", message: refused.message, field: "delete-password" } });
     let deleted;
     try {
       deleted = await deleteUserEverywhere({ store, hydra, userId: user.id });
@@ -235,15 +234,13 @@ export function accountSettingsRoutes(deps: Deps): Router {
       logger.error({ event: "account_delete_failed", subject: user.id, failures: err.failures }, "account not deleted");
       return renderAccount(deps, req, res, {
         status: 503,
-        error: { form: "delete", message: "Your account was not deleted: the sign-in service did not answer. Nothing was changed; please try again in a moment." },
+        error: { form: "delete", message: msg("account:delete.unavailable"), field: "delete-password" },
       });
     }
     await endThisSession(req, res);
     logger.info({ event: "account_deleted", subject: user.id, by: "self", ...deleted }, "account deleted");
-    res.render("message", {
-      title: "Account deleted",
-      message: `Your account ${user.email} was deleted, with the permissions you gave applications and their history. Every application's access was revoked and you are signed out everywhere. You can sign up again with this address at any time.`,
-    });
+    const t = tOf(res);
+    res.render("message", { title: t("account:delete.title"), message: t("account:delete.done", { email: user.email }) });
   });
 
   return router;

@@ -2,11 +2,15 @@
 // a notice to the old one, a taken address not revealed), the password (other sessions end, this
 // browser stays signed in), sign out everywhere, and deleting the account (tokens refused, the
 // address can sign up again) — against the real Hydra, PostgreSQL and Mailpit.
+// Issue 11: the page names audiences, applications and permissions in words (no ids), in the
+// person's language; revoking asks first; "Sign out" ends this browser's sign-in only.
+import * as cheerio from "cheerio";
 import { Browser, type Page } from "../support/browser";
 import { startStack, type Stack } from "../support/stack";
 import { CALLBACK, appSessionUser, createUser, demoConfig, type TestUser } from "../support/fixtures";
 import { callbackParams, exchangeCode, introspect, startAuthorization, tokenRequest } from "../support/oauth";
 import { normalizeEmail } from "../../src/services/store";
+import { formatDateTime } from "../../src/i18n";
 import { verifyPassword } from "../../src/services/passwords";
 
 jest.setTimeout(120_000);
@@ -267,11 +271,226 @@ test("a deleted account's refresh token is refused, its consents and history are
 test("every account form needs the CSRF token and an account sign-in", async () => {
   const user: TestUser = await createUser(stack.db);
   const { browser } = await signInToAccount(user);
-  for (const action of ["/account/profile", "/account/email", "/account/password", "/account/sign-out-everywhere", "/account/delete"]) {
-    const res = await browser.fetch(`${stack.appUrl}${action}`, { method: "POST", body: new URLSearchParams({ name: "X", current_password: user.password, new_password: NEW_PASSWORD, email: "x@example.com" }) });
+  for (const action of ["/account/profile", "/account/email", "/account/password", "/account/sign-out-everywhere", "/account/delete", "/account/sign-out", "/account/consents/revoke"]) {
+    const res = await browser.fetch(`${stack.appUrl}${action}`, {
+      method: "POST",
+      body: new URLSearchParams({ name: "X", current_password: user.password, new_password: NEW_PASSWORD, email: "x@example.com", audience: "demo", confirm: "yes" }),
+    });
     expect({ action, status: res.status }).toEqual({ action, status: 403 });
   }
   expect(await dbUser(user.id)).toMatchObject({ name: user.name, passwordHash: user.passwordHash, email: user.email });
   const res = await new Browser().fetch(`${stack.appUrl}/account/profile`, { method: "POST", body: new URLSearchParams({ name: "X" }) });
   expect(res.status).toBe(401);
+});
+
+/** An application (demo-web) gets tokens through the user's consent in this browser; the browser is remembered at Hydra. */
+async function allowDemoApp(browser: Browser, user: TestUser) {
+  const start = await startAuthorization(browser, stack, { clientId: "demo-web", redirectUri: CALLBACK, scope: "openid profile offline_access" });
+  let page = start.page;
+  if (path(page) === "/login") page = await browser.submit(page, "#login-form", { email: user.email, password: user.password, remember: "on" }, { stopAt: [CALLBACK] });
+  if (path(page) === "/consent") page = await browser.submit(page, "#consent-form", {}, { button: ["decision", "allow"], stopAt: [CALLBACK] });
+  const code = callbackParams(page, CALLBACK, start.state).get("code")!;
+  return exchangeCode(stack, { clientId: "demo-web", secret: stack.secrets.DEMO_WEB_SECRET, code, redirectUri: CALLBACK });
+}
+
+/** The page a revoke button on /account leads to (its form is a GET form: it asks, it does not revoke). */
+async function openRevoke(browser: Browser, account: Page, audience: string): Promise<Page> {
+  const form = account.$(`section[data-audience="${audience}"] form.revoke-form`);
+  expect(form.attr("method")).toBe("get");
+  expect(form.find('input[name="_csrf"]').length).toBe(0);
+  const url = new URL(form.attr("action")!, account.url);
+  url.searchParams.set("audience", form.find('input[name="audience"]').val() as string);
+  return browser.get(url.toString());
+}
+
+test("/account names the audience and its applications, the permissions in words (ids only as small print), dates as local times", async () => {
+  const user = await createUser(stack.db);
+  const browser = new Browser();
+  await allowDemoApp(browser, user);
+  const page = await openAccount(browser);
+  expect(path(page)).toBe("/account");
+
+  const section = page.$('section[data-audience="demo"]');
+  expect(section.length).toBe(1);
+  expect(section.find("h3").text().trim()).toBe("Demo App");
+  expect(section.find(".clients").text()).toBe("Demo Web");
+  const scopes = section.find(".scopes li").map((_, el) => ({ id: page.$(el).attr("data-scope"), words: page.$(el).contents().first().text().trim(), small: page.$(el).find(".scope-id").text() })).get();
+  expect(scopes).toEqual([
+    { id: "openid", words: "Sign you in with your account", small: "Permission: openid" },
+    { id: "profile", words: "Your name", small: "Permission: profile" },
+    { id: "offline_access", words: "Stay connected when you are not using it", small: "Permission: offline_access" },
+  ]);
+  // No identifier in the visible text but the permissions' small print.
+  const visible = page.$("main").text();
+  expect(visible).not.toMatch(/\bdemo\b|demo-web/); // the ids (the names are "Demo App" and "Demo Web")
+  expect(visible.replace(/Permission: \S+/g, "")).not.toMatch(/\b(openid|offline_access)\b/);
+
+  // Times: machine-readable, re-formatted by the browser; the server's text names its zone.
+  const consent = (await stack.db.consent.findFirst({ where: { userId: user.id, audienceId: "demo" } }))!;
+  const times = section.find("time[data-local]");
+  expect(times.map((_, el) => page.$(el).attr("datetime")).get()).toEqual([consent.createdAt.toISOString(), consent.updatedAt.toISOString()]);
+  expect(times.first().text()).toBe(formatDateTime(consent.createdAt, "en"));
+  expect(times.first().text()).toMatch(/UTC/);
+
+  // Password inputs: a show/hide toggle each; the new one gets the strength meter.
+  expect(page.$("input[type=password]").length).toBe(4);
+  expect(page.$("input[type=password]:not([data-show-label])").length).toBe(0);
+  expect(page.$("input[type=password][data-strength]").attr("id")).toBe("new-password");
+  expect(page.$('script[src="/static/strength.js"]').length).toBe(1);
+});
+
+test("revoking asks first: the button opens a confirmation page; a post without the confirmation revokes nothing", async () => {
+  const user = await createUser(stack.db);
+  const browser = new Browser();
+  const tokens = await allowDemoApp(browser, user);
+  const account = await openAccount(browser);
+
+  const confirm = await openRevoke(browser, account, "demo");
+  expect(confirm.status).toBe(200);
+  expect(path(confirm)).toBe("/account/consents/revoke");
+  expect(confirm.text("h1")).toBe("Revoke access for Demo App?");
+  expect(confirm.text("#revoke-clients")).toContain("Demo Web");
+  expect(confirm.text("#revoke-means")).toMatch(/lose the access you allowed.*asks for your permission again/);
+  expect(confirm.$("#revoke-scopes li").map((_, el) => confirm.$(el).attr("data-scope")).get()).toEqual(["openid", "profile", "offline_access"]);
+  expect(confirm.$("#revoke-cancel").attr("href")).toBe("/account");
+  expect(confirm.$("#revoke-form").attr("method")).toBe("post");
+  // Opening the page changed nothing.
+  expect(await stack.db.consent.count({ where: { userId: user.id } })).toBe(1);
+
+  // The old one-click form (audience and CSRF token, no confirmation) gets the confirmation page, nothing more.
+  const csrf = confirm.$('#revoke-form input[name="_csrf"]').val() as string;
+  const direct = await browser.post(`${stack.appUrl}/account/consents/revoke`, new URLSearchParams({ _csrf: csrf, audience: "demo" }));
+  expect(direct.status).toBe(200);
+  expect(path(direct)).toBe("/account/consents/revoke");
+  expect(direct.text("h1")).toBe("Revoke access for Demo App?");
+  expect(await stack.db.consent.count({ where: { userId: user.id } })).toBe(1);
+  expect(await stack.db.consentEvent.count({ where: { userId: user.id, action: "REVOKE" } })).toBe(0);
+  expect((await introspect(stack, tokens.access_token)).active).toBe(true);
+
+  // Cancel goes back; the consent is still listed.
+  const back = await browser.get(new URL(confirm.$("#revoke-cancel").attr("href")!, confirm.url).toString());
+  expect(back.$('section[data-audience="demo"]').length).toBe(1);
+
+  // Confirmed: revoked, with the notice naming the audience.
+  const done = await browser.submit(confirm, "#revoke-form");
+  expect(path(done)).toBe("/account");
+  expect(new URL(done.url).searchParams.get("revoked")).toBe("demo");
+  expect(done.text("#notice")).toBe("Access for Demo App was revoked. Its applications will ask again next time.");
+  expect(done.$('section[data-audience="demo"]').length).toBe(0);
+  expect(done.$("#no-consents").length).toBe(1);
+  expect(await stack.db.consent.count({ where: { userId: user.id } })).toBe(0);
+  expect((await introspect(stack, tokens.access_token)).active).toBe(false);
+
+  // An unknown audience: a clear 404, not a page about nothing.
+  const unknown = await browser.get(`${stack.appUrl}/account/consents/revoke?audience=no-such-audience`);
+  expect(unknown.status).toBe(404);
+  expect(unknown.text("#error")).toContain("There is no such application.");
+});
+
+test("sign out ends this browser's sign-in (the app session and Hydra's remembered sign-in); other devices stay signed in", async () => {
+  const user = await createUser(stack.db);
+  const other = await signInToAccount(user); // another device, remembered at Hydra
+  const { browser, page } = await signInToAccount(user);
+  const out = await browser.submit(page, "#sign-out-form");
+  expect(out.status).toBe(200);
+  expect(path(out)).toBe("/signed-out");
+  // Through Hydra's logout endpoint, which had nothing left to ask: no second question on /logout.
+  expect(out.chain.some((u) => u.startsWith(`${stack.hydraPublicUrl}/oauth2/sessions/logout`))).toBe(true);
+  expect(out.chain.some((u) => new URL(u).pathname === "/logout")).toBe(false);
+  expect(await appSessionUser(stack, browser)).toBeUndefined();
+
+  // This browser: /account asks for the password, and so does an application (no silent sign-in).
+  const asked = await openAccount(browser);
+  expect(path(asked)).toBe("/login");
+  expect(asked.$("#login-form").length).toBe(1);
+  const app = await startAuthorization(browser, stack, { clientId: "demo-web", redirectUri: CALLBACK, scope: "openid profile" });
+  expect(path(app.page)).toBe("/login");
+  expect(app.page.$("#login-form").length).toBe(1);
+  const silent = await startAuthorization(browser, stack, { clientId: "demo-web", redirectUri: CALLBACK, scope: "openid", prompt: "none" });
+  expect(callbackParams(silent.page, CALLBACK, silent.state).get("error")).toBe("login_required");
+
+  // The other device: still signed in to /account and still remembered at Hydra.
+  expect(await appSessionUser(stack, other.browser)).toBe(user.id);
+  expect(path(await openAccount(other.browser))).toBe("/account");
+  const otherApp = await startAuthorization(other.browser, stack, { clientId: "demo-web", redirectUri: CALLBACK, scope: "openid profile" });
+  expect(path(otherApp.page)).toBe("/consent");
+});
+
+test("sign out also works for a browser Hydra does not remember, and for a session that did not keep Hydra's session id", async () => {
+  // Not remembered ("stay signed in" not ticked): only the app session to end.
+  const user = await createUser(stack.db);
+  const browser = new Browser();
+  const form = await browser.get(`${stack.appUrl}/account`);
+  const page = await browser.submit(form, "#login-form", { email: user.email, password: user.password });
+  expect(path(page)).toBe("/account");
+  const out = await browser.submit(page, "#sign-out-form");
+  expect(path(out)).toBe("/signed-out");
+  expect(path(await openAccount(browser))).toBe("/login");
+
+  // A session without the sid (as before sign-out kept it): Hydra asks on /logout, and confirming ends it.
+  const second = await signInToAccount(user);
+  const cookies = await second.browser.jar.getCookies(stack.appUrl);
+  const raw = cookies.find((c) => c.key === stack.env.SESSION_COOKIE_NAME)!.value;
+  const sid = decodeURIComponent(raw).replace(/^s:/, "").replace(/\.[^.]*$/, "");
+  const row = (await stack.db.session.findUnique({ where: { sid } }))!;
+  const sess = { ...(row.sess as Record<string, unknown>) };
+  expect(typeof sess.accountLoginSessionId).toBe("string");
+  delete sess.accountLoginSessionId;
+  await stack.db.session.update({ where: { sid }, data: { sess: sess as object } });
+  const asks = await second.browser.submit(second.page, "#sign-out-form");
+  expect(path(asks)).toBe("/logout");
+  const confirmed = await second.browser.submit(asks, "#logout-form", {}, { button: ["decision", "logout"] });
+  expect(path(confirmed)).toBe("/signed-out");
+  const again = await openAccount(second.browser);
+  expect(path(again)).toBe("/login");
+});
+
+test("/account in German (Accept-Language: de): every word, dates in German", async () => {
+  const user = await createUser(stack.db);
+  const browser = new Browser();
+  await allowDemoApp(browser, user);
+  expect(path(await openAccount(browser))).toBe("/account");
+  const res = await browser.fetch(`${stack.appUrl}/account`, { headers: { "accept-language": "de-DE,de;q=0.9,en;q=0.5" } });
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-language")).toBe("de");
+  const $ = cheerio.load(await res.text());
+  expect($("html").attr("lang")).toBe("de");
+  expect($("title").text()).toMatch(/^Ihr Konto – /);
+  expect($("h1").text()).toBe("Ihr Konto");
+  expect($("#sign-out-form button").text()).toBe("Abmelden");
+  expect($("#password-form button[type=submit]").text()).toBe("Passwort ändern");
+  expect($("#delete-form button[type=submit]").text()).toBe("Mein Konto löschen");
+  expect($("h2").map((_, el) => $(el).text()).get()).toEqual(["Profil", "E-Mail-Adresse", "Passwort", "Überall abmelden", "Anwendungen, denen Sie etwas erlaubt haben", "Konto löschen"]);
+  expect($("#new-password").attr("data-show-label")).toBe("Passwort anzeigen");
+  const section = $('section[data-audience="demo"]');
+  expect(section.find(".revoke-form button").text()).toBe("Zugriff widerrufen");
+  expect(section.find('li[data-scope="openid"] .scope-id').text()).toBe("Berechtigung: openid");
+  const consent = (await stack.db.consent.findFirst({ where: { userId: user.id } }))!;
+  expect(section.find("time").first().text()).toBe(formatDateTime(consent.createdAt, "de"));
+  expect(section.find("p.muted").text()).toMatch(/^Zuerst erlaubt .+, zuletzt geändert .+\.$/);
+  // No English sentence left in the page's own words.
+  expect($("main").text()).not.toMatch(/\b(Your|Sign out|Password|Delete|Revoke|Allowed|Through)\b/);
+
+  // The confirmation page too.
+  const confirm = await browser.fetch(`${stack.appUrl}/account/consents/revoke?audience=demo`, { headers: { "accept-language": "de" } });
+  const $c = cheerio.load(await confirm.text());
+  expect($c("h1").text()).toBe("Zugriff für Demo App widerrufen?");
+  expect($c("#revoke-cancel").text()).toBe("Abbrechen");
+});
+
+test("mails asked for on a German page are German (the new address's link, the password notice)", async () => {
+  const user = await createUser(stack.db);
+  const { browser } = await signInToAccount(user);
+  await browser.jar.setCookie("lang=de", stack.appUrl); // the language switcher's choice
+  const page = await openAccount(browser);
+  expect(page.text("h1")).toBe("Ihr Konto");
+  const target = newEmail("deutsch");
+  const sent = await browser.submit(page, "#email-form", { email: target, current_password: user.password });
+  expect(sent.text("#notice")).toMatch(/^Wir haben einen Link an die neue Adresse geschickt/);
+  const link = await stack.mailpit!.waitForMessage({ to: target, subject: /Bestätigen Sie Ihre neue E-Mail-Adresse/ });
+  expect(link.text).toContain("/account/email/confirm?token=");
+  const changed = await browser.submit(sent, "#password-form", { current_password: user.password, new_password: NEW_PASSWORD });
+  expect(changed.text("#notice")).toMatch(/^Ihr Passwort wurde geändert/);
+  const notice = await stack.mailpit!.waitForMessage({ to: user.email, subject: /Ihr Passwort wurde geändert/ });
+  expect(notice.text).toContain("auf Ihrer Kontoseite geändert");
 });

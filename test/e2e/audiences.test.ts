@@ -235,15 +235,17 @@ test("6. revoking from /account deactivates the audience's tokens and the next a
   const account = await browser.get(`${stack.appUrl}/account`);
   expect(account.status).toBe(200);
   const shopSection = account.$('section[data-audience="shop"]');
-  expect(shopSection.find(".scopes").text()).toBe("openid, profile, offline_access");
+  expect(shopSection.find(".scopes li").map((_, el) => account.$(el).attr("data-scope")).get()).toEqual(["openid", "profile", "offline_access"]);
   expect(shopSection.find(".clients").text()).toBe("Shop Web, Shop Mobile");
   expect(account.$('section[data-audience="blog"]').length).toBe(1);
 
+  // Revoking asks first (a confirmation page), then revokes.
   const form = account.$('section[data-audience="shop"] form.revoke-form');
-  const after = await browser.post(
-    new URL(form.attr("action")!, account.url).toString(),
-    new URLSearchParams({ _csrf: form.find('input[name="_csrf"]').val() as string, audience: "shop" }),
-  );
+  expect(form.attr("method")).toBe("get");
+  const confirm = await browser.get(`${new URL(form.attr("action")!, account.url)}?audience=${form.find('input[name="audience"]').val() as string}`);
+  expect(new URL(confirm.url).pathname).toBe("/account/consents/revoke");
+  expect(confirm.text("h1")).toContain("Shop");
+  const after = await browser.submit(confirm, "#revoke-form");
   expect(after.status).toBe(200);
   expect(after.text("#notice")).toContain("Shop");
   expect(after.$('section[data-audience="shop"]').length).toBe(0);

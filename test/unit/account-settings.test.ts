@@ -10,6 +10,8 @@ import {
   type LinkStatus,
 } from "../../src/decisions/account-settings";
 import { describeUserDeleted } from "../../src/admin/credential-change";
+import { loginSessionIdOf } from "../../src/decisions/account-signin";
+import { english, fixedT, msg, say } from "../../src/i18n";
 
 describe("splitName", () => {
   test.each<[string, string | null, string | null, string | null]>([
@@ -45,13 +47,19 @@ describe("decidePasswordChange", () => {
     expect(d.kind).toBe(kind);
     if (d.kind === "refuse") {
       expect([d.status, d.field]).toEqual([status, field]);
-      expect(d.message).toMatch(/not changed|Nothing was changed/);
+      expect(english(d.message)).toMatch(/not changed|Nothing was changed/);
     }
   });
 
   test("a weak password's reason is shown", () => {
     const d = decidePasswordChange({ current: "right", strengthProblem: "The password must be at least 10 characters long.", sameAsCurrent: false });
-    expect(d.kind === "refuse" && d.message).toBe("The password must be at least 10 characters long. Your password was not changed.");
+    expect(d.kind === "refuse" && english(d.message)).toBe("The password must be at least 10 characters long. Your password was not changed.");
+  });
+
+  test("a wrong current password on the password form says nothing was changed; German too", () => {
+    const d = decidePasswordChange({ current: "wrong", strengthProblem: null, sameAsCurrent: false });
+    expect(d.kind === "refuse" && english(d.message)).toBe("Your current password is not right. Nothing was changed.");
+    expect(d.kind === "refuse" && say(fixedT("de"), d.message)).toBe("Ihr aktuelles Passwort ist nicht richtig. Es wurde nichts geändert.");
   });
 });
 
@@ -66,8 +74,16 @@ describe("credentialRefusal", () => {
     if (status === null) expect(r).toBeNull();
     else {
       expect(r!.status).toBe(status);
-      expect(r!.message).toMatch(message!);
+      expect(english(r!.message)).toMatch(message!);
     }
+  });
+
+  test("says what was not done", () => {
+    expect(english(credentialRefusal("wrong", msg("account:notChanged.email"))!.message)).toBe("Your current password is not right. Your address was not changed.");
+    expect(english(credentialRefusal({ throttledForSeconds: 120 }, msg("account:notChanged.delete"))!.message)).toBe(
+      "Too many wrong passwords. Please try again in 2 minutes. Your account was not deleted.",
+    );
+    expect(say(fixedT("de"), credentialRefusal({ throttledForSeconds: 60 })!.message)).toBe("Zu viele falsche Passwörter. Bitte versuchen Sie es in 1 Minute erneut. Es wurde nichts geändert.");
   });
 });
 
@@ -82,6 +98,17 @@ describe("judgeChangeEmailLink", () => {
   ])("%s", (_l, status, tokenUser, sessionUser, expected) => {
     const v = judgeChangeEmailLink(status, tokenUser, sessionUser);
     expect(v.kind === "ok" ? "ok" : v.status).toBe(expected);
+  });
+
+  test("its words", () => {
+    const said = (s: LinkStatus, session?: string) => {
+      const v = judgeChangeEmailLink(s, "u1", session);
+      return v.kind === "refuse" ? english(v.message) : null;
+    };
+    expect(said("unknown")).toMatch(/^This link is not valid/);
+    expect(said("used")).toMatch(/already used/);
+    expect(said("expired")).toBe("This link has expired. Ask for a new one on your account page.");
+    expect(said("valid", "u2")).toMatch(/another account/);
   });
 });
 
@@ -98,7 +125,7 @@ describe("accountNotice", () => {
   ])("%p → %p", (key, expected) => {
     const n = accountNotice(key);
     if (expected === null) expect(n).toBeNull();
-    else expect(n).toMatch(expected);
+    else expect(english(n!)).toMatch(expected);
   });
 });
 
@@ -106,4 +133,14 @@ test("describeUserDeleted says what went, in counts", () => {
   expect(describeUserDeleted({ consents: 2, consentEvents: 1, appSessions: 1 })).toBe(
     "deleted 2 consents and 1 consent-history entry; revoked Hydra consent sessions (tokens) and login sessions; ended 1 app session",
   );
+});
+
+test.each<[string, Record<string, unknown>, string | undefined]>([
+  ["Hydra's sid claim", { sub: "u1", sid: "0f4c6a1e-2b7d-4e0a-9d6b-3c1f5e8a7b21" }, "0f4c6a1e-2b7d-4e0a-9d6b-3c1f5e8a7b21"],
+  ["no sid", { sub: "u1" }, undefined],
+  ["not a string", { sid: 42 }, undefined],
+  ["empty", { sid: "" }, undefined],
+  ["with spaces or control characters", { sid: "a b\n" }, undefined],
+])("loginSessionIdOf: %s", (_l, payload, expected) => {
+  expect(loginSessionIdOf(payload)).toBe(expected);
 });
