@@ -19,6 +19,7 @@ import { errorHandler, notFoundHandler } from "./middleware/errors";
 import { sameOriginPosts } from "./middleware/same-origin";
 import type { Limits } from "./services/limits";
 import type { Mailer } from "./services/mail";
+import type { Metrics } from "./services/metrics";
 import { verificationRoutes } from "./routes/verification";
 import { recoveryRoutes } from "./routes/recovery";
 import { onNewSession } from "./routes/login-step";
@@ -46,15 +47,25 @@ export interface AppDeps {
   /** Attempt counters shared by every replica (table rate_limits). */
   limits: Limits;
   mailer: Mailer;
+  metrics: Metrics;
 }
 
-export function createApp({ env, hydra, store, logger, sessionPool, limits, mailer }: AppDeps): express.Express {
+export function createApp({ env, hydra, store, logger, sessionPool, limits, mailer, metrics }: AppDeps): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", env.TRUST_PROXY_HOPS);
   app.set("view engine", "ejs");
   app.set("views", path.join(ROOT_DIR, "views"));
 
+  // Latency per route: the matched route's pattern (never the URL's values), "unmatched" otherwise.
+  app.use((req, res, next) => {
+    const end = metrics.httpDuration.startTimer();
+    res.once("finish", () => {
+      const route = req.route?.path ? `${req.baseUrl}${String(req.route.path)}` : "unmatched";
+      end({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  });
   app.use(
     pinoHttp({
       logger,
@@ -134,6 +145,7 @@ export function createApp({ env, hydra, store, logger, sessionPool, limits, mail
     limits,
     browser: browserCookies(env),
     mailer,
+    metrics,
   };
 
   app.use(healthRoutes(deps));

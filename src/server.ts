@@ -11,6 +11,7 @@ import { createDb } from "./services/db";
 import { createHydra } from "./services/hydra";
 import { createStore } from "./services/store";
 import { createConfigCache } from "./services/config-cache";
+import { createMetrics, instrument, startMetricsServer } from "./services/metrics";
 import { createLimits } from "./services/limits";
 import { createMailer } from "./services/mail";
 import { createLogger, type Logger } from "./logger";
@@ -19,6 +20,8 @@ import { markDraining } from "./routes/health";
 export interface RunningServer {
   url: string;
   server: Server;
+  /** The Prometheus endpoint when METRICS_PORT is set. */
+  metricsUrl?: string;
   /**
    * Graceful stop: no new connections, /health/ready 503, requests in flight may finish within
    * `timeoutMs` (default SHUTDOWN_TIMEOUT_MS), then every connection is closed and the mail worker
@@ -35,16 +38,19 @@ export async function startServer(env: Env, logger: Logger = createLogger(env.LO
   const sessionPool = new Pool({ connectionString: env.DATABASE_URL, max: 5, connectionTimeoutMillis: 5000 });
   // An idle client losing its connection (database restarted) must not crash the process.
   sessionPool.on("error", (err) => logger.warn({ err }, "session store connection lost"));
-  const hydra = createHydra({ adminUrl: env.HYDRA_ADMIN_URL, timeoutMs: env.HYDRA_TIMEOUT_MS, publicUrl: env.HYDRA_PUBLIC_INTERNAL_URL });
-  const limits = createLimits(sessionPool, env);
+  const metrics = createMetrics();
+  const hydra = instrument(createHydra({ adminUrl: env.HYDRA_ADMIN_URL, timeoutMs: env.HYDRA_TIMEOUT_MS, publicUrl: env.HYDRA_PUBLIC_INTERNAL_URL }), metrics.hydraCalls);
+  const limits = createLimits(sessionPool, env, metrics);
   const mailer = createMailer({ db, smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, timeoutMs: env.SMTP_TIMEOUT_MS, logger, productName: env.BRAND_PRODUCT_NAME });
   // Audiences, clients, scopes and claims in memory; a seed run reaches every replica through NOTIFY.
   const configCache = await createConfigCache({ db, databaseUrl: env.DATABASE_URL, logger });
-  const store = createStore(db, configCache);
+  const store = instrument(createStore(db, configCache), metrics.dbCalls);
   // Expired one-time tokens are removed every hour (any replica may do it; it is idempotent).
   const pruner = setInterval(() => void store.pruneOneTimeTokens().catch(() => undefined), 60 * 60 * 1000);
   pruner.unref();
-  const app = createApp({ env, hydra, store, logger, sessionPool, limits, mailer });
+  const app = createApp({ env, hydra, store, logger, sessionPool, limits, mailer, metrics });
+  const metricsServer = env.METRICS_PORT === undefined ? null : await startMetricsServer(metrics, env.METRICS_HOST, env.METRICS_PORT);
+  if (metricsServer) logger.info({ url: metricsServer.url }, "metrics");
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(env.PORT, env.HOST, () => resolve(s));
@@ -92,6 +98,7 @@ export async function startServer(env: Env, logger: Logger = createLogger(env.LO
       clearInterval(pruner);
       await mailer.close();
       await configCache.close();
+      await metricsServer?.close();
       await Promise.allSettled([db.$disconnect(), sessionPool.end()]);
       return { cut };
     })());
@@ -99,6 +106,7 @@ export async function startServer(env: Env, logger: Logger = createLogger(env.LO
   return {
     url,
     server,
+    metricsUrl: metricsServer?.url,
     shutdown,
     async close() {
       await shutdown(0);

@@ -112,6 +112,10 @@ const EnvSchema = z
     }).default("#2a5bd7"),
     /** Where people get help (https: or mailto:), linked at the foot of every page. */
     BRAND_SUPPORT_URL: z.string().regex(/^(https:\/\/|http:\/\/(localhost|127\.0\.0\.1)[:/]|mailto:)\S+$/, "must be an https: or mailto: URL").optional(),
+    /** Port of the Prometheus endpoint (/metrics), on a server of its own; unset: no metrics endpoint. */
+    METRICS_PORT: int(0, 65535).optional(),
+    /** Interface of the metrics server (0.0.0.0 in a pod, so that Prometheus can reach it; never publish it). */
+    METRICS_HOST: z.string().min(1).default("127.0.0.1"),
     ACCOUNT_CLIENT_ID: z.string().regex(/^[A-Za-z0-9_.:-]{1,100}$/, "must be a client id").default("account"),
   })
   .transform((e) => ({

@@ -134,10 +134,16 @@ export function consentRoutes(deps: Deps): Router {
     res.redirect(303, redirectTo);
   }
 
+  /** The decision, counted for /metrics: silent, page, invalid_scope, invalid_client, consent_required, first_party. */
+  function countStep(step: ConsentStep): void {
+    deps.metrics.consentDecisions.inc({ decision: step.kind === "accept" ? "silent" : step.kind === "show" ? "page" : step.kind === "reject" ? step.error : "first_party" });
+  }
+
   router.get("/consent", async (req: Request, res: Response) => {
     const { consent_challenge } = parseInput(ConsentQuery, req.query, "consent link");
     const ctx = await load(req, consent_challenge);
     const { step } = ctx;
+    countStep(step);
     if (step.kind === "first_party") return acceptFirstParty(res, ctx, step.grantScope);
     if (step.kind === "reject") return reject(res, ctx, step.error, step.description);
     if (step.kind === "accept") return accept(res, { ...ctx, audience: ctx.audience! }, []);
@@ -175,6 +181,7 @@ export function consentRoutes(deps: Deps): Router {
     if (step.kind === "first_party") return acceptFirstParty(res, ctx, step.grantScope);
     if (step.kind === "reject") return reject(res, ctx, step.error, step.description);
     if (!ctx.audience) throw new AppError(500, "no_audience", msg("errors:serverError"));
+    deps.metrics.consentDecisions.inc({ decision: form.decision === "deny" ? "denied" : "approved" });
     if (form.decision === "deny") {
       // The stored consent is left exactly as it was.
       return reject(res, ctx, "access_denied", "The user denied the request.");

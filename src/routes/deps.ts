@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { Limits } from "../services/limits";
 import type { BrowserCookies } from "./browser-cookies";
 import type { Mailer } from "../services/mail";
+import type { Metrics } from "../services/metrics";
 
 /** What every route module receives. */
 export interface Deps {
@@ -20,6 +21,8 @@ export interface Deps {
   browser: BrowserCookies;
   /** Mail goes through the outbox; kick() sends what was just written. */
   mailer: Mailer;
+  /** Prometheus metrics (sign-in outcomes, consent decisions, …). */
+  metrics: Metrics;
 }
 
 /** A Hydra login/consent/logout challenge as it appears in a query string or form. */

@@ -120,6 +120,7 @@ export function loginRoutes(deps: Deps): Router {
       if (!r.allowed) {
         deps.logger.warn({ event: "login_throttled", limit: key.kind, client: loginRequest.client.client_id }, "sign-in throttled");
         res.setHeader("Retry-After", String(r.retryAfterSeconds));
+        deps.metrics.signIns.inc({ outcome: "rate_limited" });
         return renderForm(req, res, loginRequest, { status: 429, error: tooManySignIns(r.retryAfterSeconds), ...again });
       }
       counted.push(key);
@@ -129,18 +130,21 @@ export function loginRoutes(deps: Deps): Router {
     const ok = await verifyPassword(user?.passwordHash, form.password);
     if (!user || !ok) {
       deps.logger.info({ event: "login_failed", client: loginRequest.client.client_id, knownDevice: Boolean(device) }, "sign-in refused");
+      deps.metrics.signIns.inc({ outcome: "incorrect" });
       return renderForm(req, res, loginRequest, { status: 401, error: msg("login:error.incorrect"), ...again });
     }
     await Promise.all(counted.map((k) => (k.kind === "loginDevice" ? deps.limits.reset(k.kind, k.key) : deps.limits.reward(k.kind, k.key))));
     if (user.disabledAt) {
       // Said only to someone who knows the password.
       deps.logger.info({ event: "login_disabled", subject: user.id }, "sign-in refused: account disabled");
+      deps.metrics.signIns.inc({ outcome: "disabled" });
       return renderForm(req, res, loginRequest, { status: 403, error: msg("login:error.disabled"), ...again });
     }
 
     const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");
     deps.browser.rememberDevice(req, res, emailNormalized, device);
     deps.logger.info({ event: "login", subject: user.id, client: loginRequest.client.client_id }, "signed in");
+    deps.metrics.signIns.inc({ outcome: "success" });
     await finishLogin(deps, req, res, {
       loginChallenge: form.login_challenge,
       loginSessionId: loginRequest.session_id,

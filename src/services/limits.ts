@@ -5,9 +5,10 @@ import { createHash } from "node:crypto";
 import type { Pool } from "pg";
 import { RateLimiterPostgres, RateLimiterRes } from "rate-limiter-flexible";
 import type { Env } from "../config/env";
+import type { Metrics } from "./metrics";
 
 /** What is counted. Each kind has its own limit and window (README "Security model"). */
-export type LimitKind = "loginIp" | "loginAccount" | "loginDevice" | "registrationIp" | "invitationIp" | "verificationMail" | "recoveryIp" | "recoveryAddress";
+export type LimitKind = "loginIp" | "loginAccount" | "loginDevice" | "registrationIp" | "invitationIp" | "verificationMail" | "recoveryIp" | "recoveryAddress" | "passwordCheckIp";
 
 export interface LimitResult {
   allowed: boolean;
@@ -36,13 +37,15 @@ export function limitSettings(env: Env): Record<LimitKind, { points: number; dur
     verificationMail: { points: env.VERIFICATION_MAIL_MAX, durationSeconds: env.VERIFICATION_MAIL_WINDOW_SECONDS },
     recoveryIp: { points: env.RECOVERY_MAX_PER_IP, durationSeconds: env.RECOVERY_WINDOW_SECONDS },
     recoveryAddress: { points: env.RECOVERY_MAX_PER_ADDRESS, durationSeconds: env.RECOVERY_WINDOW_SECONDS },
+    // The live password-strength feedback (a few ms of CPU each; the script waits for a pause in typing).
+    passwordCheckIp: { points: 300, durationSeconds: 10 * 60 },
   };
 }
 
 /** Keys are hashed: the table never holds an email address or an IP in clear. */
 const hashKey = (key: string) => createHash("sha256").update(key, "utf8").digest("base64url");
 
-export function createLimits(pool: Pool, env: Env): Limits {
+export function createLimits(pool: Pool, env: Env, metrics?: Pick<Metrics, "rateLimitRefusals">): Limits {
   const settings = limitSettings(env);
   const limiters = Object.fromEntries(
     (Object.keys(settings) as LimitKind[]).map((kind) => [
@@ -67,7 +70,10 @@ export function createLimits(pool: Pool, env: Env): Limits {
         return { allowed: true, retryAfterSeconds: 0 };
       } catch (res) {
         // The library rejects with RateLimiterRes when over the limit, with an Error when the store failed.
-        if (res instanceof RateLimiterRes) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) };
+        if (res instanceof RateLimiterRes) {
+          metrics?.rateLimitRefusals.inc({ limit: kind });
+          return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) };
+        }
         throw res;
       }
     },

@@ -65,6 +65,7 @@ describe("loadEnv with a valid minimal environment", () => {
       RECOVERY_MAX_PER_ADDRESS: 5,
       RECOVERY_WINDOW_SECONDS: 3600,
       BRAND_PRODUCT_NAME: "Sign-in service",
+      METRICS_HOST: "127.0.0.1",
       BRAND_PRIMARY_COLOR: "#2a5bd7",
     });
   });
