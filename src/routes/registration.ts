@@ -58,40 +58,6 @@ function fieldProblem(issue: { path: readonly PropertyKey[]; message: string }):
   return msg("registration:invalid.other", { field: msg(`registration:label.${field}`) });
 }
 
-/** Live strength checks per client IP and window (in this process; each check is a few milliseconds of CPU). */
-const STRENGTH_CHECKS_PER_WINDOW = 300;
-const STRENGTH_WINDOW_MS = 10 * 60 * 1000;
-
-/**
- * A fixed-window counter per key, in memory: the live strength check is no secret to guess and
- * changes nothing, so a per-replica limit against CPU abuse is enough (no database write per keystroke).
- * hit() counts one request and answers 0, or the seconds to wait when over the limit.
- */
-export function fixedWindowLimiter(opts: { max: number; windowMs: number; maxKeys?: number }) {
-  const windows = new Map<string, { count: number; resetAt: number }>();
-  const maxKeys = opts.maxKeys ?? 10_000;
-  return {
-    hit(key: string, now: number): number {
-      let w = windows.get(key);
-      if (!w || w.resetAt <= now) {
-        if (!w && windows.size >= maxKeys) {
-          for (const [k, v] of windows) if (v.resetAt <= now) windows.delete(k);
-          // Still full: forget the oldest entries (Map keeps insertion order).
-          for (const k of windows.keys()) {
-            if (windows.size < maxKeys) break;
-            windows.delete(k);
-          }
-        }
-        w = { count: 0, resetAt: now + opts.windowMs };
-        windows.delete(key);
-        windows.set(key, w);
-      }
-      w.count++;
-      return w.count > opts.max ? Math.max(1, Math.ceil((w.resetAt - now) / 1000)) : 0;
-    },
-  };
-}
-
 interface Flow {
   loginRequest: OAuth2LoginRequest;
   clientName: string;
@@ -301,10 +267,10 @@ export function registrationRoutes(deps: Deps): Router {
 
   // Live feedback while a new password is typed (public/strength.js on the sign-up, reset and account
   // pages): the same judgement as the forms, in the page's language. The password is never logged.
-  const strengthLimit = fixedWindowLimiter({ max: STRENGTH_CHECKS_PER_WINDOW, windowMs: STRENGTH_WINDOW_MS });
-  router.post("/password-strength", deps.csrf.protect, (req: Request, res: Response) => {
-    const wait = strengthLimit.hit(req.ip ?? "unknown", Date.now());
-    if (wait > 0) throw tooManyAttempts(msg("registration:strength.tooMany"), wait);
+  // Counted per IP in the shared store like every limit (one upsert per check; the script waits for a pause in typing).
+  router.post("/password-strength", deps.csrf.protect, async (req: Request, res: Response) => {
+    const limit = await deps.limits.consume("passwordCheckIp", req.ip ?? "unknown");
+    if (!limit.allowed) throw tooManyAttempts(msg("registration:strength.tooMany"), limit.retryAfterSeconds);
     const parsed = StrengthForm.safeParse(req.body ?? {});
     res.setHeader("Cache-Control", "no-store");
     if (!parsed.success) return res.status(400).json({ error: "invalid_input" });

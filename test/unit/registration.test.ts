@@ -13,7 +13,6 @@ import {
   type RegistrationMode,
 } from "../../src/decisions/registration";
 import { containsEmailPart, personalInputs, passwordProblem as passwordMsg, passwordStrength, zxcvbnFeedback } from "../../src/services/passwords";
-import { fixedWindowLimiter } from "../../src/routes/registration";
 import { english, fixedT, say } from "../../src/i18n";
 
 /** passwordProblem's message as text: English by default, or in `lng` (zxcvbn's feedback too). */
@@ -387,24 +386,6 @@ describe("passwordProblem", () => {
   });
 });
 
-describe("fixedWindowLimiter (the live strength check's limit per IP)", () => {
-  test("counts per key and window; over the limit it says how many seconds to wait", () => {
-    const limiter = fixedWindowLimiter({ max: 3, windowMs: 60_000 });
-    expect([1, 2, 3].map(() => limiter.hit("a", 0))).toEqual([0, 0, 0]);
-    expect(limiter.hit("a", 1_000)).toBe(59);
-    expect(limiter.hit("b", 1_000)).toBe(0);
-    expect(limiter.hit("a", 60_000)).toBe(0); // a new window
-  });
-
-  test("holds at most maxKeys keys", () => {
-    const limiter = fixedWindowLimiter({ max: 1, windowMs: 60_000, maxKeys: 2 });
-    limiter.hit("a", 0);
-    limiter.hit("b", 0);
-    limiter.hit("c", 0); // "a" is forgotten
-    expect(limiter.hit("a", 0)).toBe(0);
-    expect(limiter.hit("c", 0)).toBe(60);
-  });
-});
 
 describe("containsEmailPart: the email's local part, whole or a long part of it, is refused", () => {
   test.each<[string, string, boolean]>([
