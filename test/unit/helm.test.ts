@@ -241,10 +241,22 @@ describe("helm template with default values", () => {
     expect((deploy.spec as { selector: { matchLabels: Record<string, string> } }).selector.matchLabels).toEqual(selector);
   });
 
+  test("metrics: METRICS_PORT on all interfaces of the pod, Prometheus's annotations, never in the Service", () => {
+    const env = Object.fromEntries((app.env ?? []).filter((e) => "value" in e).map((e) => [e.name, (e as { value: string }).value]));
+    expect(env).toMatchObject({ METRICS_PORT: "9464", METRICS_HOST: "0.0.0.0" });
+    const annotations = (deploy.spec as { template: { metadata: { annotations: Record<string, string> } } }).template.metadata.annotations;
+    expect(annotations).toMatchObject({ "prometheus.io/scrape": "true", "prometheus.io/port": "9464", "prometheus.io/path": "/metrics" });
+    const service = one(ms, "Service");
+    expect(JSON.stringify(service)).not.toContain("9464");
+  });
+
   test("the app container runs the compiled server with liveness on /health/alive and readiness on /health/ready", () => {
     expect(app.command).toEqual(["node", "dist/src/server.js"]);
     expect(app.image).toBe("hydra-audience-login:0.1.0");
-    expect(app.ports).toEqual([{ name: "http", containerPort: 3000, protocol: "TCP" }]);
+    expect(app.ports).toEqual([
+      { name: "http", containerPort: 3000, protocol: "TCP" },
+      { name: "metrics", containerPort: 9464, protocol: "TCP" },
+    ]);
     expect(app.livenessProbe?.httpGet).toEqual({ path: "/health/alive", port: "http" });
     expect(app.readinessProbe?.httpGet).toEqual({ path: "/health/ready", port: "http" });
     expect(app.startupProbe?.httpGet).toEqual({ path: "/health/alive", port: "http" });
