@@ -13,6 +13,7 @@ import { createHydra, type Hydra } from "../../src/services/hydra";
 import { createLogger } from "../../src/logger";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy";
 import { startMailpit, type Mailpit } from "./mailpit";
+import { startRoundRobinProxy, type RoundRobinProxy } from "./round-robin-proxy";
 import { freePort } from "./ports";
 
 export { freePort };
@@ -103,6 +104,10 @@ export interface Stack {
   dbProxy?: TcpProxy;
   /** The stack's own Mailpit (unless `mail: false`): the app's SMTP_URL points at it. */
   mailpit?: Mailpit;
+  /** With `replicas: n` (n ≥ 2): every app instance (`app` is the first), each on its own port. */
+  replicas?: RunningServer[];
+  /** With `replicas: n` (n ≥ 2): the round-robin load balancer in front of them; `appUrl` is its URL. */
+  proxy?: RoundRobinProxy;
   stop(): Promise<void>;
 }
 
@@ -120,6 +125,13 @@ export interface StackOptions {
    * SMTP_URL points at a closed port of 127.0.0.1 (never at a Mailpit of `npm run dev`).
    */
   mail?: boolean;
+  /**
+   * Run this many app instances (default 1) on the same database, Hydra and settings, behind a
+   * round-robin HTTP proxy (test/support/round-robin-proxy.ts): `appUrl`, APP_BASE_URL and Hydra's
+   * login/consent/logout URLs are the proxy's, each instance listens on a port of its own
+   * (`stack.replicas[i].url`), and TRUST_PROXY_HOPS is 1 unless `appEnv` says otherwise.
+   */
+  replicas?: number;
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -131,8 +143,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const appDbUrl = await createDatabase(appDbName, appTemplate);
   const hydraDbUrl = await createDatabase(hydraDbName, hydraTemplate);
 
-  const appPort = await freePort();
-  const appUrl = `http://127.0.0.1:${appPort}`;
+  const replicaCount = options.replicas ?? 1;
+  const proxy = replicaCount > 1 ? await startRoundRobinProxy() : undefined;
+  const appPort = proxy ? 0 : await freePort();
+  const appUrl = proxy ? proxy.url : `http://127.0.0.1:${appPort}`;
   const hydraProcess = await startHydra({ dsn: `${hydraDbUrl}?sslmode=disable`, appUrl });
   const mailpit = options.mail === false ? undefined : await startMailpit();
 
@@ -157,6 +171,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? (options.logDestination ? "debug" : "silent"),
     SMTP_URL: mailpit?.smtpUrl ?? `smtp://127.0.0.1:${await freePort()}`,
     MAIL_FROM: "Sign-in service <no-reply@localhost>",
+    ...(proxy ? { TRUST_PROXY_HOPS: "1" } : {}),
     ...options.appEnv,
   };
   const env = loadEnv(appVars);
@@ -168,6 +183,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     env.DATABASE_URL = appVars.DATABASE_URL = target.toString();
   }
   const app = await startServer(env, createLogger(env.LOG_LEVEL, options.logDestination));
+  const replicas = proxy ? [app] : undefined;
+  if (proxy && replicas) {
+    while (replicas.length < replicaCount) replicas.push(await startServer(env, createLogger(env.LOG_LEVEL, options.logDestination)));
+    proxy.targets = replicas.map((r) => r.url);
+  }
 
   return {
     appUrl,
@@ -182,8 +202,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     secrets,
     dbProxy,
     mailpit,
+    replicas,
+    proxy,
     async stop() {
-      await app.close();
+      await Promise.all((replicas ?? [app]).map((r) => r.close()));
+      await proxy?.close();
       await dbProxy?.close();
       await mailpit?.stop();
       await hydraProcess.stop();
