@@ -66,14 +66,6 @@ export function judgeIdToken(
   return { ok: true, subject: payload.sub, authTime };
 }
 
-/**
- * Hydra's login session behind an ID token (its "sid" claim, OIDC Front-/Back-Channel Logout): the
- * browser's remembered sign-in at Hydra, which "Sign out" ends. Undefined when absent or malformed.
- */
-export function loginSessionIdOf(payload: Record<string, unknown>): string | undefined {
-  const sid = payload.sid;
-  return typeof sid === "string" && /^[\x21-\x7e]{1,200}$/.test(sid) ? sid : undefined;
-}
 
 /** The payload of a JWT, without checking its signature (see judgeIdToken for why that is enough here). */
 export function jwtPayload(token: string): Record<string, unknown> | null {

@@ -7,27 +7,18 @@ import { Router, type Request, type Response, type NextFunction } from "express"
 import { timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import type { Deps } from "./deps";
+import { startBrowserSignOut } from "./logout";
 import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
 import { msg, say, type Msg } from "../i18n";
 import { lngOf, tOf } from "../middleware/page-locals";
 import { AUDIENCE_ID_PATTERN } from "../config/audiences";
 import { establishSession, saveSession } from "./login-step";
-import { accountAuthRequest, accountRedirectUri, judgeIdToken, jwtPayload, loginSessionIdOf } from "../decisions/account-signin";
+import { accountAuthRequest, accountRedirectUri, judgeIdToken, jwtPayload } from "../decisions/account-signin";
 import { accountNotice } from "../decisions/account-settings";
 import { describeScope } from "../decisions/scopes";
 import { PASSWORD_MIN_LENGTH } from "../services/passwords";
 import type { Audience, ConsentView } from "../services/store";
-
-declare module "express-session" {
-  interface SessionData {
-    /**
-     * Hydra's login session (sid) behind the account page's sign-in: this browser's remembered
-     * sign-in at Hydra, ended by "Sign out" (/account/sign-out).
-     */
-    accountLoginSessionId?: string;
-  }
-}
 
 const audienceField = z.string({ message: "is required" }).max(255).regex(AUDIENCE_ID_PATTERN, "is not an audience identifier");
 /** `confirm` comes only from the confirmation page: without it nothing is revoked (the page is shown instead). */
@@ -175,7 +166,6 @@ export function accountRoutes(deps: Deps): Router {
     if (!user) throw new AppError(401, "not_signed_in", msg("account:signIn.thisAccountGone"), { title: msg("account:signIn.notSignedIn") });
     await establishSession(req, user.id, {
       accountSignIn: { userId: user.id, authTime: verdict.authTime },
-      accountLoginSessionId: payload ? loginSessionIdOf(payload) : undefined,
     });
     deps.logger.info({ event: "account_signin", subject: user.id }, "signed in to the account page");
     res.redirect(303, "/account");
@@ -216,28 +206,17 @@ export function accountRoutes(deps: Deps): Router {
 
   /**
    * "Sign out": ends this browser's sign-in, and only this browser's (other devices stay signed in,
-   * unlike "Sign out everywhere", which revokes every Hydra login session of the user).
-   *  1. Hydra's login session behind the account page's sign-in (the sid of its ID token) is revoked
-   *     through the admin API (HandleHeadlessLogout: only that session, with back-channel logout to the
-   *     applications that registered one). While the account session exists no password sign-in has
-   *     happened in this browser since (each one starts a new app session without the account's
-   *     sign-in), so that sid is the one this browser's Hydra cookie names. If Hydra fails, nothing
-   *     has changed yet and the error page says to try again.
-   *  2. The app session ends.
-   *  3. The browser goes to Hydra's own logout endpoint without id_token_hint (OP-initiated logout).
-   *     Hydra reads the browser's cookie: its session is gone, so Hydra sends it straight to
-   *     urls.post_logout_redirect (our /signed-out page). Should the cookie name another live
-   *     session after all (a session from before the sid was kept), Hydra shows our /logout page
-   *     for it, which ends it when confirmed: the browser is never left remembered.
+   * unlike "Sign out everywhere", which revokes every Hydra login session of the user): the app
+   * session here, then Hydra's login session through Hydra's own logout endpoint, which /logout
+   * answers without asking and which ends on /signed-out (see SIGN_OUT_COOKIE in ./logout for why
+   * not through the admin API). When Hydra does not remember this browser it goes to /signed-out at once.
    */
   router.post("/account/sign-out", requireAccountSession, deps.csrf.protect, async (req: Request, res: Response) => {
     const userId = req.session.userId!;
-    const sid = req.session.accountLoginSessionId;
-    if (sid) await hydra.revokeLoginSession(sid);
     await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
     res.clearCookie(env.SESSION_COOKIE_NAME);
-    deps.logger.info({ event: "account_signed_out", subject: userId, loginSessionRevoked: Boolean(sid) }, "signed out on this browser");
-    res.redirect(303, `${env.HYDRA_PUBLIC_URL}/oauth2/sessions/logout`);
+    deps.logger.info({ event: "account_signed_out", subject: userId }, "signed out on this browser");
+    startBrowserSignOut(res, env, null);
   });
 
   return router;

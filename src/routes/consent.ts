@@ -16,7 +16,7 @@ import { lngOf, tOf, useAudienceBrand, useUiLocales } from "../middleware/page-l
 import { answerOnce, ensureNotHandled } from "./challenges";
 import type { OAuth2ConsentRequest } from "../services/hydra";
 import { AppError } from "../errors";
-import { SWITCH_ACCOUNT_COOKIE } from "./logout";
+import { startBrowserSignOut } from "./logout";
 
 const ConsentQuery = z.object({ consent_challenge: challenge });
 const SwitchAccountForm = z.object({ consent_challenge: challenge });
@@ -190,10 +190,8 @@ export function consentRoutes(deps: Deps): Router {
   });
 
   /**
-   * "Not you? Use another account": closes this consent step and ends this browser's sign-in through
-   * Hydra's own browser logout (so that Hydra also forgets its cookie: a login session revoked only
-   * through the admin API leaves a cookie that Hydra v2.3.0 trips over at the next sign-in without
-   * "stay signed in"). /logout answers that logout at once (SWITCH_ACCOUNT_COOKIE), and /signed-out
+   * "Not you? Use another account": closes this consent step and ends this browser's sign-in (the
+   * app session, and Hydra's through its own logout endpoint: see SIGN_OUT_COOKIE); /signed-out
    * then starts the same authorization request again with prompt=login. Only the browser that may
    * answer this step can do it (the same guard as the consent itself).
    */
@@ -203,8 +201,10 @@ export function consentRoutes(deps: Deps): Router {
     const restart = restartWithFreshSignIn(ctx.request.request_url);
     await answerOnce(store, "consent", ctx.challenge, () => hydra.rejectConsent(ctx.challenge, "access_denied", "The user chose to sign in with another account."));
     deps.logger.info({ event: "consent_switch_account", client: ctx.clientId }, "consent step left to sign in with another account");
-    res.cookie(SWITCH_ACCOUNT_COOKIE, restart ?? "", { httpOnly: true, secure: deps.env.COOKIE_SECURE, sameSite: "lax", path: "/", maxAge: 10 * 60 * 1000 });
-    res.redirect(303, `${deps.env.HYDRA_PUBLIC_URL}/oauth2/sessions/logout`);
+    // The app session ends here (Hydra calls /logout only when it remembers this browser).
+    await new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve())));
+    res.clearCookie(deps.env.SESSION_COOKIE_NAME);
+    startBrowserSignOut(res, deps.env, restart);
   });
 
   return router;

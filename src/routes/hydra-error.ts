@@ -7,7 +7,7 @@ import { z } from "zod";
 import type { Deps } from "./deps";
 import { explainOAuthError } from "../decisions/oauth-errors";
 import { tOf } from "../middleware/page-locals";
-import { SWITCH_ACCOUNT_COOKIE, switchAccountTarget } from "./logout";
+import { SIGN_OUT_COOKIE, switchAccountTarget } from "./logout";
 
 const text = (max: number) => z.string().max(max).optional().catch(undefined);
 const ErrorQuery = z.object({ error: text(100), error_description: text(2000), error_hint: text(2000) });
@@ -28,10 +28,11 @@ export function hydraErrorRoutes(deps: Deps): Router {
   });
 
   router.get("/signed-out", (req, res) => {
-    // After "Not you? Use another account": on to the same authorization request, with a fresh sign-in.
-    const cookie = (req.cookies as Record<string, unknown> | undefined)?.[SWITCH_ACCOUNT_COOKIE];
+    // This browser's own sign-out is done; after "Not you? Use another account": on to the same
+    // authorization request, with a fresh sign-in.
+    const cookie = (req.cookies as Record<string, unknown> | undefined)?.[SIGN_OUT_COOKIE];
     if (cookie !== undefined) {
-      res.clearCookie(SWITCH_ACCOUNT_COOKIE, { path: "/" });
+      res.clearCookie(SIGN_OUT_COOKIE, { path: "/" });
       const target = switchAccountTarget(cookie, deps.env.HYDRA_PUBLIC_URL);
       if (target) return res.redirect(303, target);
     }

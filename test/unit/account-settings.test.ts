@@ -10,7 +10,6 @@ import {
   type LinkStatus,
 } from "../../src/decisions/account-settings";
 import { describeUserDeleted } from "../../src/admin/credential-change";
-import { loginSessionIdOf } from "../../src/decisions/account-signin";
 import { english, fixedT, msg, say } from "../../src/i18n";
 
 describe("splitName", () => {
@@ -135,12 +134,3 @@ test("describeUserDeleted says what went, in counts", () => {
   );
 });
 
-test.each<[string, Record<string, unknown>, string | undefined]>([
-  ["Hydra's sid claim", { sub: "u1", sid: "0f4c6a1e-2b7d-4e0a-9d6b-3c1f5e8a7b21" }, "0f4c6a1e-2b7d-4e0a-9d6b-3c1f5e8a7b21"],
-  ["no sid", { sub: "u1" }, undefined],
-  ["not a string", { sid: 42 }, undefined],
-  ["empty", { sid: "" }, undefined],
-  ["with spaces or control characters", { sid: "a b\n" }, undefined],
-])("loginSessionIdOf: %s", (_l, payload, expected) => {
-  expect(loginSessionIdOf(payload)).toBe(expected);
-});
