@@ -46,7 +46,11 @@ export async function startServer(env: Env, logger: Logger = createLogger(env.LO
   const configCache = await createConfigCache({ db, databaseUrl: env.DATABASE_URL, logger });
   const store = instrument(createStore(db, configCache), metrics.dbCalls);
   // Expired one-time tokens are removed every hour (any replica may do it; it is idempotent).
-  const pruner = setInterval(() => void store.pruneOneTimeTokens().catch(() => undefined), 60 * 60 * 1000);
+  // So are answered challenges older than a day (instead of on every sign-in step).
+  const pruner = setInterval(() => {
+    void store.pruneOneTimeTokens().catch(() => undefined);
+    void store.pruneHandledChallenges().catch(() => undefined);
+  }, 60 * 60 * 1000);
   pruner.unref();
   const app = createApp({ env, hydra, store, logger, sessionPool, limits, mailer, metrics });
   const metricsServer = env.METRICS_PORT === undefined ? null : await startMetricsServer(metrics, env.METRICS_HOST, env.METRICS_PORT);

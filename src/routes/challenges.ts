@@ -8,8 +8,18 @@ import { FlowAlreadyHandledError, type Hydra } from "../services/hydra";
  * Refuses a challenge this app already answered (410). The page leads back: to the original
  * authorization request when Hydra still knows it (starting it again starts a fresh flow).
  */
-export async function ensureNotHandled(store: Store, kind: ChallengeKind, challenge: string, hydra?: Hydra): Promise<void> {
-  if (await store.isChallengeHandled(kind, challenge)) throw new FlowAlreadyHandledError(hydra ? await requestUrlOf(hydra, kind, challenge) : undefined);
+export async function ensureNotHandled(store: Store, kind: ChallengeKind, challenge: string, hydra?: Hydra | { requestUrl: string | undefined }): Promise<void> {
+  if (!(await store.isChallengeHandled(kind, challenge))) return;
+  if (hydra && "requestUrl" in hydra) throw new FlowAlreadyHandledError(hydra.requestUrl || undefined);
+  throw new FlowAlreadyHandledError(hydra ? await requestUrlOf(hydra, kind, challenge) : undefined);
+}
+
+/** A replay refused by answerOnce gets the "Start again" link of the request it belongs to. */
+export function withRestartLink(requestUrl: string | undefined): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof FlowAlreadyHandledError && !err.redirectTo && requestUrl) throw new FlowAlreadyHandledError(requestUrl);
+    throw err;
+  };
 }
 
 async function requestUrlOf(hydra: Hydra, kind: ChallengeKind, challenge: string): Promise<string | undefined> {

@@ -13,7 +13,7 @@ import { isSameOriginImage } from "../decisions/brand";
 import { restartWithFreshSignIn } from "../decisions/consent";
 import { msg, say } from "../i18n";
 import { lngOf, tOf, useAudienceBrand, useUiLocales } from "../middleware/page-locals";
-import { answerOnce, ensureNotHandled } from "./challenges";
+import { answerOnce, ensureNotHandled, withRestartLink } from "./challenges";
 import type { OAuth2ConsentRequest } from "../services/hydra";
 import { AppError } from "../errors";
 import { startBrowserSignOut } from "./logout";
@@ -48,8 +48,8 @@ export function consentRoutes(deps: Deps): Router {
    * Loads everything the decision needs and decides. Refuses (403, nothing stored, nothing sent to
    * Hydra) a browser that is signed in as someone else or did not answer this flow's login step.
    */
-  async function load(req: Request, consentChallenge: string): Promise<Context> {
-    await ensureNotHandled(store, "consent", consentChallenge, hydra);
+  async function load(req: Request, consentChallenge: string, opts: { checkHandled: boolean } = { checkHandled: true }): Promise<Context> {
+    if (opts.checkHandled) await ensureNotHandled(store, "consent", consentChallenge, hydra);
     const request = await hydra.getConsentRequest(consentChallenge);
     const clientId = request.client?.client_id ?? "";
     const subject = request.subject ?? "";
@@ -141,12 +141,16 @@ export function consentRoutes(deps: Deps): Router {
 
   router.get("/consent", async (req: Request, res: Response) => {
     const { consent_challenge } = parseInput(ConsentQuery, req.query, "consent link");
-    const ctx = await load(req, consent_challenge);
+    // A replayed challenge: a step answered without a page is refused when it is answered
+    // (answerOnce, one query instead of two); a page is not shown for one.
+    const ctx = await load(req, consent_challenge, { checkHandled: false });
     const { step } = ctx;
     countStep(step);
-    if (step.kind === "first_party") return acceptFirstParty(res, ctx, step.grantScope);
-    if (step.kind === "reject") return reject(res, ctx, step.error, step.description);
-    if (step.kind === "accept") return accept(res, { ...ctx, audience: ctx.audience! }, []);
+    const restart = withRestartLink(ctx.request.request_url);
+    if (step.kind === "first_party") return acceptFirstParty(res, ctx, step.grantScope).catch(restart);
+    if (step.kind === "reject") return reject(res, ctx, step.error, step.description).catch(restart);
+    if (step.kind === "accept") return accept(res, { ...ctx, audience: ctx.audience! }, []).catch(restart);
+    await ensureNotHandled(store, "consent", consent_challenge, { requestUrl: ctx.request.request_url });
     useUiLocales(req, res, ctx.request.oidc_context?.ui_locales, deps.env);
     useAudienceBrand(res, ctx.audienceBrand);
     const [descriptions, user] = await Promise.all([store.getScopeDescriptions(ctx.requestedScopes), store.getUser(ctx.subject)]);

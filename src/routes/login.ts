@@ -8,7 +8,7 @@ import { decideLoginStart } from "../decisions/login";
 import { challengeDigest, finishLogin, holdsForVerification, renderCheckInbox } from "./login-step";
 import { AppError } from "../errors";
 import { verifyPassword } from "../services/passwords";
-import { ensureNotHandled } from "./challenges";
+import { ensureNotHandled, withRestartLink } from "./challenges";
 import type { OAuth2LoginRequest } from "../services/hydra";
 import { offersSignUp, registrationMode } from "../decisions/registration";
 import { loginLimitKeys, type LimitKey } from "../decisions/device-cookie";
@@ -81,12 +81,14 @@ export function loginRoutes(deps: Deps): Router {
 
   router.get("/login", async (req, res) => {
     const { login_challenge } = parseInput(LoginQuery, req.query, "login link");
-    await ensureNotHandled(store, "login", login_challenge, hydra);
     const loginRequest = await hydra.getLoginRequest(login_challenge);
     // The application asked for a language (OIDC ui_locales): the pages of this step follow it,
     // unless the person chose one on the switcher.
     useUiLocales(req, res, uiLocalesOf(loginRequest), env);
     const step = decideLoginStart(loginRequest);
+    // A replayed challenge: the skipped sign-in below is refused when it is answered (answerOnce,
+    // one query instead of two); a page is not shown for one.
+    if (step.kind !== "accept") await ensureNotHandled(store, "login", login_challenge, { requestUrl: loginRequest.request_url });
     if (step.kind === "accept") {
       const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");
       const audience = membership?.audience ?? null;
@@ -94,7 +96,9 @@ export function loginRoutes(deps: Deps): Router {
       const user = (audience?.requireVerifiedEmail ? await store.getUser(step.subject) : null) ?? { id: step.subject, email: "", emailVerified: true };
       // Hydra vouches for this browser (its own session cookie): the flow continues. The app's own
       // session is NOT created here: a login challenge in a URL is no proof of who the browser is.
-      return finishLogin(deps, req, res, { loginChallenge: login_challenge, loginSessionId: loginRequest.session_id, user, audience, remember: false, startSession: false });
+      return finishLogin(deps, req, res, { loginChallenge: login_challenge, loginSessionId: loginRequest.session_id, user, audience, remember: false, startSession: false }).catch(
+        withRestartLink(loginRequest.request_url),
+      );
     }
     await renderForm(req, res, loginRequest);
   });

@@ -120,8 +120,12 @@ export function createStore(db: Db, configCache?: ConfigCache) {
         if (isUniqueViolation(err)) return false;
         throw err;
       }
-      await db.handledChallenge.deleteMany({ where: { handledAt: { lt: new Date(Date.now() - HANDLED_CHALLENGE_RETENTION_MS) } } });
       return true;
+    },
+
+    /** Forgets answered challenges older than Hydra's challenges can live (server.ts runs it now and then). */
+    async pruneHandledChallenges(): Promise<number> {
+      return (await db.handledChallenge.deleteMany({ where: { handledAt: { lt: new Date(Date.now() - HANDLED_CHALLENGE_RETENTION_MS) } } })).count;
     },
 
     /** Undoes claimChallenge when answering Hydra failed, so the user can retry. */

@@ -85,3 +85,31 @@ test("the sign-in page says how long 'stay signed in' lasts; after a failed sign
   expect(failed.$("#password").attr("autofocus")).toBeDefined();
   expect(failed.$("#password").attr("aria-describedby")).toBe("error");
 });
+
+test("answered challenges are pruned after a day (now and then, not on every step); younger ones stay", async () => {
+  const { createStore } = await import("../../src/services/store");
+  const old = new Date(Date.now() - 25 * 60 * 60 * 1000);
+  await stack.db.handledChallenge.createMany({ data: [{ hash: `old-${Date.now()}`, kind: "login", handledAt: old }, { hash: `new-${Date.now()}`, kind: "login" }] });
+  expect(await createStore(stack.db).pruneHandledChallenges()).toBeGreaterThanOrEqual(1);
+  expect(await stack.db.handledChallenge.count({ where: { handledAt: { lt: new Date(Date.now() - 24 * 60 * 60 * 1000) } } })).toBe(0);
+  expect(await stack.db.handledChallenge.count({ where: { hash: { startsWith: "new-" } } })).toBe(1);
+});
+
+test("Back to a sign-in step Hydra skipped (remembered), and to a consent step answered without a page: the same explanation and 'Start again'", async () => {
+  const user = await createUser(stack.db);
+  const browser = new Browser();
+  const first = await startAuthorization(browser, stack, web);
+  const consent = await browser.submit(first.page, "#login-form", { email: user.email, password: user.password, remember: "on" });
+  await browser.submit(consent, "#consent-form", {}, { button: ["decision", "allow"], stopAt: [CALLBACK] });
+  await new Promise((r) => setTimeout(r, 1100)); // Hydra stores requested_at to the second
+  const again = await startAuthorization(browser, stack, web);
+  const loginUrl = again.page.chain.find((u) => new URL(u).pathname === "/login")!;
+  const consentUrl = again.page.chain.find((u) => new URL(u).pathname === "/consent")!;
+  expect(new URL(again.page.url).pathname).toBe(new URL(CALLBACK).pathname); // both answered without a page
+  for (const url of [loginUrl, consentUrl]) {
+    const back = await browser.get(url, { stopAt: [CALLBACK] });
+    expect(back.status).toBe(410);
+    expect(back.text("#error")).toMatch(/already completed/);
+    expect(back.$("#continue").attr("href")!.startsWith(`${stack.hydraPublicUrl}/oauth2/auth?`)).toBe(true);
+  }
+});
