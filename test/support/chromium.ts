@@ -6,7 +6,11 @@
 //   checkNoHorizontalScroll   the page fits the viewport's width (run at the phone size 390×844)
 //   checkKeyboard      Tab alone reaches every link, button and input, each with visible focus
 //   screenshot         a full-page PNG in test-artifacts/screenshots/ (git-ignored)
-import { mkdirSync } from "node:fs";
+//   docsScreenshots    800×900 PNGs (light and dark) in docs/screenshots/, shown by the README
+//   tabTo              keyboard-only flows: Tab until an element has a visible focus
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { AxeBuilder } from "@axe-core/playwright";
@@ -26,6 +30,9 @@ type HTMLButtonElement = any;
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const SCREENSHOT_DIR = path.join(ROOT, "test-artifacts", "screenshots");
+/** The README's pictures (committed): written by the browser suite with stable names. */
+export const DOCS_SCREENSHOT_DIR = path.join(ROOT, "docs", "screenshots");
+export const DOCS_VIEWPORT = { width: 800, height: 900 } as const;
 export const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
 
 export const VIEWPORTS = {
@@ -47,12 +54,27 @@ export async function launchChromium(): Promise<Browser> {
   }
 }
 
-/** A fresh context (own cookies) at the viewport; phone contexts are mobile with touch, like a real phone. */
-export async function newContext(browser: Browser, viewport: ViewportName): Promise<BrowserContext> {
+export type ColorScheme = "light" | "dark";
+export interface ContextOptions {
+  /** The browser's language: navigator.language and the Accept-Language header (default "en-US"). */
+  locale?: string;
+  /** prefers-color-scheme (default "light"). */
+  colorScheme?: ColorScheme;
+  /** The browser's time zone (default UTC), for times the page's script shows in local time. */
+  timezoneId?: string;
+}
+
+/**
+ * A fresh context (own cookies) at the viewport; phone contexts are mobile with touch, like a real
+ * phone. `locale` becomes the Accept-Language header, `colorScheme` the prefers-color-scheme.
+ */
+export async function newContext(browser: Browser, viewport: ViewportName, opts: ContextOptions = {}): Promise<BrowserContext> {
   const context = await browser.newContext({
     viewport: VIEWPORTS[viewport],
     ...(viewport === "phone" ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}),
-    locale: "en-US",
+    locale: opts.locale ?? "en-US",
+    colorScheme: opts.colorScheme ?? "light",
+    timezoneId: opts.timezoneId ?? "UTC",
   });
   context.setDefaultTimeout(15_000);
   context.setDefaultNavigationTimeout(20_000);
@@ -60,18 +82,38 @@ export async function newContext(browser: Browser, viewport: ViewportName): Prom
 }
 
 /**
- * Answers every request to `origin` (a client's redirect URI that nothing listens on, e.g.
- * http://127.0.0.1:9) with a tiny page, so a flow can end there and the test read the URL.
+ * The client's end of a flow: a tiny HTTP server on 127.0.0.1 (a free port) answering every request
+ * with a small page, so that a flow can end at the client's redirect URI (`url` + "/callback") and
+ * the test read the code from the address. A real server rather than a Playwright route: Chromium
+ * follows Hydra's redirect to the client before a route can answer it (seen on port 9, which is also
+ * a port Chromium refuses as unsafe).
  */
-export async function stubOrigin(context: BrowserContext, origin: string): Promise<void> {
-  await context.route((url) => url.origin === origin, (route) =>
-    route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body: '<!doctype html><html lang="en"><title>Client callback</title><p>callback</p></html>' }),
-  );
+export async function startClientStub(): Promise<{ origin: string; close(): Promise<void> }> {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+    res.end('<!doctype html><html lang="en"><title>Client callback</title><p>callback</p></html>');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
 }
 
-/** axe-core with the WCAG 2.x A/AA rules; fails listing every violation and its elements. */
+/**
+ * axe-core with the WCAG 2.x A/AA rules; fails listing every violation and its elements. The app's
+ * pages have no frames, so axe runs in the page itself (legacy mode: without it AxeBuilder opens a
+ * blank page for every analysis, about 1.5 s each here) and reports violations only.
+ */
 export async function checkA11y(page: Page, label: string): Promise<void> {
-  const result = await new AxeBuilder({ page }).withTags(AXE_TAGS).analyze();
+  const result = await new AxeBuilder({ page }).withTags(AXE_TAGS).options({ resultTypes: ["violations"] }).setLegacyMode(true).analyze();
   if (result.violations.length === 0) return;
   const lines = result.violations.map(
     (v) => `- ${v.id} (${v.impact}): ${v.help}\n${v.nodes.map((n) => `    ${n.target.join(" ")}: ${n.failureSummary?.replace(/\s+/g, " ")}`).join("\n")}`,
@@ -107,6 +149,54 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = path.join(SCREENSHOT_DIR, `${name.replace(/[^a-z0-9._-]+/gi, "-")}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/**
+ * The README's pictures of a page: at 800×900 (or 800×`height`; the visible part, not the full page) as
+ * docs/screenshots/<name>.png and, with dark, <name>-dark.png (prefers-color-scheme emulated). A file
+ * is only rewritten when its bytes change. The page's viewport and colour scheme are restored after.
+ */
+export async function docsScreenshots(page: Page, name: string, opts: { schemes?: ColorScheme[]; restoreScheme?: ColorScheme; height?: number } = {}): Promise<string[]> {
+  mkdirSync(DOCS_SCREENSHOT_DIR, { recursive: true });
+  const before = page.viewportSize();
+  const written: string[] = [];
+  await page.setViewportSize({ width: DOCS_VIEWPORT.width, height: opts.height ?? DOCS_VIEWPORT.height });
+  try {
+    for (const scheme of opts.schemes ?? ["light", "dark"]) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.evaluate(() => window.scrollTo(0, 0));
+      const png = await page.screenshot({ animations: "disabled", caret: "hide" });
+      const file = path.join(DOCS_SCREENSHOT_DIR, `${name}${scheme === "dark" ? "-dark" : ""}.png`);
+      if (!existsSync(file) || !readFileSync(file).equals(png)) writeFileSync(file, png);
+      written.push(file);
+    }
+  } finally {
+    await page.emulateMedia({ colorScheme: opts.restoreScheme ?? "light" });
+    if (before) await page.setViewportSize(before);
+  }
+  return written;
+}
+
+/**
+ * Keyboard only: presses Tab until the focused element matches `selector` (at most `maxPresses`
+ * times), failing when it is never reached or when anything Tab stops at on the way has no
+ * :focus-visible. Returns the number of presses.
+ */
+export async function tabTo(page: Page, selector: string, maxPresses = 40): Promise<number> {
+  for (let press = 1; press <= maxPresses; press++) {
+    await page.keyboard.press("Tab");
+    const now = await page.evaluate((selector) => {
+      const el = document.activeElement;
+      if (!el || el === document.body) return { match: false, visible: true, what: "body" };
+      // Shown: :focus-visible with a drawn outline or a focus shadow (the app's focus style).
+      const s = getComputedStyle(el);
+      const drawn = (s.outlineStyle !== "none" && (parseFloat(s.outlineWidth) || 0) > 0) || (s.boxShadow && s.boxShadow !== "none");
+      return { match: el.matches(selector), visible: el.matches(":focus-visible") && Boolean(drawn), what: `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""} "${(el.textContent ?? "").trim().slice(0, 30)}"` };
+    }, selector);
+    if (!now.visible) throw new Error(`Tab reached ${now.what} on ${page.url()} without a visible focus`);
+    if (now.match) return press;
+  }
+  throw new Error(`Tab never reached ${selector} on ${page.url()} (${maxPresses} presses)`);
 }
 
 const ACTIONS = 'a[href], button, input:not([type="hidden"]), select, textarea, summary, [tabindex]:not([tabindex="-1"])';
@@ -195,15 +285,28 @@ export async function checkKeyboard(page: Page, label = page.url()): Promise<voi
   if (problems.length) throw new Error(`keyboard check on ${label}:\n  ${problems.join("\n  ")}`);
 }
 
+/** Milliseconds spent in each kind of check (for measuring the suite; see checkTimings). */
+export const checkTimings: Record<"screenshot" | "axe" | "scroll" | "keyboard", number> = { screenshot: 0, axe: 0, scroll: 0, keyboard: 0 };
+async function timed<T>(kind: keyof typeof checkTimings, run: () => Promise<T>): Promise<T> {
+  const start = Date.now();
+  try {
+    return await run();
+  } finally {
+    checkTimings[kind] += Date.now() - start;
+  }
+}
+
 /**
- * Every check on one of the app's pages: screenshot (<name>-<viewport>), axe, keyboard, and at the
- * phone size no horizontal scrolling.
+ * Every check on one of the app's pages: screenshot (<name>-<viewport>[-<tag>]), axe, at the phone
+ * size no horizontal scrolling, and (unless keyboard: false) the keyboard check. `tag` names a
+ * variant (e.g. "de-dark") in the screenshot's name and in messages.
  */
-export async function checkPage(page: Page, name: string, viewport: ViewportName): Promise<void> {
-  const label = `${name} (${viewport})`;
+export async function checkPage(page: Page, name: string, viewport: ViewportName, opts: { keyboard?: boolean; tag?: string } = {}): Promise<void> {
+  const suffix = opts.tag ? `-${opts.tag}` : "";
+  const label = `${name} (${viewport}${opts.tag ? `, ${opts.tag}` : ""})`;
   await page.waitForLoadState("load");
-  await screenshot(page, `${name}-${viewport}`);
-  await checkA11y(page, label);
-  if (viewport === "phone") await checkNoHorizontalScroll(page, label);
-  await checkKeyboard(page, label);
+  await timed("screenshot", () => screenshot(page, `${name}-${viewport}${suffix}`));
+  await timed("axe", () => checkA11y(page, label));
+  if (viewport === "phone") await timed("scroll", () => checkNoHorizontalScroll(page, label));
+  if (opts.keyboard !== false) await timed("keyboard", () => checkKeyboard(page, label));
 }
