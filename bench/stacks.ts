@@ -237,7 +237,7 @@ export async function startAppStack(
   let proc: ChildProcess | undefined;
   const start = async (opts: { databaseUrl?: string; nodeArgs?: string[] } = {}) => {
     const out = fs.openSync(appLog, "a");
-    const env = { PATH: process.env.PATH ?? "", ...vars, ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}) };
+    const env = { PATH: process.env.PATH ?? "", ...vars, ...(kind === "app" && process.env.BENCH_APP_ENV ? (JSON.parse(process.env.BENCH_APP_ENV) as Record<string, string>) : {}), ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}) };
     const p = spawn(process.execPath, [...(opts.nodeArgs ?? []), script], { cwd: ROOT, env, stdio: ["ignore", out, out] });
     fs.closeSync(out);
     res.processes.add(p);

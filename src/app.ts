@@ -2,11 +2,9 @@
 import path from "node:path";
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from "express";
 import session from "express-session";
-import connectPgSimple from "connect-pg-simple";
 import helmet from "helmet";
 import { csrfSync } from "csrf-sync";
 import { pinoHttp } from "pino-http";
-import type { Pool } from "pg";
 import type { Env } from "./config/env";
 import type { Hydra } from "./services/hydra";
 import type { Store } from "./services/store";
@@ -42,15 +40,15 @@ export interface AppDeps {
   hydra: Hydra;
   store: Store;
   logger: PinoLogger;
-  /** Pool backing the persistent session store (table "session", created by the migrations). */
-  sessionPool: Pool;
+  /** The persistent session store (table "session", created by the migrations; src/services/sessions.ts). */
+  sessionStore: session.Store;
   /** Attempt counters shared by every replica (table rate_limits). */
   limits: Limits;
   mailer: Mailer;
   metrics: Metrics;
 }
 
-export function createApp({ env, hydra, store, logger, sessionPool, limits, mailer, metrics }: AppDeps): express.Express {
+export function createApp({ env, hydra, store, logger, sessionStore, limits, mailer, metrics }: AppDeps): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("trust proxy", env.TRUST_PROXY_HOPS);
@@ -114,12 +112,11 @@ export function createApp({ env, hydra, store, logger, sessionPool, limits, mail
   app.use(sameOriginPosts(env));
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
 
-  const PgStore = connectPgSimple(session);
   app.use(
     session({
       name: env.SESSION_COOKIE_NAME,
       secret: env.SESSION_SECRETS,
-      store: new PgStore({ pool: sessionPool, tableName: "session", createTableIfMissing: false, pruneSessionInterval: 15 * 60 }),
+      store: sessionStore,
       resave: false,
       saveUninitialized: false,
       rolling: false,

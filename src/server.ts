@@ -4,10 +4,10 @@
 // connections are closed at once; then the mail worker and the database pools close, exit code 0.
 import type { AddressInfo } from "node:net";
 import type { Server, ServerResponse } from "node:http";
-import { Pool } from "pg";
 import { ConfigError, loadEnv, type Env } from "./config/env";
 import { createApp } from "./app";
-import { createDb } from "./services/db";
+import { createDb, createPool } from "./services/db";
+import { PgSessionStore } from "./services/sessions";
 import { createHydra } from "./services/hydra";
 import { createStore } from "./services/store";
 import { createConfigCache } from "./services/config-cache";
@@ -35,16 +35,16 @@ export interface RunningServer {
 
 export async function startServer(env: Env, logger: Logger = createLogger(env.LOG_LEVEL)): Promise<RunningServer> {
   const db = createDb(env.DATABASE_URL);
-  const sessionPool = new Pool({ connectionString: env.DATABASE_URL, max: 5, connectionTimeoutMillis: 5000 });
-  // An idle client losing its connection (database restarted) must not crash the process.
-  sessionPool.on("error", (err) => logger.warn({ err }, "session store connection lost"));
+  // The sign-in path's pool: sessions, attempt counters, answered challenges, consents (src/services/db.ts).
+  const pool = createPool(env.DATABASE_URL, { onError: (err) => logger.warn({ err }, "database connection lost") });
+  const sessionStore = new PgSessionStore(pool, { ttlSeconds: env.SESSION_TTL_SECONDS, onError: (err) => logger.warn({ err }, "pruning expired sessions failed") });
   const metrics = createMetrics();
   const hydra = instrument(createHydra({ adminUrl: env.HYDRA_ADMIN_URL, timeoutMs: env.HYDRA_TIMEOUT_MS, publicUrl: env.HYDRA_PUBLIC_INTERNAL_URL }), metrics.hydraCalls);
-  const limits = createLimits(sessionPool, env, metrics);
+  const limits = createLimits(pool, env, metrics);
   const mailer = createMailer({ db, smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, timeoutMs: env.SMTP_TIMEOUT_MS, logger, productName: env.BRAND_PRODUCT_NAME });
   // Audiences, clients, scopes and claims in memory; a seed run reaches every replica through NOTIFY.
   const configCache = await createConfigCache({ db, databaseUrl: env.DATABASE_URL, logger });
-  const store = instrument(createStore(db, configCache), metrics.dbCalls);
+  const store = instrument(createStore(db, configCache, pool), metrics.dbCalls);
   // Expired one-time tokens are removed every hour (any replica may do it; it is idempotent).
   // So are answered challenges older than a day (instead of on every sign-in step).
   const pruner = setInterval(() => {
@@ -52,7 +52,7 @@ export async function startServer(env: Env, logger: Logger = createLogger(env.LO
     void store.pruneHandledChallenges().catch(() => undefined);
   }, 60 * 60 * 1000);
   pruner.unref();
-  const app = createApp({ env, hydra, store, logger, sessionPool, limits, mailer, metrics });
+  const app = createApp({ env, hydra, store, logger, sessionStore, limits, mailer, metrics });
   const metricsServer = env.METRICS_PORT === undefined ? null : await startMetricsServer(metrics, env.METRICS_HOST, env.METRICS_PORT);
   if (metricsServer) logger.info({ url: metricsServer.url }, "metrics");
 
@@ -100,10 +100,12 @@ export async function startServer(env: Env, logger: Logger = createLogger(env.LO
       });
       if (cut > 0 && timeoutMs > 0) logger.warn({ requests: cut, timeoutMs }, "requests still running after the shutdown timeout: connections closed");
       clearInterval(pruner);
+      sessionStore.close();
+      limits.close();
       await mailer.close();
       await configCache.close();
       await metricsServer?.close();
-      await Promise.allSettled([db.$disconnect(), sessionPool.end()]);
+      await Promise.allSettled([db.$disconnect(), pool.end()]);
       return { cut };
     })());
 

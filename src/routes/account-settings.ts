@@ -15,7 +15,6 @@ import { enqueueMail } from "../services/mail";
 import { EmailTakenError, issueOneTimeToken, normalizeEmail, type User } from "../services/store";
 import { hashPassword, passwordProblem, personalInputs, verifyPassword } from "../services/passwords";
 import { credentialRefusal, decideEmailChange, decidePasswordChange, judgeChangeEmailLink, splitName, type CredentialCheck } from "../decisions/account-settings";
-import { loginLimitKeys, type LimitKey } from "../decisions/device-cookie";
 import { deleteUserEverywhere, DeleteUserError, endUserAccess, EndUserAccessError } from "../admin/credential-change";
 
 const password = z.string({ message: "is required" }).max(1024, "is too long");
@@ -47,21 +46,16 @@ export function accountSettingsRoutes(deps: Deps): Router {
    */
   async function checkCurrentPassword(req: Request, user: User, given: string): Promise<CredentialCheck> {
     const device = deps.browser.trustedDevice(req, user.emailNormalized);
-    const deviceBlocked = device ? await deps.limits.isBlocked("loginDevice", device) : false;
-    const counted: LimitKey[] = [];
-    for (const key of loginLimitKeys({ ip: req.ip ?? "unknown", emailNormalized: user.emailNormalized, device, deviceBlocked })) {
-      const r = await deps.limits.consume(key.kind, key.key);
-      if (!r.allowed) {
-        logger.warn({ event: "account_password_throttled", subject: user.id, limit: key.kind }, "account password check throttled");
-        return { throttledForSeconds: r.retryAfterSeconds };
-      }
-      counted.push(key);
+    const count = await deps.limits.consumeSignIn({ ip: req.ip ?? "unknown", emailNormalized: user.emailNormalized, device });
+    if (!count.allowed) {
+      logger.warn({ event: "account_password_throttled", subject: user.id, limit: count.refusedBy }, "account password check throttled");
+      return { throttledForSeconds: count.retryAfterSeconds };
     }
     if (!(await verifyPassword(user.passwordHash, given))) {
       logger.info({ event: "account_password_wrong", subject: user.id }, "account action refused: wrong current password");
       return "wrong";
     }
-    await Promise.all(counted.map((k) => (k.kind === "loginDevice" ? deps.limits.reset(k.kind, k.key) : deps.limits.reward(k.kind, k.key))));
+    await deps.limits.settleSignIn(count.counted);
     return "right";
   }
 

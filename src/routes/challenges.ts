@@ -2,6 +2,7 @@
 // The app records every challenge it answers, refuses a second answer (410), and forgets the
 // record again when answering Hydra failed.
 import type { ChallengeKind, Store } from "../services/store";
+import type { Queryable } from "../services/db";
 import { FlowAlreadyHandledError, type Hydra } from "../services/hydra";
 
 /**
@@ -31,9 +32,29 @@ async function requestUrlOf(hydra: Hydra, kind: ChallengeKind, challenge: string
   }
 }
 
-/** Runs `answer` (the call that accepts or rejects at Hydra) at most once per challenge. */
-export async function answerOnce<T>(store: Store, kind: ChallengeKind, challenge: string, answer: () => Promise<T>): Promise<T> {
-  if (!(await store.claimChallenge(kind, challenge))) throw new FlowAlreadyHandledError(undefined);
+/**
+ * Runs `answer` (the call that accepts or rejects at Hydra) at most once per challenge. `alongside`
+ * (other writes of the step) runs in the same transaction as the claim: a replay writes nothing.
+ */
+export async function answerOnce<T>(store: Store, kind: ChallengeKind, challenge: string, answer: () => Promise<T>, alongside?: (q: Queryable) => Promise<void>): Promise<T> {
+  const claimed = alongside
+    ? await store.inTransaction(async (q) => {
+        if (!(await store.claimChallenge(kind, challenge, q))) return false;
+        await alongside(q);
+        return true;
+      })
+    : await store.claimChallenge(kind, challenge);
+  if (!claimed) throw new FlowAlreadyHandledError(undefined);
+  return answerClaimed(store, kind, challenge, answer);
+}
+
+/** Claims the challenge inside a transaction of the caller's (see answerClaimed); throws a 410 when it was answered. */
+export async function claimOnce(store: Store, kind: ChallengeKind, challenge: string, q: Queryable): Promise<void> {
+  if (!(await store.claimChallenge(kind, challenge, q))) throw new FlowAlreadyHandledError(undefined);
+}
+
+/** Runs `answer` for a challenge claimed already; forgets the claim when answering Hydra failed. */
+export async function answerClaimed<T>(store: Store, kind: ChallengeKind, challenge: string, answer: () => Promise<T>): Promise<T> {
   try {
     return await answer();
   } catch (err) {

@@ -13,8 +13,10 @@ import { isSameOriginImage } from "../decisions/brand";
 import { restartWithFreshSignIn } from "../decisions/consent";
 import { msg, say } from "../i18n";
 import { lngOf, tOf, useAudienceBrand, useUiLocales } from "../middleware/page-locals";
-import { answerOnce, ensureNotHandled, withRestartLink } from "./challenges";
-import type { OAuth2ConsentRequest } from "../services/hydra";
+import { answerClaimed, answerOnce, withRestartLink } from "./challenges";
+import { FlowAlreadyHandledError, type OAuth2ConsentRequest } from "../services/hydra";
+import type { User } from "../services/store";
+import type { Queryable } from "../services/db";
 import { AppError } from "../errors";
 import { startBrowserSignOut } from "./logout";
 
@@ -35,8 +37,14 @@ interface Context {
   /** The audience's own name and logo for the page, when it has them. */
   audienceBrand: { brandName: string | null; brandLogo: string | null } | null;
   requestedScopes: string[];
+  /** The subject's account (null: deleted meanwhile). */
+  user: User | null;
   /** The user's consent for the audience before this step. */
   grantedScopes: string[];
+  /** The clients that used that consent so far. */
+  consentClients: string[];
+  /** This request claimed the challenge already (GET /consent): the answer must not claim it again. */
+  claimed: boolean;
   step: ConsentStep;
 }
 
@@ -47,9 +55,10 @@ export function consentRoutes(deps: Deps): Router {
   /**
    * Loads everything the decision needs and decides. Refuses (403, nothing stored, nothing sent to
    * Hydra) a browser that is signed in as someone else or did not answer this flow's login step.
+   * With `claim`, the challenge is claimed in the same statement that reads the account and the
+   * consent (a step answered without a page then costs one query); a replay gets the 410 page.
    */
-  async function load(req: Request, consentChallenge: string, opts: { checkHandled: boolean } = { checkHandled: true }): Promise<Context> {
-    if (opts.checkHandled) await ensureNotHandled(store, "consent", consentChallenge, hydra);
+  async function load(req: Request, consentChallenge: string, opts: { claim: boolean }): Promise<Context> {
     const request = await hydra.getConsentRequest(consentChallenge);
     const clientId = request.client?.client_id ?? "";
     const subject = request.subject ?? "";
@@ -61,10 +70,11 @@ export function consentRoutes(deps: Deps): Router {
     const requestedScopes = [...new Set(request.requested_scope ?? [])];
     const membership = clientId ? await store.getClientMembership(clientId) : null;
     const audience = membership?.audience ?? null;
-    const [declaredScopes, grantedScopes] = await Promise.all([
+    const [declaredScopes, found] = await Promise.all([
       store.getScopeOwners(requestedScopes),
-      audience ? store.getGrantedScopes(subject, audience.id) : Promise.resolve([]),
+      store.consentContext(subject, audience?.id ?? null, consentChallenge, opts),
     ]);
+    if (found.handled) throw new FlowAlreadyHandledError(request.request_url || undefined);
     const prompt = promptValues(request.request_url);
     const step = decideConsent({
       clientId,
@@ -72,17 +82,36 @@ export function consentRoutes(deps: Deps): Router {
       requestedScopes,
       requestedAudiences: request.requested_access_token_audience ?? [],
       declaredScopes,
-      grantedScopes,
+      grantedScopes: audience ? found.grantedScopes : [],
       forcePrompt: prompt.includes("consent"),
       promptNone: prompt.includes("none"),
       firstParty: clientId === deps.env.ACCOUNT_CLIENT_ID,
     });
-    return { challenge: consentChallenge, request, clientId, clientName: request.client?.client_name || clientId, subject, audience, audienceBrand: membership?.audience ?? null, requestedScopes, grantedScopes, step };
+    return {
+      challenge: consentChallenge,
+      request,
+      clientId,
+      clientName: request.client?.client_name || clientId,
+      subject,
+      audience,
+      audienceBrand: membership?.audience ?? null,
+      requestedScopes,
+      user: found.user,
+      grantedScopes: audience ? found.grantedScopes : [],
+      consentClients: audience ? found.clientIds : [],
+      claimed: opts.claim,
+      step,
+    };
+  }
+
+  /** Answers Hydra once: with the challenge claimed already, or claimed now (with `alongside` in the claim's transaction). */
+  function answer<T>(ctx: Context, call: () => Promise<T>, alongside?: (q: Queryable) => Promise<void>): Promise<T> {
+    return ctx.claimed ? answerClaimed(store, "consent", ctx.challenge, call) : answerOnce(store, "consent", ctx.challenge, call, alongside);
   }
 
   /** Rejects at Hydra. A client without audience gets a page here; anything else returns to the client. */
   async function reject(res: Response, ctx: Context, error: string, description: string) {
-    const redirectTo = await answerOnce(store, "consent", ctx.challenge, () => hydra.rejectConsent(ctx.challenge, error, description));
+    const redirectTo = await answer(ctx, () => hydra.rejectConsent(ctx.challenge, error, description));
     if (error === "invalid_client") {
       deps.logger.warn({ client: ctx.clientId }, "consent for a client without audience refused");
       const t = tOf(res);
@@ -96,39 +125,56 @@ export function consentRoutes(deps: Deps): Router {
     res.redirect(303, redirectTo);
   }
 
-  /** Records the approval (or notes the silent use) in the audience consent, then accepts at Hydra with the released claims. */
+  /**
+   * Records the approval (or notes the silent use) in the audience consent, in the transaction that
+   * claims the challenge, then accepts at Hydra with the released claims.
+   */
   async function accept(res: Response, ctx: Context & { audience: AudienceInfo }, approved: string[]) {
-    const user = await store.getUser(ctx.subject);
+    const user = ctx.user;
     if (!user) return reject(res, ctx, "access_denied", "The user account no longer exists.");
     if (user.disabledAt) return reject(res, ctx, "access_denied", "The user account is disabled.");
     let audienceConsent = ctx.grantedScopes;
-    if (approved.length) audienceConsent = (await store.recordConsent(user.id, ctx.audience.id, ctx.clientId, approved)).scopes;
-    else await store.noteConsentUse(user.id, ctx.audience.id, ctx.clientId);
-    const grantScope = scopesToGrant({
-      requested: ctx.requestedScopes,
-      audienceConsent,
-      clientScopes: (ctx.request.client?.scope ?? "").split(" ").filter(Boolean),
-      includeGranted: includeGrantedScopes(ctx.request.request_url),
-    });
-    const claims = releasedClaims(user, grantScope, ctx.audience.id, await store.getClaimDefs(ctx.audience.id));
-    const redirectTo = await answerOnce(store, "consent", ctx.challenge, () =>
-      hydra.acceptConsent(ctx.challenge, {
-        grant_scope: grantScope,
-        grant_access_token_audience: grantedAudiences(ctx.audience, ctx.request.requested_access_token_audience ?? []),
-        // The app's store decides about consent (shared per audience). Hydra also remembers it per
-        // client only so that prompt=none (silent renewal) can reach this app at all; /account's
-        // revocation clears Hydra's memory together with the store's.
-        remember: true,
-        remember_for: 0,
-        session: { id_token: claims, access_token: {} },
-      }),
+    let alongside: ((q: Queryable) => Promise<void>) | undefined;
+    if (approved.length) {
+      alongside = async (q) => {
+        audienceConsent = (await store.recordConsent(user.id, ctx.audience.id, ctx.clientId, approved, q)).scopes;
+      };
+    } else if (!ctx.consentClients.includes(ctx.clientId)) {
+      // The first silent pass of this client: noted once.
+      if (ctx.claimed) await store.noteConsentUse(user.id, ctx.audience.id, ctx.clientId);
+      else alongside = (q) => store.noteConsentUse(user.id, ctx.audience.id, ctx.clientId, q);
+    }
+    const request = ctx.request;
+    let grantScope: string[] = [];
+    const redirectTo = await answer(
+      ctx,
+      async () => {
+        grantScope = scopesToGrant({
+          requested: ctx.requestedScopes,
+          audienceConsent,
+          clientScopes: (request.client?.scope ?? "").split(" ").filter(Boolean),
+          includeGranted: includeGrantedScopes(request.request_url),
+        });
+        const claims = releasedClaims(user, grantScope, ctx.audience.id, await store.getClaimDefs(ctx.audience.id));
+        return hydra.acceptConsent(ctx.challenge, {
+          grant_scope: grantScope,
+          grant_access_token_audience: grantedAudiences(ctx.audience, request.requested_access_token_audience ?? []),
+          // The app's store decides about consent (shared per audience). Hydra also remembers it per
+          // client only so that prompt=none (silent renewal) can reach this app at all; /account's
+          // revocation clears Hydra's memory together with the store's.
+          remember: true,
+          remember_for: 0,
+          session: { id_token: claims, access_token: {} },
+        });
+      },
+      alongside,
     );
     res.redirect(303, redirectTo);
   }
 
   /** The account page's own sign-in: accepted without a page, nothing stored, nothing remembered. */
   async function acceptFirstParty(res: Response, ctx: Context, grantScope: string[]) {
-    const redirectTo = await answerOnce(store, "consent", ctx.challenge, () =>
+    const redirectTo = await answer(ctx, () =>
       hydra.acceptConsent(ctx.challenge, { grant_scope: grantScope, grant_access_token_audience: [], remember: false, remember_for: 0, session: { id_token: {}, access_token: {} } }),
     );
     res.redirect(303, redirectTo);
@@ -141,19 +187,19 @@ export function consentRoutes(deps: Deps): Router {
 
   router.get("/consent", async (req: Request, res: Response) => {
     const { consent_challenge } = parseInput(ConsentQuery, req.query, "consent link");
-    // A replayed challenge: a step answered without a page is refused when it is answered
-    // (answerOnce, one query instead of two); a page is not shown for one.
-    const ctx = await load(req, consent_challenge, { checkHandled: false });
+    // The challenge is claimed while the account and consent are read (one query): a step answered
+    // without a page is done; a page gives the claim back (its form answers later).
+    const ctx = await load(req, consent_challenge, { claim: true });
     const { step } = ctx;
     countStep(step);
     const restart = withRestartLink(ctx.request.request_url);
     if (step.kind === "first_party") return acceptFirstParty(res, ctx, step.grantScope).catch(restart);
     if (step.kind === "reject") return reject(res, ctx, step.error, step.description).catch(restart);
     if (step.kind === "accept") return accept(res, { ...ctx, audience: ctx.audience! }, []).catch(restart);
-    await ensureNotHandled(store, "consent", consent_challenge, { requestUrl: ctx.request.request_url });
+    await store.releaseChallenge("consent", consent_challenge);
     useUiLocales(req, res, ctx.request.oidc_context?.ui_locales, deps.env);
     useAudienceBrand(res, ctx.audienceBrand);
-    const [descriptions, user] = await Promise.all([store.getScopeDescriptions(ctx.requestedScopes), store.getUser(ctx.subject)]);
+    const descriptions = await store.getScopeDescriptions(ctx.requestedScopes);
     const t = tOf(res);
     const describe = (s: string) => ({ name: s, description: say(t, describeScope(s, descriptions.get(s), lngOf(res))) });
     const client = ctx.request.client;
@@ -162,7 +208,7 @@ export function consentRoutes(deps: Deps): Router {
       title: t("consent:title"),
       csrfToken: deps.csrf.token(req),
       challenge: consent_challenge,
-      account: { email: user?.email ?? ctx.subject },
+      account: { email: ctx.user?.email ?? ctx.subject },
       // Not "client": EJS reads that name as one of its own options.
       rp: {
         name: ctx.clientName,
@@ -180,7 +226,7 @@ export function consentRoutes(deps: Deps): Router {
 
   router.post("/consent", deps.csrf.protect, async (req: Request, res: Response) => {
     const form = parseInput(ConsentForm, req.body, "consent form");
-    const ctx = await load(req, form.consent_challenge);
+    const ctx = await load(req, form.consent_challenge, { claim: false });
     const { step } = ctx;
     if (step.kind === "first_party") return acceptFirstParty(res, ctx, step.grantScope);
     if (step.kind === "reject") return reject(res, ctx, step.error, step.description);
@@ -193,15 +239,9 @@ export function consentRoutes(deps: Deps): Router {
     await accept(res, { ...ctx, audience: ctx.audience }, ctx.requestedScopes);
   });
 
-  /**
-   * "Not you? Use another account": closes this consent step and ends this browser's sign-in (the
-   * app session, and Hydra's through its own logout endpoint: see SIGN_OUT_COOKIE); /signed-out
-   * then starts the same authorization request again with prompt=login. Only the browser that may
-   * answer this step can do it (the same guard as the consent itself).
-   */
   router.post("/consent/switch-account", deps.csrf.protect, async (req: Request, res: Response) => {
     const form = parseInput(SwitchAccountForm, req.body, "consent form");
-    const ctx = await load(req, form.consent_challenge);
+    const ctx = await load(req, form.consent_challenge, { claim: false });
     const restart = restartWithFreshSignIn(ctx.request.request_url);
     await answerOnce(store, "consent", ctx.challenge, () => hydra.rejectConsent(ctx.challenge, "access_denied", "The user chose to sign in with another account."));
     deps.logger.info({ event: "consent_switch_account", client: ctx.clientId }, "consent step left to sign in with another account");

@@ -5,7 +5,9 @@ import type { Request, Response } from "express";
 import type { SessionData } from "express-session";
 import { createHash } from "node:crypto";
 import type { Deps } from "./deps";
-import { answerOnce } from "./challenges";
+import { answerClaimed, answerOnce, claimOnce } from "./challenges";
+import { saveSessionWith } from "../services/sessions";
+import type { Queryable } from "../services/db";
 import { loginAcceptance, mustVerifyFirst } from "../decisions/login";
 export { mustVerifyFirst };
 import type { Audience, User } from "../services/store";
@@ -27,6 +29,14 @@ export interface LoginOutcome {
   requireVerified?: boolean;
   /** Kept in the (new) session while the step is held. */
   keep?: Partial<SessionData>;
+  /** Other writes of the step (the sign-in's attempt counters), in the transaction that claims the challenge. */
+  alongside?: (q: Queryable) => Promise<void>;
+  /**
+   * Save the new session in the claim's transaction, before Hydra is answered (one transaction
+   * fewer): for a step that keeps nothing in the session a retry would need (the password form).
+   * Otherwise the session changes only after Hydra accepted, so a failed answer can be retried.
+   */
+  sessionWithClaim?: boolean;
 }
 
 /** Whether this login step waits for a verified address. */
@@ -36,8 +46,8 @@ export function holdsForVerification(o: Pick<LoginOutcome, "audience" | "user" |
 
 
 /** Starts a fresh app session for the user (new id: no session fixation). */
-export function establishSession(req: Request, userId: string, extra: Partial<SessionData> = {}): Promise<void> {
-  return regenerateSession(req, { ...extra, userId });
+export function establishSession(req: Request, userId: string, extra: Partial<SessionData> = {}, alongside?: (q: Queryable) => Promise<void>): Promise<void> {
+  return regenerateSession(req, { ...extra, userId }, alongside);
 }
 
 /**
@@ -51,24 +61,34 @@ export function onNewSession(fn: (req: Request) => void): void {
   initializeSession = fn;
 }
 
-/** A fresh session id carrying only `data` (and the account page's sign-in in progress). */
-export function regenerateSession(req: Request, data: Partial<SessionData>): Promise<void> {
+/**
+ * A fresh session id carrying only `data` (and the account page's sign-in in progress). The new
+ * row replaces the old one in one statement; `alongside` runs in the same transaction.
+ */
+export function regenerateSession(req: Request, data: Partial<SessionData>, alongside?: (q: Queryable) => Promise<void>): Promise<void> {
   // The account page's sign-in in progress (state, nonce, PKCE verifier) belongs to this browser and
   // survives the new session id; nothing else of the old session does.
   const accountAuth = req.session.accountAuth;
+  const previous = req.session;
+  const previousId = req.sessionID;
   return new Promise((resolve, reject) => {
     req.session.regenerate((err) => {
       if (err) return reject(err);
       if (accountAuth) req.session.accountAuth = accountAuth;
       Object.assign(req.session, data);
       initializeSession(req);
-      req.session.save((e) => (e ? reject(e) : resolve()));
+      saveSessionWith(req, alongside).then(resolve, (e: unknown) => {
+        // Nothing was written (a replayed step, the database): the browser keeps its session as it was.
+        req.session = previous;
+        req.sessionID = previousId;
+        reject(e);
+      });
     });
   });
 }
 
 export function saveSession(req: Request): Promise<void> {
-  return new Promise((resolve, reject) => req.session.save((e) => (e ? reject(e) : resolve())));
+  return saveSessionWith(req);
 }
 
 /**
@@ -116,16 +136,27 @@ export async function finishLogin(deps: Deps, req: Request, res: Response, o: Lo
     }
     return renderCheckInbox(deps, req, res, { email: o.user.email, audienceName: o.audience?.displayName ?? null, loginChallenge: o.loginChallenge });
   }
-  const redirectTo = await answerOnce(deps.store, "login", o.loginChallenge, () =>
+  const accept = () =>
     deps.hydra.acceptLogin(
       o.loginChallenge,
       loginAcceptance({ userId: o.user.id, remember: o.remember, rememberForSeconds: deps.env.LOGIN_REMEMBER_FOR_SECONDS, audienceId: o.audience?.id ?? null }),
-    ),
-  );
-  if (o.startSession) await establishSession(req, o.user.id);
-  else if (req.session.pendingLogin) {
-    delete req.session.pendingLogin;
-    await saveSession(req);
+    );
+  let redirectTo: string;
+  if (o.startSession && o.sessionWithClaim) {
+    // The user proved who they are: the new session, the claim of the challenge and the step's
+    // other writes in one transaction (a replay writes none of them), then the answer to Hydra.
+    await establishSession(req, o.user.id, {}, async (q) => {
+      await claimOnce(deps.store, "login", o.loginChallenge, q);
+      await o.alongside?.(q);
+    });
+    redirectTo = await answerClaimed(deps.store, "login", o.loginChallenge, accept);
+  } else {
+    redirectTo = await answerOnce(deps.store, "login", o.loginChallenge, accept, o.alongside);
+    if (o.startSession) await establishSession(req, o.user.id);
+    else if (req.session?.pendingLogin) {
+      delete req.session.pendingLogin;
+      await saveSession(req);
+    }
   }
   deps.browser.markLoginAnswered(req, res, o.loginSessionId);
   res.redirect(303, redirectTo);

@@ -11,7 +11,6 @@ import { verifyPassword } from "../services/passwords";
 import { ensureNotHandled, withRestartLink } from "./challenges";
 import type { OAuth2LoginRequest } from "../services/hydra";
 import { offersSignUp, registrationMode } from "../decisions/registration";
-import { loginLimitKeys, type LimitKey } from "../decisions/device-cookie";
 import { normalizeEmail } from "../services/store";
 import { msg, say, type Msg } from "../i18n";
 import { tOf, useAudienceBrand, useUiLocales } from "../middleware/page-locals";
@@ -105,41 +104,38 @@ export function loginRoutes(deps: Deps): Router {
 
   router.post("/login", deps.csrf.protect, async (req, res) => {
     const form = parseInput(LoginForm, req.body, "sign-in form");
-    await ensureNotHandled(store, "login", form.login_challenge, hydra);
     const loginRequest = await hydra.getLoginRequest(form.login_challenge);
     useUiLocales(req, res, uiLocalesOf(loginRequest), env);
     const again = { email: form.email, remember: form.remember };
     if (!form.email || !form.password) {
+      await ensureNotHandled(store, "login", form.login_challenge, { requestUrl: loginRequest.request_url });
       return renderForm(req, res, loginRequest, { status: 400, error: msg("login:error.missing"), ...again });
     }
     const emailNormalized = normalizeEmail(form.email);
 
     // Count the attempt before checking the password (atomic in the shared store: parallel guesses
-    // cannot overshoot the limit); a right password takes it back.
+    // cannot overshoot the limit) and read the account, in one transaction; a right password takes
+    // the attempt back. A replayed step is refused when it is answered (one query fewer per sign-in).
     const device = deps.browser.trustedDevice(req, emailNormalized);
-    const deviceBlocked = device ? await deps.limits.isBlocked("loginDevice", device) : false;
-    const counted: LimitKey[] = [];
-    for (const key of loginLimitKeys({ ip: req.ip ?? "unknown", emailNormalized, device, deviceBlocked })) {
-      const r = await deps.limits.consume(key.kind, key.key);
-      if (!r.allowed) {
-        deps.logger.warn({ event: "login_throttled", limit: key.kind, client: loginRequest.client.client_id }, "sign-in throttled");
-        res.setHeader("Retry-After", String(r.retryAfterSeconds));
-        deps.metrics.signIns.inc({ outcome: "rate_limited" });
-        return renderForm(req, res, loginRequest, { status: 429, error: tooManySignIns(r.retryAfterSeconds), ...again });
-      }
-      counted.push(key);
+    const { count, user } = await store.inTransaction(async (q) => {
+      const count = await deps.limits.consumeSignIn({ ip: req.ip ?? "unknown", emailNormalized, device }, q);
+      return { count, user: count.allowed ? await store.findUserByEmail(form.email, q) : null };
+    });
+    if (!count.allowed) {
+      deps.logger.warn({ event: "login_throttled", limit: count.refusedBy, client: loginRequest.client.client_id }, "sign-in throttled");
+      res.setHeader("Retry-After", String(count.retryAfterSeconds));
+      deps.metrics.signIns.inc({ outcome: "rate_limited" });
+      return renderForm(req, res, loginRequest, { status: 429, error: tooManySignIns(count.retryAfterSeconds), ...again });
     }
-
-    const user = await store.findUserByEmail(form.email);
     const ok = await verifyPassword(user?.passwordHash, form.password);
     if (!user || !ok) {
       deps.logger.info({ event: "login_failed", client: loginRequest.client.client_id, knownDevice: Boolean(device) }, "sign-in refused");
       deps.metrics.signIns.inc({ outcome: "incorrect" });
       return renderForm(req, res, loginRequest, { status: 401, error: msg("login:error.incorrect"), ...again });
     }
-    await Promise.all(counted.map((k) => (k.kind === "loginDevice" ? deps.limits.reset(k.kind, k.key) : deps.limits.reward(k.kind, k.key))));
     if (user.disabledAt) {
       // Said only to someone who knows the password.
+      await deps.limits.settleSignIn(count.counted);
       deps.logger.info({ event: "login_disabled", subject: user.id }, "sign-in refused: account disabled");
       deps.metrics.signIns.inc({ outcome: "disabled" });
       return renderForm(req, res, loginRequest, { status: 403, error: msg("login:error.disabled"), ...again });
@@ -147,8 +143,6 @@ export function loginRoutes(deps: Deps): Router {
 
     const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");
     deps.browser.rememberDevice(req, res, emailNormalized, device);
-    deps.logger.info({ event: "login", subject: user.id, client: loginRequest.client.client_id }, "signed in");
-    deps.metrics.signIns.inc({ outcome: "success" });
     await finishLogin(deps, req, res, {
       loginChallenge: form.login_challenge,
       loginSessionId: loginRequest.session_id,
@@ -156,7 +150,12 @@ export function loginRoutes(deps: Deps): Router {
       audience: membership?.audience ?? null,
       remember: form.remember,
       startSession: true,
-    });
+      sessionWithClaim: true,
+      // The attempt is taken back in the transaction that claims the challenge and saves the session.
+      alongside: (q) => deps.limits.settleSignIn(count.counted, q),
+    }).catch(withRestartLink(loginRequest.request_url));
+    deps.logger.info({ event: "login", subject: user.id, client: loginRequest.client.client_id }, "signed in");
+    deps.metrics.signIns.inc({ outcome: "success" });
   });
 
   /** The "check your inbox" page's Continue: the address was verified meanwhile (link on another device). */

@@ -1,4 +1,10 @@
-// Creates the Prisma client (Rust-free engine + pg driver adapter; see README "Development").
+// The app's two ways into its database:
+// - Prisma (Rust-free engine + pg driver adapter; see README "Development") for everything but the
+//   sign-in path;
+// - a plain `pg` pool for the sign-in path's few statements (sessions, attempt counters, answered
+//   challenges, the consent read and write): one round trip each, none of Prisma's per-query
+//   compilation, and several of them in one transaction where a step writes more than one thing.
+import { Pool, type PoolClient, type QueryResultRow } from "pg";
 import { PrismaPg } from "@prisma/adapter-pg";
 import { PrismaClient } from "../generated/prisma/client";
 
@@ -7,9 +13,54 @@ export type Db = PrismaClient;
 export function createDb(databaseUrl: string, opts: { max?: number } = {}): Db {
   const adapter = new PrismaPg({
     connectionString: databaseUrl,
-    max: opts.max ?? 10,
+    max: opts.max ?? 5,
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30_000,
   });
   return new PrismaClient({ adapter });
+}
+
+/**
+ * The plain pool. An idle client losing its connection (database restarted) must not crash the process.
+ *
+ * Its transactions commit asynchronously (synchronous_commit=off): a commit does not wait for the
+ * WAL flush. What it writes is sign-in bookkeeping (sessions, attempt counters, answered challenges,
+ * the note that a client used a consent); a database crash can lose the last fraction of a second
+ * of it (never corrupt it: PostgreSQL "Asynchronous Commit"), which at worst signs a person out or
+ * forgets a few counted attempts. A consent decision is durable: recordConsent commits synchronously.
+ */
+export function createPool(databaseUrl: string, opts: { max?: number; onError?: (err: Error) => void } = {}): Pool {
+  const pool = new Pool({
+    connectionString: databaseUrl,
+    max: opts.max ?? 10,
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+    options: "-c synchronous_commit=off",
+  });
+  pool.on("error", (err) => opts.onError?.(err));
+  return pool;
+}
+
+/** Something to run a statement on: the pool, or a client inside a transaction. */
+export interface Queryable {
+  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
+}
+
+/** Runs `fn` on one client between BEGIN and COMMIT (ROLLBACK when it throws). */
+export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    await client.query("BEGIN");
+    const result = await fn(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => {
+      broken = true;
+    });
+    throw err;
+  } finally {
+    client.release(broken);
+  }
 }

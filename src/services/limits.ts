@@ -1,11 +1,14 @@
-// The one module behind the shared attempt counters: rate-limiter-flexible's RateLimiterPostgres on
-// the app's database (table rate_limits, created by a migration). Every replica counts in the same
-// rows with one atomic upsert per attempt, and a restart forgets nothing.
+// The one module behind the shared attempt counters: fixed-window counters in the app's database
+// (table rate_limits: key, points, expire in Unix milliseconds; the layout rate-limiter-flexible's
+// RateLimiterPostgres uses, which this module replaced so that a sign-in's counters can be counted
+// in one statement and inside the sign-in's own transaction). Every replica counts in the same rows
+// with atomic upserts, and a restart forgets nothing.
 import { createHash } from "node:crypto";
 import type { Pool } from "pg";
-import { RateLimiterPostgres, RateLimiterRes } from "rate-limiter-flexible";
 import type { Env } from "../config/env";
 import type { Metrics } from "./metrics";
+import type { Queryable } from "./db";
+import { loginLimitKeys, type LimitKey } from "../decisions/device-cookie";
 
 /** What is counted. Each kind has its own limit and window (README "Security model"). */
 export type LimitKind = "loginIp" | "loginAccount" | "loginDevice" | "registrationIp" | "invitationIp" | "verificationMail" | "recoveryIp" | "recoveryAddress" | "passwordCheckIp";
@@ -16,15 +19,33 @@ export interface LimitResult {
   retryAfterSeconds: number;
 }
 
+export interface SignInCount extends LimitResult {
+  /** The counters this attempt was counted against (settleSignIn takes it back from them). */
+  counted: LimitKey[];
+  /** When refused: the counter that refused it. */
+  refusedBy?: LimitKey["kind"];
+}
+
 export interface Limits {
-  /** Counts one attempt; refused (and not counted further) once the limit is reached. */
-  consume(kind: LimitKind, key: string): Promise<LimitResult>;
-  /** Takes one counted attempt back (a sign-in that turned out to be right). */
-  reward(kind: LimitKind, key: string): Promise<void>;
+  /** Counts one attempt; refused once the limit is reached. */
+  consume(kind: LimitKind, key: string, q?: Queryable): Promise<LimitResult>;
+  /**
+   * Counts a sign-in attempt (password typed on a sign-in or account page) against this browser's
+   * device counter when it holds a device token for the account that is not itself over its limit,
+   * else against the client IP and the account's "unknown devices" counter (OWASP device cookies).
+   */
+  consumeSignIn(input: { ip: string; emailNormalized: string; device: string | null }, q?: Queryable): Promise<SignInCount>;
+  /** A right password: the device counter is cleared, the others take their attempt back. */
+  settleSignIn(counted: readonly LimitKey[], q?: Queryable): Promise<void>;
+  /** Takes one counted attempt back. */
+  reward(kind: LimitKind, key: string, q?: Queryable): Promise<void>;
   /** True when the next attempt would be refused. */
-  isBlocked(kind: LimitKind, key: string): Promise<boolean>;
+  isBlocked(kind: LimitKind, key: string, q?: Queryable): Promise<boolean>;
   /** Forgets the counter. */
-  reset(kind: LimitKind, key: string): Promise<void>;
+  reset(kind: LimitKind, key: string, q?: Queryable): Promise<void>;
+  /** Deletes counters whose window ended over an hour ago. */
+  prune(): Promise<number>;
+  close(): void;
 }
 
 export function limitSettings(env: Env): Record<LimitKind, { points: number; durationSeconds: number }> {
@@ -42,50 +63,90 @@ export function limitSettings(env: Env): Record<LimitKind, { points: number; dur
   };
 }
 
-/** Keys are hashed: the table never holds an email address or an IP in clear. */
-const hashKey = (key: string) => createHash("sha256").update(key, "utf8").digest("base64url");
+/** Keys are hashed: the table never holds an email address or an IP in clear. Row key: "<kind>:<hash>". */
+export const rowKey = (kind: LimitKind, key: string) => `${kind}:${createHash("sha256").update(key, "utf8").digest("base64url")}`;
+
+/**
+ * Counts one attempt on each key, atomically: a counter whose window ended starts again at 1.
+ * Returns each counter's points and window end after counting.
+ */
+const CONSUME = `
+  INSERT INTO rate_limits (key, points, expire)
+  SELECT k, 1, $2::bigint + d FROM unnest($1::varchar[], $3::bigint[]) AS t(k, d)
+  ON CONFLICT (key) DO UPDATE SET
+    points = CASE WHEN rate_limits.expire IS NOT NULL AND rate_limits.expire <= $2::bigint THEN 1 ELSE rate_limits.points + 1 END,
+    expire = CASE WHEN rate_limits.expire IS NOT NULL AND rate_limits.expire <= $2::bigint THEN EXCLUDED.expire ELSE rate_limits.expire END
+  RETURNING key, points, expire`;
 
 export function createLimits(pool: Pool, env: Env, metrics?: Pick<Metrics, "rateLimitRefusals">): Limits {
   const settings = limitSettings(env);
-  const limiters = Object.fromEntries(
-    (Object.keys(settings) as LimitKind[]).map((kind) => [
-      kind,
-      new RateLimiterPostgres({
-        storeClient: pool,
-        tableName: "rate_limits",
-        tableCreated: true,
-        keyPrefix: kind,
-        points: settings[kind].points,
-        duration: settings[kind].durationSeconds,
-        // Each instance deletes rows expired over an hour ago every 5 minutes (an unref'd timer).
-        clearExpiredByTimeout: true,
-      }),
-    ]),
-  ) as Record<LimitKind, RateLimiterPostgres>;
 
-  return {
-    async consume(kind, key) {
-      try {
-        await limiters[kind].consume(hashKey(key), 1);
-        return { allowed: true, retryAfterSeconds: 0 };
-      } catch (res) {
-        // The library rejects with RateLimiterRes when over the limit, with an Error when the store failed.
-        if (res instanceof RateLimiterRes) {
-          metrics?.rateLimitRefusals.inc({ limit: kind });
-          return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)) };
-        }
-        throw res;
+  async function count(keys: readonly { kind: LimitKind; key: string }[], q: Queryable): Promise<(LimitResult & { kind: LimitKind })[]> {
+    const now = Date.now();
+    const rows = keys.map((k) => rowKey(k.kind, k.key));
+    const { rows: counted } = await q.query<{ key: string; points: number; expire: string }>(CONSUME, [rows, now, keys.map((k) => settings[k.kind].durationSeconds * 1000)]);
+    const byKey = new Map(counted.map((r) => [r.key, r]));
+    return keys.map((k, i) => {
+      const r = byKey.get(rows[i]!)!;
+      const allowed = r.points <= settings[k.kind].points;
+      if (!allowed) metrics?.rateLimitRefusals.inc({ limit: k.kind });
+      return { kind: k.kind, allowed, retryAfterSeconds: allowed ? 0 : Math.max(1, Math.ceil((Number(r.expire) - now) / 1000)) };
+    });
+  }
+
+  const limits: Limits = {
+    async consume(kind, key, q = pool) {
+      const [r] = await count([{ kind, key }], q);
+      return { allowed: r!.allowed, retryAfterSeconds: r!.retryAfterSeconds };
+    },
+
+    async consumeSignIn({ ip, emailNormalized, device }, q = pool) {
+      let keys = loginLimitKeys({ ip, emailNormalized, device, deviceBlocked: false });
+      let results = await count(keys, q);
+      // A device token over its own limit counts like an unknown browser (its counter stays refused).
+      if (device && !results[0]!.allowed) {
+        keys = loginLimitKeys({ ip, emailNormalized, device, deviceBlocked: true });
+        results = await count(keys, q);
       }
+      const refused = results.find((r) => !r.allowed);
+      return refused
+        ? { allowed: false, retryAfterSeconds: Math.max(...results.map((r) => r.retryAfterSeconds)), counted: keys, refusedBy: refused.kind as LimitKey["kind"] }
+        : { allowed: true, retryAfterSeconds: 0, counted: keys };
     },
-    async reward(kind, key) {
-      await limiters[kind].reward(hashKey(key), 1);
+
+    async settleSignIn(counted, q = pool) {
+      const clear = counted.filter((k) => k.kind === "loginDevice").map((k) => rowKey(k.kind, k.key));
+      const takeBack = counted.filter((k) => k.kind !== "loginDevice").map((k) => rowKey(k.kind, k.key));
+      await q.query(
+        `WITH cleared AS (DELETE FROM rate_limits WHERE key = ANY($1::varchar[]))
+         UPDATE rate_limits SET points = GREATEST(points - 1, 0) WHERE key = ANY($2::varchar[])`,
+        [clear, takeBack],
+      );
     },
-    async isBlocked(kind, key) {
-      const res = await limiters[kind].get(hashKey(key));
-      return res !== null && res.consumedPoints >= settings[kind].points;
+
+    async reward(kind, key, q = pool) {
+      await q.query("UPDATE rate_limits SET points = GREATEST(points - 1, 0) WHERE key = $1", [rowKey(kind, key)]);
     },
-    async reset(kind, key) {
-      await limiters[kind].delete(hashKey(key));
+
+    async isBlocked(kind, key, q = pool) {
+      const { rows } = await q.query<{ points: number }>("SELECT points FROM rate_limits WHERE key = $1 AND (expire IS NULL OR expire > $2)", [rowKey(kind, key), Date.now()]);
+      return rows[0] !== undefined && rows[0].points >= settings[kind].points;
+    },
+
+    async reset(kind, key, q = pool) {
+      await q.query("DELETE FROM rate_limits WHERE key = $1", [rowKey(kind, key)]);
+    },
+
+    async prune() {
+      return (await pool.query("DELETE FROM rate_limits WHERE expire < $1", [Date.now() - 60 * 60 * 1000])).rowCount ?? 0;
+    },
+
+    close() {
+      clearInterval(pruner);
     },
   };
+  // Every instance deletes long-expired counters every 5 minutes (idempotent).
+  const pruner = setInterval(() => void limits.prune().catch(() => undefined), 5 * 60 * 1000);
+  pruner.unref();
+  return limits;
 }

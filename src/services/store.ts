@@ -1,6 +1,7 @@
-// The one module that reads and writes the app's database (through Prisma).
+// The one module that reads and writes the app's database: Prisma, and the plain pg pool for the sign-in path.
 import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from "node:crypto";
-import type { Db } from "./db";
+import type { Pool } from "pg";
+import { inTransaction, type Db, type Queryable } from "./db";
 import { Prisma } from "../generated/prisma/client";
 import type { Audience, User, Consent, Invitation } from "../generated/prisma/client";
 import { mergeScopes } from "../decisions/consent";
@@ -89,38 +90,130 @@ export async function issueOneTimeToken(
   return { token, code, expiresAt };
 }
 
+// The sign-in path's statements run on the plain pg pool (src/services/db.ts): the users row as
+// Prisma's User, timestamps read as UTC (the columns are timestamp without time zone, as Prisma writes them).
+const USER_COLUMNS = `u.id, u.email, u.email_normalized, u.email_verified, u.password_hash, u.name, u.given_name, u.family_name,
+  u.attributes, u.disabled_at AT TIME ZONE 'UTC' AS disabled_at, u.created_at AT TIME ZONE 'UTC' AS created_at, u.updated_at AT TIME ZONE 'UTC' AS updated_at`;
+
+interface UserRow {
+  id: string;
+  email: string;
+  email_normalized: string;
+  email_verified: boolean;
+  password_hash: string;
+  name: string | null;
+  given_name: string | null;
+  family_name: string | null;
+  attributes: User["attributes"];
+  disabled_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function userOf(r: UserRow): User {
+  return {
+    id: r.id,
+    email: r.email,
+    emailNormalized: r.email_normalized,
+    emailVerified: r.email_verified,
+    passwordHash: r.password_hash,
+    name: r.name,
+    givenName: r.given_name,
+    familyName: r.family_name,
+    attributes: r.attributes,
+    disabledAt: r.disabled_at,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** What a consent step needs from the database, read in one statement. */
+export interface ConsentContext {
+  /** The subject's account (null: it no longer exists). */
+  user: User | null;
+  /** The user's consent for the audience before this step. */
+  grantedScopes: string[];
+  /** The clients that used that consent so far. */
+  clientIds: string[];
+  /** This app had answered the consent challenge before (with `claim`: it was not claimed now). */
+  handled: boolean;
+}
+
 /**
  * The app's store. With a configuration cache, the configuration reads (client membership, scopes,
- * claims, audiences) come from memory; without one (admin commands) or before it is loaded, from the database.
+ * claims, audiences) come from memory; without one (admin commands) or before it is loaded, from the
+ * database. With a pg pool (the server), the sign-in path's statements use it instead of Prisma.
  */
-export function createStore(db: Db, configCache?: ConfigCache) {
+export function createStore(db: Db, configCache?: ConfigCache, pool?: Pool) {
   const config = () => configCache?.current() ?? null;
+  /** The plain pool, or a client inside a transaction. Without a pool (admin commands), Prisma's raw queries. */
+  const sql: Queryable = pool ?? {
+    async query(text, values) {
+      const rows = (await db.$queryRawUnsafe(text, ...(values ?? []))) as never[];
+      return { rows, rowCount: rows.length };
+    },
+  };
+  const tx = <T>(fn: (q: Queryable) => Promise<T>): Promise<T> => (pool ? inTransaction(pool, fn) : db.$transaction((t) => fn({
+    async query(text, values) {
+      const rows = (await t.$queryRawUnsafe(text, ...(values ?? []))) as never[];
+      return { rows, rowCount: rows.length };
+    },
+  })));
   return {
     async ping(): Promise<void> {
-      await db.$queryRaw`SELECT 1`;
+      await sql.query("SELECT 1");
     },
 
-    findUserByEmail(email: string): Promise<User | null> {
-      return db.user.findUnique({ where: { emailNormalized: normalizeEmail(email) } });
+    /** Runs `fn` in one transaction on the plain pool (several sign-in writes as one). */
+    inTransaction: tx,
+
+    async findUserByEmail(email: string, q: Queryable = sql): Promise<User | null> {
+      const { rows } = await q.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.email_normalized = $1`, [normalizeEmail(email)]);
+      return rows[0] ? userOf(rows[0]) : null;
     },
 
-    getUser(id: string): Promise<User | null> {
-      return db.user.findUnique({ where: { id } });
+    async getUser(id: string, q: Queryable = sql): Promise<User | null> {
+      if (!UUID.test(id)) return null;
+      const { rows } = await q.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.id = $1::uuid`, [id]);
+      return rows[0] ? userOf(rows[0]) : null;
+    },
+
+    /**
+     * The subject's account and their consent for the audience, in one statement; with `claim`, the
+     * same statement claims the consent challenge (`handled`: it was answered before, nothing
+     * claimed), else it only tells whether the challenge was answered.
+     */
+    async consentContext(userId: string, audienceId: string | null, consentChallenge: string, opts: { claim: boolean }): Promise<ConsentContext> {
+      const hash = challengeHash("consent", consentChallenge);
+      const handled = opts.claim
+        ? `NOT EXISTS (SELECT 1 FROM claimed)`
+        : `EXISTS (SELECT 1 FROM handled_challenges WHERE hash = $3)`;
+      const { rows } = await sql.query<UserRow & { scopes: string[] | null; client_ids: string[] | null; handled: boolean; found: boolean }>(
+        `${opts.claim ? `WITH claimed AS (INSERT INTO handled_challenges (hash, kind, handled_at) VALUES ($3, 'consent', now() AT TIME ZONE 'UTC') ON CONFLICT (hash) DO NOTHING RETURNING hash) ` : ""}
+         SELECT ${USER_COLUMNS}, u.id IS NOT NULL AS found, c.scopes, c.client_ids, ${handled} AS handled
+         FROM (SELECT 1) one
+         LEFT JOIN users u ON u.id = $1::uuid
+         LEFT JOIN consents c ON c.user_id = u.id AND c.audience_id = $2`,
+        [UUID.test(userId) ? userId : "00000000-0000-0000-0000-000000000000", audienceId, hash],
+      );
+      const r = rows[0]!;
+      return { user: r.found ? userOf(r) : null, grantedScopes: r.scopes ?? [], clientIds: r.client_ids ?? [], handled: r.handled };
     },
 
     async isChallengeHandled(kind: ChallengeKind, challenge: string): Promise<boolean> {
-      return (await db.handledChallenge.count({ where: { hash: challengeHash(kind, challenge) } })) > 0;
+      const { rows } = await sql.query("SELECT 1 FROM handled_challenges WHERE hash = $1", [challengeHash(kind, challenge)]);
+      return rows.length > 0;
     },
 
     /** Marks a challenge as answered; false when it already was (a replay or a double submit). */
-    async claimChallenge(kind: ChallengeKind, challenge: string): Promise<boolean> {
-      try {
-        await db.handledChallenge.create({ data: { hash: challengeHash(kind, challenge), kind } });
-      } catch (err) {
-        if (isUniqueViolation(err)) return false;
-        throw err;
-      }
-      return true;
+    async claimChallenge(kind: ChallengeKind, challenge: string, q: Queryable = sql): Promise<boolean> {
+      const { rows } = await q.query(
+        "INSERT INTO handled_challenges (hash, kind, handled_at) VALUES ($1, $2, now() AT TIME ZONE 'UTC') ON CONFLICT (hash) DO NOTHING RETURNING hash",
+        [challengeHash(kind, challenge), kind],
+      );
+      return rows.length === 1;
     },
 
     /** Forgets answered challenges older than Hydra's challenges can live (server.ts runs it now and then). */
@@ -130,7 +223,7 @@ export function createStore(db: Db, configCache?: ConfigCache) {
 
     /** Undoes claimChallenge when answering Hydra failed, so the user can retry. */
     async releaseChallenge(kind: ChallengeKind, challenge: string): Promise<void> {
-      await db.handledChallenge.deleteMany({ where: { hash: challengeHash(kind, challenge) } });
+      await sql.query("DELETE FROM handled_challenges WHERE hash = $1", [challengeHash(kind, challenge)]);
     },
 
     /** Declared scopes among `names`: name → the audience it is limited to (null: all audiences). */
@@ -171,44 +264,46 @@ export function createStore(db: Db, configCache?: ConfigCache) {
     /**
      * Merges approved scopes into the user's consent for the audience (old ∪ new, never dropping)
      * and notes the client. Row-locked, so concurrent approvals never lose scopes; a grant or merge
-     * that adds scopes is appended to the consent history.
+     * that adds scopes is appended to the consent history. Runs in `q`'s transaction, or its own.
      */
-    async recordConsent(userId: string, audienceId: string, clientId: string, approved: readonly string[]): Promise<{ scopes: string[]; added: string[] }> {
-      return db.$transaction(
-        async (tx) => {
-          await tx.$executeRaw`
-            INSERT INTO consents (id, user_id, audience_id, scopes, client_ids, created_at, updated_at)
-            VALUES (gen_random_uuid(), ${userId}::uuid, ${audienceId}, '{}', '{}', now(), now())
-            ON CONFLICT (user_id, audience_id) DO NOTHING`;
-          const [row] = await tx.$queryRaw<{ id: string; scopes: string[]; client_ids: string[] | null }[]>`
-            SELECT id, scopes, client_ids FROM consents
-            WHERE user_id = ${userId}::uuid AND audience_id = ${audienceId} FOR UPDATE`;
-          if (!row) throw new Error("consent row vanished inside its transaction");
-          const merged = mergeScopes(row.scopes, approved);
-          const clients = row.client_ids ?? [];
-          const newClient = !clients.includes(clientId);
-          if (merged.added.length || newClient) {
-            await tx.consent.update({
-              where: { id: row.id },
-              data: { scopes: merged.scopes, clientIds: newClient ? [...clients, clientId] : clients },
-            });
-          }
-          if (merged.added.length) {
-            await tx.consentEvent.create({
-              data: { userId, audienceId, clientId, action: row.scopes.length === 0 ? "GRANT" : "MERGE", scopesAdded: merged.added, scopesRemoved: [] },
-            });
-          }
-          return merged;
-        },
-        { maxWait: 15_000, timeout: 15_000 },
-      );
+    async recordConsent(userId: string, audienceId: string, clientId: string, approved: readonly string[], q?: Queryable): Promise<{ scopes: string[]; added: string[] }> {
+      const run = async (t: Queryable) => {
+        // The user's decision is durable even on the plain pool (which commits asynchronously).
+        if (pool) await t.query("SET LOCAL synchronous_commit = on");
+        const { rows } = await t.query<{ id: string; scopes: string[] | null; client_ids: string[] | null }>(
+          // Creates the row if missing; either way returns it locked until the transaction ends.
+          `INSERT INTO consents (id, user_id, audience_id, scopes, client_ids, created_at, updated_at)
+           VALUES (gen_random_uuid(), $1::uuid, $2, '{}', '{}', now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
+           ON CONFLICT (user_id, audience_id) DO UPDATE SET updated_at = consents.updated_at
+           RETURNING id, scopes, client_ids`,
+          [userId, audienceId],
+        );
+        const row = rows[0];
+        if (!row) throw new Error("consent row vanished inside its transaction");
+        const before = row.scopes ?? [];
+        const merged = mergeScopes(before, approved);
+        const clients = row.client_ids ?? [];
+        const newClient = !clients.includes(clientId);
+        if (merged.added.length || newClient) {
+          await t.query(
+            `WITH changed AS (UPDATE consents SET scopes = $2::text[], client_ids = $3::text[], updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid)
+             INSERT INTO consent_events (user_id, audience_id, client_id, action, scopes_added, scopes_removed, created_at)
+             SELECT $4::uuid, $5::text, $6::text, $7::text::"ConsentAction", $8::text[], '{}', now() AT TIME ZONE 'UTC' WHERE $7::text IS NOT NULL`,
+            [row.id, merged.scopes, newClient ? [...clients, clientId] : clients, userId, audienceId, clientId, merged.added.length ? (before.length === 0 ? "GRANT" : "MERGE") : null, merged.added],
+          );
+        }
+        return merged;
+      };
+      return q ? run(q) : tx(run);
     },
 
     /** Notes that a client used the user's existing consent for its audience (a silent pass). */
-    async noteConsentUse(userId: string, audienceId: string, clientId: string): Promise<void> {
-      await db.$executeRaw`
-        UPDATE consents SET client_ids = array_append(coalesce(client_ids, '{}'), ${clientId}), updated_at = now()
-        WHERE user_id = ${userId}::uuid AND audience_id = ${audienceId} AND NOT (${clientId} = ANY(coalesce(client_ids, '{}')))`;
+    async noteConsentUse(userId: string, audienceId: string, clientId: string, q: Queryable = sql): Promise<void> {
+      await q.query(
+        `UPDATE consents SET client_ids = array_append(coalesce(client_ids, '{}'), $1), updated_at = now() AT TIME ZONE 'UTC'
+         WHERE user_id = $2::uuid AND audience_id = $3 AND NOT ($1 = ANY(coalesce(client_ids, '{}')))`,
+        [clientId, userId, audienceId],
+      );
     },
 
     async listConsents(userId: string): Promise<ConsentView[]> {

@@ -183,6 +183,26 @@ describe("sign-up when Hydra fails after the account was written", () => {
     expect(await appSessionUser(stack, second)).toBeUndefined();
   });
 
+  test("a sign-in whose answer to Hydra fails can be sent again from the form; once answered, the step is refused with 'Start again'", async () => {
+    const user = await createUser(stack.db);
+    const browser = new Browser();
+    const { page } = await startAuthorization(browser, stack, web);
+    const challenge = page.$("input[name=login_challenge]").attr("value")!;
+    const form = await browser.get(`${replica.url}/login?login_challenge=${encodeURIComponent(challenge)}`);
+    proxy.failNext(/\/login\/accept/);
+    const failed = await browser.submit(form, "#login-form", { email: user.email, password: user.password });
+    expect(failed.status).toBe(503);
+    // The session of the signed-in user was saved with the claim; the claim was given back.
+    expect(await appSessionUser(stack, browser)).toBe(user.id);
+    // Back to the form (a fresh one: the session changed) and again.
+    const again = await browser.get(`${replica.url}/login?login_challenge=${encodeURIComponent(challenge)}`);
+    const retried = await browser.submit(again, "#login-form", { email: user.email, password: user.password }, { stopAt: [CALLBACK] });
+    expect(new URL(retried.url).pathname).toBe("/consent");
+    const replayed = await browser.get(`${replica.url}/login?login_challenge=${encodeURIComponent(challenge)}`);
+    expect(replayed.status).toBe(410);
+    expect(new URL(replayed.$("#continue").attr("href")!).pathname).toBe("/oauth2/auth");
+  });
+
   test("a new account's flow whose Hydra step fails after the code continues with 'continue'", async () => {
     const browser = new Browser();
     const { page } = await startAuthorization(browser, stack, web);
