@@ -112,22 +112,26 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
   app.use(sameOriginPosts(env));
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
 
-  app.use(
-    session({
-      name: env.SESSION_COOKIE_NAME,
-      secret: env.SESSION_SECRETS,
-      store: sessionStore,
-      resave: false,
-      saveUninitialized: false,
-      rolling: false,
-      cookie: {
-        httpOnly: true,
-        secure: env.COOKIE_SECURE,
-        sameSite: env.COOKIE_SAME_SITE,
-        maxAge: env.SESSION_TTL_SECONDS * 1000,
-      },
-    }),
-  );
+  const sessions = session({
+    name: env.SESSION_COOKIE_NAME,
+    secret: env.SESSION_SECRETS,
+    store: sessionStore,
+    resave: false,
+    saveUninitialized: false,
+    rolling: false,
+    cookie: {
+      httpOnly: true,
+      secure: env.COOKIE_SECURE,
+      sameSite: env.COOKIE_SAME_SITE,
+      maxAge: env.SESSION_TTL_SECONDS * 1000,
+    },
+  });
+  // The two steps every authorization passes (GET /login, GET /consent) read the session while
+  // Hydra answers their first call (deps.loadSession), instead of before: one round trip less to wait for.
+  const deferred = (req: Request) => req.method === "GET" && (req.path === "/login" || req.path === "/consent");
+  app.use((req, res, next) => (deferred(req) ? next() : sessions(req, res, next)));
+  const loadSession = (req: Request, res: express.Response): Promise<void> =>
+    req.session ? Promise.resolve() : new Promise((resolve, reject) => sessions(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
 
   const { csrfSynchronisedProtection, generateToken } = csrfSync({
     getTokenFromRequest: (req: Request) => (typeof req.body?._csrf === "string" ? req.body._csrf : undefined),
@@ -141,6 +145,7 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
     csrf: { token: (req) => generateToken(req), protect: csrfSynchronisedProtection as RequestHandler },
     limits,
     browser: browserCookies(env),
+    loadSession,
     mailer,
     metrics,
   };

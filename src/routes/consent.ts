@@ -58,8 +58,8 @@ export function consentRoutes(deps: Deps): Router {
    * With `claim`, the challenge is claimed in the same statement that reads the account and the
    * consent (a step answered without a page then costs one query); a replay gets the 410 page.
    */
-  async function load(req: Request, consentChallenge: string, opts: { claim: boolean }): Promise<Context> {
-    const request = await hydra.getConsentRequest(consentChallenge);
+  async function load(req: Request, res: Response, consentChallenge: string, opts: { claim: boolean }): Promise<Context> {
+    const [request] = await Promise.all([hydra.getConsentRequest(consentChallenge), deps.loadSession(req, res)]);
     const clientId = request.client?.client_id ?? "";
     const subject = request.subject ?? "";
     const guard = guardConsent({ sessionUserId: req.session.userId, subject, answeredLogin: deps.browser.answeredLogin(req, request.login_session_id) });
@@ -189,7 +189,7 @@ export function consentRoutes(deps: Deps): Router {
     const { consent_challenge } = parseInput(ConsentQuery, req.query, "consent link");
     // The challenge is claimed while the account and consent are read (one query): a step answered
     // without a page is done; a page gives the claim back (its form answers later).
-    const ctx = await load(req, consent_challenge, { claim: true });
+    const ctx = await load(req, res, consent_challenge, { claim: true });
     const { step } = ctx;
     countStep(step);
     const restart = withRestartLink(ctx.request.request_url);
@@ -226,7 +226,7 @@ export function consentRoutes(deps: Deps): Router {
 
   router.post("/consent", deps.csrf.protect, async (req: Request, res: Response) => {
     const form = parseInput(ConsentForm, req.body, "consent form");
-    const ctx = await load(req, form.consent_challenge, { claim: false });
+    const ctx = await load(req, res, form.consent_challenge, { claim: false });
     const { step } = ctx;
     if (step.kind === "first_party") return acceptFirstParty(res, ctx, step.grantScope);
     if (step.kind === "reject") return reject(res, ctx, step.error, step.description);
@@ -241,7 +241,7 @@ export function consentRoutes(deps: Deps): Router {
 
   router.post("/consent/switch-account", deps.csrf.protect, async (req: Request, res: Response) => {
     const form = parseInput(SwitchAccountForm, req.body, "consent form");
-    const ctx = await load(req, form.consent_challenge, { claim: false });
+    const ctx = await load(req, res, form.consent_challenge, { claim: false });
     const restart = restartWithFreshSignIn(ctx.request.request_url);
     await answerOnce(store, "consent", ctx.challenge, () => hydra.rejectConsent(ctx.challenge, "access_denied", "The user chose to sign in with another account."));
     deps.logger.info({ event: "consent_switch_account", client: ctx.clientId }, "consent step left to sign in with another account");

@@ -1,4 +1,4 @@
-import type { RequestHandler, Request } from "express";
+import type { RequestHandler, Request, Response } from "express";
 import type { Env } from "../config/env";
 import type { Hydra } from "../services/hydra";
 import type { Store } from "../services/store";
@@ -19,6 +19,11 @@ export interface Deps {
   /** Attempt counters shared by all replicas (PostgreSQL). */
   limits: Limits;
   browser: BrowserCookies;
+  /**
+   * Loads the browser's session where the global middleware left it for later (GET /login, GET
+   * /consent: they call it together with their first Hydra call). Elsewhere req.session is there already.
+   */
+  loadSession(req: Request, res: Response): Promise<void>;
   /** Mail goes through the outbox; kick() sends what was just written. */
   mailer: Mailer;
   /** Prometheus metrics (sign-in outcomes, consent decisions, …). */

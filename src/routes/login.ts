@@ -80,7 +80,7 @@ export function loginRoutes(deps: Deps): Router {
 
   router.get("/login", async (req, res) => {
     const { login_challenge } = parseInput(LoginQuery, req.query, "login link");
-    const loginRequest = await hydra.getLoginRequest(login_challenge);
+    const [loginRequest] = await Promise.all([hydra.getLoginRequest(login_challenge), deps.loadSession(req, res)]);
     // The application asked for a language (OIDC ui_locales): the pages of this step follow it,
     // unless the person chose one on the switcher.
     useUiLocales(req, res, uiLocalesOf(loginRequest), env);
@@ -104,10 +104,10 @@ export function loginRoutes(deps: Deps): Router {
 
   router.post("/login", deps.csrf.protect, async (req, res) => {
     const form = parseInput(LoginForm, req.body, "sign-in form");
-    const loginRequest = await hydra.getLoginRequest(form.login_challenge);
-    useUiLocales(req, res, uiLocalesOf(loginRequest), env);
     const again = { email: form.email, remember: form.remember };
     if (!form.email || !form.password) {
+      const loginRequest = await hydra.getLoginRequest(form.login_challenge);
+      useUiLocales(req, res, uiLocalesOf(loginRequest), env);
       await ensureNotHandled(store, "login", form.login_challenge, { requestUrl: loginRequest.request_url });
       return renderForm(req, res, loginRequest, { status: 400, error: msg("login:error.missing"), ...again });
     }
@@ -115,19 +115,23 @@ export function loginRoutes(deps: Deps): Router {
 
     // Count the attempt before checking the password (atomic in the shared store: parallel guesses
     // cannot overshoot the limit) and read the account, in one transaction; a right password takes
-    // the attempt back. A replayed step is refused when it is answered (one query fewer per sign-in).
+    // the attempt back. Meanwhile Hydra describes the login request. A replayed step is refused
+    // when it is answered (one query fewer per sign-in).
     const device = deps.browser.trustedDevice(req, emailNormalized);
-    const { count, user } = await store.inTransaction(async (q) => {
-      const count = await deps.limits.consumeSignIn({ ip: req.ip ?? "unknown", emailNormalized, device }, q);
-      return { count, user: count.allowed ? await store.findUserByEmail(form.email, q) : null };
-    });
+    const attempt = store
+      .inTransaction(async (q) => {
+        const count = await deps.limits.consumeSignIn({ ip: req.ip ?? "unknown", emailNormalized, device }, q);
+        return { count, user: count.allowed ? await store.findUserByEmail(form.email, q) : null };
+      })
+      .then(async ({ count, user }) => ({ count, user, ok: count.allowed ? await verifyPassword(user?.passwordHash, form.password) : false }));
+    const [loginRequest, { count, user, ok }] = await Promise.all([hydra.getLoginRequest(form.login_challenge), attempt]);
+    useUiLocales(req, res, uiLocalesOf(loginRequest), env);
     if (!count.allowed) {
       deps.logger.warn({ event: "login_throttled", limit: count.refusedBy, client: loginRequest.client.client_id }, "sign-in throttled");
       res.setHeader("Retry-After", String(count.retryAfterSeconds));
       deps.metrics.signIns.inc({ outcome: "rate_limited" });
       return renderForm(req, res, loginRequest, { status: 429, error: tooManySignIns(count.retryAfterSeconds), ...again });
     }
-    const ok = await verifyPassword(user?.passwordHash, form.password);
     if (!user || !ok) {
       deps.logger.info({ event: "login_failed", client: loginRequest.client.client_id, knownDevice: Boolean(device) }, "sign-in refused");
       deps.metrics.signIns.inc({ outcome: "incorrect" });

@@ -48,8 +48,8 @@ function fakeRequest(sid: string, data: Record<string, unknown> = {}): Request {
   req.session = sess;
   (store as unknown as { generate(req: Request): void }).generate = (r: Request) => {
     r.sessionID = `regen-${Math.random().toString(36).slice(2)}`;
-    r.session = new session.Session(r);
-    r.session.cookie = new session.Cookie({ maxAge: 3_600_000 });
+    r.session = new (session.Session as unknown as new (req: Request) => session.Session)(r) as Request["session"];
+    r.session.cookie = new (session.Cookie as unknown as new (o: object) => session.Cookie)({ maxAge: 3_600_000 });
   };
   return req;
 }
