@@ -149,7 +149,9 @@ async function startHydra(res: Resources, opts: { dbName: string; appUrl: string
   const proc = spawn(HYDRA_BIN, ["serve", "all", "--dev", "--sqa-opt-out", "-c", HYDRA_CONFIG], {
     env: {
       ...process.env,
-      DSN: `${databaseUrl(opts.dbName)}?sslmode=disable`,
+      // The pool size the README and the deployment examples give Hydra (its default is 2 × CPUs:
+      // 4 here, and concurrent token exchanges then wait on each other for up to 30 s).
+      DSN: `${databaseUrl(opts.dbName)}?sslmode=disable&max_conns=20&max_idle_conns=4`,
       SECRETS_SYSTEM: randomBytes(24).toString("hex"),
       SERVE_PUBLIC_PORT: String(publicPort),
       SERVE_ADMIN_PORT: String(adminPort),
