@@ -51,3 +51,15 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   };
   return destination ? pino(options, destination) : pino(options);
 }
+
+/**
+ * The server's logger: stdout, written in batches of about 4 KB (one system call for several
+ * requests instead of one per line) and at least every second; pino flushes what is left when the
+ * process exits.
+ */
+export function createServerLogger(level: string): Logger {
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const logger = createLogger(level, destination);
+  setInterval(() => logger.flush(), 1000).unref();
+  return logger;
+}

@@ -14,7 +14,7 @@ import { createConfigCache } from "./services/config-cache";
 import { createMetrics, instrument, startMetricsServer } from "./services/metrics";
 import { createLimits } from "./services/limits";
 import { createMailer } from "./services/mail";
-import { createLogger, type Logger } from "./logger";
+import { createLogger, createServerLogger, type Logger } from "./logger";
 import { markDraining } from "./routes/health";
 
 export interface RunningServer {
@@ -131,8 +131,9 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger(env.LOG_LEVEL);
+  const logger = createServerLogger(env.LOG_LEVEL);
   const running = await startServer(env, logger);
+  logger.flush();
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
