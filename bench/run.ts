@@ -460,6 +460,7 @@ async function main(): Promise<void> {
         await ours.stack.restart(); // the profiled process exits: V8 writes the profile
         const file = newestProfile(dir);
         if (!file) throw new Error(`no CPU profile in ${dir}`);
+        if (process.env.BENCH_KEEP_PROFILES) fs.copyFileSync(file, path.join(process.env.BENCH_KEEP_PROFILES, `${scenario}.cpuprofile`));
         profiles.push({ scenario, flows: cell.flows, summary: summarizeProfile(file, { fromUs, toUs }) });
       }
     }
