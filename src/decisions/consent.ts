@@ -83,6 +83,20 @@ export function decideConsent(input: ConsentInput): ConsentStep {
   return { kind: "show", alreadyGranted: requested.filter((s) => granted.has(s)), newScopes };
 }
 
+/**
+ * Whether the step will be answered without a page, known before the user's consent is read: the
+ * consent step claims its challenge in the statement that reads the consent, but only when it will
+ * answer at once. `always`: whatever the stored consent says (a rejection, the first-party client);
+ * `ifGranted`: exactly when the stored consent holds these scopes (a silent pass); neither: a page
+ * whatever it says (prompt=consent).
+ */
+export function claimPlan(input: Omit<ConsentInput, "grantedScopes">): { always: boolean; ifGranted: string[] | null } {
+  const withNothing = decideConsent({ ...input, grantedScopes: [] });
+  if (withNothing.kind !== "show") return { always: true, ifGranted: null };
+  const withAll = decideConsent({ ...input, grantedScopes: unique(input.requestedScopes) });
+  return { always: false, ifGranted: withAll.kind === "accept" ? unique(input.requestedScopes) : null };
+}
+
 /** The consent after an approval: old ∪ new, never dropping a scope; and which scopes were added. */
 export function mergeScopes(old: readonly string[], approved: readonly string[]): { scopes: string[]; added: string[] } {
   const before = new Set(old);

@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { Deps } from "./deps";
 import { challenge } from "./deps";
 import { parseInput } from "../middleware/validate";
-import { decideConsent, grantedAudiences, includeGrantedScopes, promptValues, scopesToGrant, type AudienceInfo, type ConsentStep } from "../decisions/consent";
+import { claimPlan, decideConsent, grantedAudiences, includeGrantedScopes, promptValues, scopesToGrant, type AudienceInfo, type ConsentStep } from "../decisions/consent";
 import { guardConsent } from "../decisions/flow-binding";
 import { releasedClaims } from "../decisions/claims";
 import { describeScope, OFFLINE_SCOPES } from "../decisions/scopes";
@@ -56,7 +56,7 @@ export function consentRoutes(deps: Deps): Router {
    * Loads everything the decision needs and decides. Refuses (403, nothing stored, nothing sent to
    * Hydra) a browser that is signed in as someone else or did not answer this flow's login step.
    * With `claim`, the challenge is claimed in the same statement that reads the account and the
-   * consent (a step answered without a page then costs one query); a replay gets the 410 page.
+   * consent when the step will be answered without a page (then it costs one query); a replay gets the 410 page.
    */
   async function load(req: Request, res: Response, consentChallenge: string, opts: { claim: boolean }): Promise<Context> {
     const [request] = await Promise.all([hydra.getConsentRequest(consentChallenge), deps.loadSession(req, res)]);
@@ -70,23 +70,22 @@ export function consentRoutes(deps: Deps): Router {
     const requestedScopes = [...new Set(request.requested_scope ?? [])];
     const membership = clientId ? await store.getClientMembership(clientId) : null;
     const audience = membership?.audience ?? null;
-    const [declaredScopes, found] = await Promise.all([
-      store.getScopeOwners(requestedScopes),
-      store.consentContext(subject, audience?.id ?? null, consentChallenge, opts),
-    ]);
-    if (found.handled) throw new FlowAlreadyHandledError(request.request_url || undefined);
+    const declaredScopes = await store.getScopeOwners(requestedScopes);
     const prompt = promptValues(request.request_url);
-    const step = decideConsent({
+    const input = {
       clientId,
       audience,
       requestedScopes,
       requestedAudiences: request.requested_access_token_audience ?? [],
       declaredScopes,
-      grantedScopes: audience ? found.grantedScopes : [],
       forcePrompt: prompt.includes("consent"),
       promptNone: prompt.includes("none"),
       firstParty: clientId === deps.env.ACCOUNT_CLIENT_ID,
-    });
+    };
+    // GET claims the challenge in the same statement when the step will be answered without a page.
+    const found = await store.consentContext(subject, audience?.id ?? null, consentChallenge, opts.claim ? claimPlan(input) : null);
+    if (found.handled) throw new FlowAlreadyHandledError(request.request_url || undefined);
+    const step = decideConsent({ ...input, grantedScopes: audience ? found.grantedScopes : [] });
     return {
       challenge: consentChallenge,
       request,
@@ -99,7 +98,7 @@ export function consentRoutes(deps: Deps): Router {
       user: found.user,
       grantedScopes: audience ? found.grantedScopes : [],
       consentClients: audience ? found.clientIds : [],
-      claimed: opts.claim,
+      claimed: found.claimed,
       step,
     };
   }
@@ -187,8 +186,8 @@ export function consentRoutes(deps: Deps): Router {
 
   router.get("/consent", async (req: Request, res: Response) => {
     const { consent_challenge } = parseInput(ConsentQuery, req.query, "consent link");
-    // The challenge is claimed while the account and consent are read (one query): a step answered
-    // without a page is done; a page gives the claim back (its form answers later).
+    // The challenge is claimed while the account and consent are read (one query) when the step is
+    // answered without a page; a page leaves it to its form.
     const ctx = await load(req, res, consent_challenge, { claim: true });
     const { step } = ctx;
     countStep(step);
@@ -196,7 +195,6 @@ export function consentRoutes(deps: Deps): Router {
     if (step.kind === "first_party") return acceptFirstParty(res, ctx, step.grantScope).catch(restart);
     if (step.kind === "reject") return reject(res, ctx, step.error, step.description).catch(restart);
     if (step.kind === "accept") return accept(res, { ...ctx, audience: ctx.audience! }, []).catch(restart);
-    await store.releaseChallenge("consent", consent_challenge);
     useUiLocales(req, res, ctx.request.oidc_context?.ui_locales, deps.env);
     useAudienceBrand(res, ctx.audienceBrand);
     const descriptions = await store.getScopeDescriptions(ctx.requestedScopes);

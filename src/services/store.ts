@@ -137,8 +137,10 @@ export interface ConsentContext {
   grantedScopes: string[];
   /** The clients that used that consent so far. */
   clientIds: string[];
-  /** This app had answered the consent challenge before (with `claim`: it was not claimed now). */
+  /** This app had answered the consent challenge before this statement. */
   handled: boolean;
+  /** This statement claimed the challenge. */
+  claimed: boolean;
 }
 
 /**
@@ -181,25 +183,27 @@ export function createStore(db: Db, configCache?: ConfigCache, pool?: Pool) {
     },
 
     /**
-     * The subject's account and their consent for the audience, in one statement; with `claim`, the
-     * same statement claims the consent challenge (`handled`: it was answered before, nothing
-     * claimed), else it only tells whether the challenge was answered.
+     * The subject's account and their consent for the audience, and whether the consent challenge
+     * was answered before, in one statement. With `claim` (decisions/consent.ts claimPlan), the same
+     * statement claims the challenge — always, or when the consent holds `ifGranted` — so that a
+     * step answered without a page needs no other query.
      */
-    async consentContext(userId: string, audienceId: string | null, consentChallenge: string, opts: { claim: boolean }): Promise<ConsentContext> {
-      const hash = challengeHash("consent", consentChallenge);
-      const handled = opts.claim
-        ? `NOT EXISTS (SELECT 1 FROM claimed)`
-        : `EXISTS (SELECT 1 FROM handled_challenges WHERE hash = $3)`;
-      const { rows } = await sql.query<UserRow & { scopes: string[] | null; client_ids: string[] | null; handled: boolean; found: boolean }>(
-        `${opts.claim ? `WITH claimed AS (INSERT INTO handled_challenges (hash, kind, handled_at) VALUES ($3, 'consent', now() AT TIME ZONE 'UTC') ON CONFLICT (hash) DO NOTHING RETURNING hash) ` : ""}
-         SELECT ${USER_COLUMNS}, u.id IS NOT NULL AS found, c.scopes, c.client_ids, ${handled} AS handled
-         FROM (SELECT 1) one
-         LEFT JOIN users u ON u.id = $1::uuid
-         LEFT JOIN consents c ON c.user_id = u.id AND c.audience_id = $2`,
-        [UUID.test(userId) ? userId : "00000000-0000-0000-0000-000000000000", audienceId, hash],
+    async consentContext(userId: string, audienceId: string | null, consentChallenge: string, claim: { always: boolean; ifGranted: string[] | null } | null): Promise<ConsentContext> {
+      const { rows } = await sql.query<UserRow & { scopes: string[] | null; client_ids: string[] | null; handled: boolean; claimed: boolean; found: boolean }>(
+        `WITH c AS (SELECT scopes, client_ids FROM consents WHERE user_id = $1::uuid AND audience_id = $2),
+              claimed AS (
+                INSERT INTO handled_challenges (hash, kind, handled_at)
+                SELECT $3, 'consent', now() AT TIME ZONE 'UTC'
+                WHERE $4::boolean OR ($5::text[] IS NOT NULL AND coalesce((SELECT scopes FROM c), '{}') @> $5::text[])
+                ON CONFLICT (hash) DO NOTHING RETURNING hash)
+         SELECT ${USER_COLUMNS}, u.id IS NOT NULL AS found, (SELECT scopes FROM c) AS scopes, (SELECT client_ids FROM c) AS client_ids,
+                EXISTS (SELECT 1 FROM handled_challenges WHERE hash = $3) AS handled,
+                EXISTS (SELECT 1 FROM claimed) AS claimed
+         FROM (SELECT 1) one LEFT JOIN users u ON u.id = $1::uuid`,
+        [UUID.test(userId) ? userId : "00000000-0000-0000-0000-000000000000", audienceId, challengeHash("consent", consentChallenge), claim?.always ?? false, claim?.ifGranted ?? null],
       );
       const r = rows[0]!;
-      return { user: r.found ? userOf(r) : null, grantedScopes: r.scopes ?? [], clientIds: r.client_ids ?? [], handled: r.handled };
+      return { user: r.found ? userOf(r) : null, grantedScopes: r.scopes ?? [], clientIds: r.client_ids ?? [], handled: r.handled, claimed: r.claimed };
     },
 
     async isChallengeHandled(kind: ChallengeKind, challenge: string): Promise<boolean> {

@@ -14,7 +14,7 @@ import {
 } from "../../src/decisions/consent";
 import { BUILT_IN_SCOPES, describeScope } from "../../src/decisions/scopes";
 import { english, fixedT, say } from "../../src/i18n";
-import { restartWithFreshSignIn } from "../../src/decisions/consent";
+import { claimPlan, restartWithFreshSignIn } from "../../src/decisions/consent";
 
 describe("decideLoginStart", () => {
   test.each<[string, { skip?: boolean; subject?: string }, LoginStart]>([
@@ -314,6 +314,34 @@ describe("decideConsent", () => {
     expect(grantedScopes).toEqual(["openid", "orders.read"]);
     expect([...declaredScopes]).toEqual([...DECLARED]);
     expect(input.audience).toEqual(SHOP);
+  });
+});
+
+describe("claimPlan: does the consent step claim its challenge while it reads the consent?", () => {
+  test.each<[string, Partial<ConsentInput>, ReturnType<typeof claimPlan>]>([
+    ["a client without audience is rejected whatever was granted → always", { audience: null }, { always: true, ifGranted: null }],
+    ["a scope of another audience is rejected → always", { requestedScopes: ["openid", "nope"] }, { always: true, ifGranted: null }],
+    ["the first-party client is accepted without a page → always", { firstParty: true }, { always: true, ifGranted: null }],
+    ["prompt=none is answered either way (accepted or consent_required) → always", { promptNone: true, requestedScopes: ["openid", "email"] }, { always: true, ifGranted: null }],
+    ["a plain request → exactly when the stored consent holds every requested scope", { requestedScopes: ["openid", "email", "openid"] }, { always: false, ifGranted: ["openid", "email"] }],
+    ["prompt=consent shows a page whatever was granted → never", { forcePrompt: true, requestedScopes: ["openid", "email"] }, { always: false, ifGranted: null }],
+    ["no scopes at all → accepted at once → always", { requestedScopes: [] }, { always: true, ifGranted: null }],
+  ])("%s", (_name, overrides, expected) => {
+    const { grantedScopes: _ignored, ...input } = consentInput(overrides);
+    expect(claimPlan(input)).toEqual(expected);
+  });
+
+  test.each<[string, Partial<ConsentInput>, string[]]>([
+    ["covered", { requestedScopes: ["openid", "email"] }, ["email", "openid", "profile"]],
+    ["not covered", { requestedScopes: ["openid", "email"] }, ["openid"]],
+    ["nothing granted", { requestedScopes: ["openid"] }, []],
+    ["prompt=consent", { forcePrompt: true, requestedScopes: ["openid"] }, ["openid"]],
+    ["prompt=none, not covered", { promptNone: true, requestedScopes: ["openid", "email"] }, ["openid"]],
+  ])("the plan agrees with the decision once the consent is known (%s)", (_name, overrides, granted) => {
+    const input = consentInput({ ...overrides, grantedScopes: granted });
+    const plan = claimPlan(input);
+    const claims = plan.always || (plan.ifGranted !== null && plan.ifGranted.every((s) => granted.includes(s)));
+    expect(claims).toBe(decideConsent(input).kind !== "show");
   });
 });
 
