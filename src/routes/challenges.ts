@@ -62,3 +62,19 @@ export async function answerClaimed<T>(store: Store, kind: ChallengeKind, challe
     throw err;
   }
 }
+
+/**
+ * answerOnce for an answer that only repeats what Hydra decided itself (a sign-in Hydra skipped: its
+ * own session names the user): the claim and the answer run at the same time, and the answer is
+ * used only when the claim succeeded, so a replay still gets the 410 page and never Hydra's redirect.
+ */
+export async function answerOnceConcurrently<T>(store: Store, kind: ChallengeKind, challenge: string, answer: () => Promise<T>): Promise<T> {
+  const [claimed, answered] = await Promise.allSettled([store.claimChallenge(kind, challenge), answer()]);
+  if (claimed.status === "rejected") throw claimed.reason;
+  if (!claimed.value) throw new FlowAlreadyHandledError(undefined);
+  if (answered.status === "rejected") {
+    await store.releaseChallenge(kind, challenge).catch(() => undefined);
+    throw answered.reason;
+  }
+  return answered.value;
+}

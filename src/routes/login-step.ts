@@ -5,7 +5,7 @@ import type { Request, Response } from "express";
 import type { SessionData } from "express-session";
 import { createHash } from "node:crypto";
 import type { Deps } from "./deps";
-import { answerClaimed, answerOnce, claimOnce } from "./challenges";
+import { answerClaimed, answerOnce, answerOnceConcurrently, claimOnce } from "./challenges";
 import { saveSessionWith } from "../services/sessions";
 import type { Queryable } from "../services/db";
 import { loginAcceptance, mustVerifyFirst } from "../decisions/login";
@@ -37,6 +37,8 @@ export interface LoginOutcome {
    * Otherwise the session changes only after Hydra accepted, so a failed answer can be retried.
    */
   sessionWithClaim?: boolean;
+  /** A sign-in Hydra skipped (it knows the browser): the claim runs while Hydra is answered (answerOnceConcurrently). */
+  skipped?: boolean;
 }
 
 /** Whether this login step waits for a verified address. */
@@ -151,7 +153,10 @@ export async function finishLogin(deps: Deps, req: Request, res: Response, o: Lo
     });
     redirectTo = await answerClaimed(deps.store, "login", o.loginChallenge, accept);
   } else {
-    redirectTo = await answerOnce(deps.store, "login", o.loginChallenge, accept, o.alongside);
+    redirectTo =
+      o.skipped && !o.alongside
+        ? await answerOnceConcurrently(deps.store, "login", o.loginChallenge, accept)
+        : await answerOnce(deps.store, "login", o.loginChallenge, accept, o.alongside);
     if (o.startSession) await establishSession(req, o.user.id);
     else if (req.session?.pendingLogin) {
       delete req.session.pendingLogin;

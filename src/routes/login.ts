@@ -95,7 +95,7 @@ export function loginRoutes(deps: Deps): Router {
       const user = (audience?.requireVerifiedEmail ? await store.getUser(step.subject) : null) ?? { id: step.subject, email: "", emailVerified: true };
       // Hydra vouches for this browser (its own session cookie): the flow continues. The app's own
       // session is NOT created here: a login challenge in a URL is no proof of who the browser is.
-      return finishLogin(deps, req, res, { loginChallenge: login_challenge, loginSessionId: loginRequest.session_id, user, audience, remember: false, startSession: false }).catch(
+      return finishLogin(deps, req, res, { loginChallenge: login_challenge, loginSessionId: loginRequest.session_id, user, audience, remember: false, startSession: false, skipped: true }).catch(
         withRestartLink(loginRequest.request_url),
       );
     }
