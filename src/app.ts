@@ -126,8 +126,9 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
       maxAge: env.SESSION_TTL_SECONDS * 1000,
     },
   });
-  // The two steps every authorization passes (GET /login, GET /consent) read the session while
-  // Hydra answers their first call (deps.loadSession), instead of before: one round trip less to wait for.
+  // The two steps every authorization passes read the session themselves (deps.loadSession): GET
+  // /consent while Hydra answers its first call (one round trip less to wait for), GET /login only
+  // when it shows a page (a sign-in Hydra skipped needs no session: one query less).
   const deferred = (req: Request) => req.method === "GET" && (req.path === "/login" || req.path === "/consent");
   app.use((req, res, next) => (deferred(req) ? next() : sessions(req, res, next)));
   const loadSession = (req: Request, res: express.Response): Promise<void> =>

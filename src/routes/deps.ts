@@ -21,7 +21,7 @@ export interface Deps {
   browser: BrowserCookies;
   /**
    * Loads the browser's session where the global middleware left it for later (GET /login, GET
-   * /consent: they call it together with their first Hydra call). Elsewhere req.session is there already.
+   * /consent: they load it when, and as soon as, they need it). Elsewhere req.session is there already.
    */
   loadSession(req: Request, res: Response): Promise<void>;
   /** Mail goes through the outbox; kick() sends what was just written. */

@@ -80,19 +80,23 @@ export function loginRoutes(deps: Deps): Router {
 
   router.get("/login", async (req, res) => {
     const { login_challenge } = parseInput(LoginQuery, req.query, "login link");
-    const [loginRequest] = await Promise.all([hydra.getLoginRequest(login_challenge), deps.loadSession(req, res)]);
+    const loginRequest = await hydra.getLoginRequest(login_challenge);
     // The application asked for a language (OIDC ui_locales): the pages of this step follow it,
     // unless the person chose one on the switcher.
     useUiLocales(req, res, uiLocalesOf(loginRequest), env);
     const step = decideLoginStart(loginRequest);
-    // A replayed challenge: the skipped sign-in below is refused when it is answered (answerOnce,
-    // one query instead of two); a page is not shown for one.
-    if (step.kind !== "accept") await ensureNotHandled(store, "login", login_challenge, { requestUrl: loginRequest.request_url });
+    // A replayed challenge: the skipped sign-in below is refused when it is answered (its claim);
+    // a page is not shown for one. Only a page needs this browser's session (its CSRF token).
+    if (step.kind !== "accept") {
+      await Promise.all([ensureNotHandled(store, "login", login_challenge, { requestUrl: loginRequest.request_url }), deps.loadSession(req, res)]);
+    }
     if (step.kind === "accept") {
       const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");
       const audience = membership?.audience ?? null;
       // Only an audience that requires a verified address needs the user's row here.
       const user = (audience?.requireVerifiedEmail ? await store.getUser(step.subject) : null) ?? { id: step.subject, email: "", emailVerified: true };
+      // Held until the address is verified: the step waits in this browser's session.
+      if (holdsForVerification({ audience, user })) await deps.loadSession(req, res);
       // Hydra vouches for this browser (its own session cookie): the flow continues. The app's own
       // session is NOT created here: a login challenge in a URL is no proof of who the browser is.
       return finishLogin(deps, req, res, { loginChallenge: login_challenge, loginSessionId: loginRequest.session_id, user, audience, remember: false, startSession: false, skipped: true }).catch(
