@@ -118,16 +118,17 @@ export function loginRoutes(deps: Deps): Router {
     const emailNormalized = normalizeEmail(form.email);
 
     // Count the attempt before checking the password (atomic in the shared store: parallel guesses
-    // cannot overshoot the limit) and read the account, in one transaction; a right password takes
+    // cannot overshoot the limit) and read the account, in one statement; a right password takes
     // the attempt back. Meanwhile Hydra describes the login request. A replayed step is refused
     // when it is answered (one query fewer per sign-in).
     const device = deps.browser.trustedDevice(req, emailNormalized);
-    const attempt = store
-      .inTransaction(async (q) => {
-        const count = await deps.limits.consumeSignIn({ ip: req.ip ?? "unknown", emailNormalized, device }, q);
-        return { count, user: count.allowed ? await store.findUserByEmail(form.email, q) : null };
-      })
-      .then(async ({ count, user }) => ({ count, user, ok: count.allowed ? await verifyPassword(user?.passwordHash, form.password) : false }));
+    const signIn = { ip: req.ip ?? "unknown", emailNormalized, device };
+    const attempt = (async () => {
+      const counters = deps.limits.signInCounters(signIn);
+      const { counted, user } = await store.attemptSignIn(form.email, counters);
+      const count = await deps.limits.judgeSignIn(signIn, counters, counted);
+      return { count, user, ok: count.allowed ? await verifyPassword(user?.passwordHash, form.password) : false };
+    })();
     const [loginRequest, { count, user, ok }] = await Promise.all([hydra.getLoginRequest(form.login_challenge), attempt]);
     useUiLocales(req, res, uiLocalesOf(loginRequest), env);
     if (!count.allowed) {

@@ -26,6 +26,14 @@ export interface SignInCount extends LimitResult {
   refusedBy?: LimitKey["kind"];
 }
 
+/** A sign-in's counters, ready for CONSUME (see Limits.signInCounters). */
+export interface SignInCounters {
+  keys: LimitKey[];
+  rows: string[];
+  now: number;
+  durationsMs: number[];
+}
+
 export interface Limits {
   /** Counts one attempt; refused once the limit is reached. */
   consume(kind: LimitKind, key: string, q?: Queryable): Promise<LimitResult>;
@@ -35,6 +43,13 @@ export interface Limits {
    * else against the client IP and the account's "unknown devices" counter (OWASP device cookies).
    */
   consumeSignIn(input: { ip: string; emailNormalized: string; device: string | null }, q?: Queryable): Promise<SignInCount>;
+  /**
+   * consumeSignIn in two halves, for a statement that counts and does something else at once
+   * (store.attemptSignIn): the counters to count, then the verdict on what CONSUME returned
+   * (a device counter over its limit is counted again like an unknown browser's, here).
+   */
+  signInCounters(input: { ip: string; emailNormalized: string; device: string | null }): SignInCounters;
+  judgeSignIn(input: { ip: string; emailNormalized: string; device: string | null }, counters: SignInCounters, counted: readonly CountedRow[], q?: Queryable): Promise<SignInCount>;
   /** A right password: the device counter is cleared, the others take their attempt back. */
   settleSignIn(counted: readonly LimitKey[], q?: Queryable): Promise<void>;
   /** Takes one counted attempt back. */
@@ -68,9 +83,10 @@ export const rowKey = (kind: LimitKind, key: string) => `${kind}:${createHash("s
 
 /**
  * Counts one attempt on each key, atomically: a counter whose window ended starts again at 1.
- * Returns each counter's points and window end after counting.
+ * Returns each counter's points and window end after counting. Parameters: $1 the row keys, $2 now
+ * (Unix ms), $3 each key's window in ms. (store.attemptSignIn runs it as a CTE of its own statement.)
  */
-const CONSUME = `
+export const CONSUME = `
   INSERT INTO rate_limits (key, points, expire)
   SELECT k, 1, $2::bigint + d FROM unnest($1::varchar[], $3::bigint[]) AS t(k, d)
   ON CONFLICT (key) DO UPDATE SET
@@ -78,13 +94,23 @@ const CONSUME = `
     expire = CASE WHEN rate_limits.expire IS NOT NULL AND rate_limits.expire <= $2::bigint THEN EXCLUDED.expire ELSE rate_limits.expire END
   RETURNING key, points, expire`;
 
+/** A row CONSUME returned. */
+export interface CountedRow {
+  key: string;
+  points: number;
+  expire: string | number;
+}
+
 export function createLimits(pool: Pool, env: Env, metrics?: Pick<Metrics, "rateLimitRefusals">): Limits {
   const settings = limitSettings(env);
 
-  async function count(keys: readonly { kind: LimitKind; key: string }[], q: Queryable): Promise<(LimitResult & { kind: LimitKind })[]> {
-    const now = Date.now();
-    const rows = keys.map((k) => rowKey(k.kind, k.key));
-    const { rows: counted } = await q.query<{ key: string; points: number; expire: string }>(CONSUME, [rows, now, keys.map((k) => settings[k.kind].durationSeconds * 1000)]);
+  const prepare = (keys: readonly { kind: LimitKind; key: string }[]) => ({
+    rows: keys.map((k) => rowKey(k.kind, k.key)),
+    now: Date.now(),
+    durationsMs: keys.map((k) => settings[k.kind].durationSeconds * 1000),
+  });
+
+  function verdicts(keys: readonly { kind: LimitKind; key: string }[], rows: readonly string[], now: number, counted: readonly CountedRow[]): (LimitResult & { kind: LimitKind })[] {
     const byKey = new Map(counted.map((r) => [r.key, r]));
     return keys.map((k, i) => {
       const r = byKey.get(rows[i]!)!;
@@ -94,24 +120,44 @@ export function createLimits(pool: Pool, env: Env, metrics?: Pick<Metrics, "rate
     });
   }
 
+  async function count(keys: readonly { kind: LimitKind; key: string }[], q: Queryable): Promise<(LimitResult & { kind: LimitKind })[]> {
+    const { rows, now, durationsMs } = prepare(keys);
+    const { rows: counted } = await q.query<CountedRow>(CONSUME, [rows, now, durationsMs]);
+    return verdicts(keys, rows, now, counted);
+  }
+
+  function signInVerdict(keys: LimitKey[], results: (LimitResult & { kind: LimitKind })[]): SignInCount {
+    const refused = results.find((r) => !r.allowed);
+    return refused
+      ? { allowed: false, retryAfterSeconds: Math.max(...results.map((r) => r.retryAfterSeconds)), counted: keys, refusedBy: refused.kind as LimitKey["kind"] }
+      : { allowed: true, retryAfterSeconds: 0, counted: keys };
+  }
+
   const limits: Limits = {
     async consume(kind, key, q = pool) {
       const [r] = await count([{ kind, key }], q);
       return { allowed: r!.allowed, retryAfterSeconds: r!.retryAfterSeconds };
     },
 
-    async consumeSignIn({ ip, emailNormalized, device }, q = pool) {
-      let keys = loginLimitKeys({ ip, emailNormalized, device, deviceBlocked: false });
-      let results = await count(keys, q);
+    async consumeSignIn(input, q = pool) {
+      const counters = limits.signInCounters(input);
+      const { rows: counted } = await q.query<CountedRow>(CONSUME, [counters.rows, counters.now, counters.durationsMs]);
+      return limits.judgeSignIn(input, counters, counted, q);
+    },
+
+    signInCounters({ ip, emailNormalized, device }) {
+      const keys = loginLimitKeys({ ip, emailNormalized, device, deviceBlocked: false });
+      return { keys, ...prepare(keys) };
+    },
+
+    async judgeSignIn({ ip, emailNormalized, device }, counters, counted, q = pool) {
+      const results = verdicts(counters.keys, counters.rows, counters.now, counted);
       // A device token over its own limit counts like an unknown browser (its counter stays refused).
       if (device && !results[0]!.allowed) {
-        keys = loginLimitKeys({ ip, emailNormalized, device, deviceBlocked: true });
-        results = await count(keys, q);
+        const keys = loginLimitKeys({ ip, emailNormalized, device, deviceBlocked: true });
+        return signInVerdict(keys, await count(keys, q));
       }
-      const refused = results.find((r) => !r.allowed);
-      return refused
-        ? { allowed: false, retryAfterSeconds: Math.max(...results.map((r) => r.retryAfterSeconds)), counted: keys, refusedBy: refused.kind as LimitKey["kind"] }
-        : { allowed: true, retryAfterSeconds: 0, counted: keys };
+      return signInVerdict(counters.keys, results);
     },
 
     async settleSignIn(counted, q = pool) {

@@ -36,6 +36,7 @@ export interface ConsentView {
 
 import type { DeclaredDescription } from "../decisions/scopes";
 import type { ConfigCache } from "./config-cache";
+import { CONSUME, type CountedRow, type SignInCounters } from "./limits";
 
 export interface ClientMembership {
   clientId: string;
@@ -127,6 +128,12 @@ function userOf(r: UserRow): User {
   };
 }
 
+/** A users row that went through row_to_json: timestamps come back as text. */
+function jsonUser(r: UserRow): UserRow {
+  const date = (v: unknown) => (v === null || v === undefined ? null : new Date(String(v)));
+  return { ...r, disabled_at: date(r.disabled_at), created_at: date(r.created_at)!, updated_at: date(r.updated_at)! };
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What a consent step needs from the database, read in one statement. */
@@ -174,6 +181,21 @@ export function createStore(db: Db, configCache?: ConfigCache, pool?: Pool) {
     async findUserByEmail(email: string, q: Queryable = sql): Promise<User | null> {
       const { rows } = await q.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.email_normalized = $1`, [normalizeEmail(email)]);
       return rows[0] ? userOf(rows[0]) : null;
+    },
+
+    /**
+     * A sign-in attempt's database work in one statement: counts the attempt on its counters
+     * (limits.ts CONSUME, prepared by limits.signInCounters) and reads the account of the address.
+     */
+    async attemptSignIn(email: string, counters: SignInCounters): Promise<{ counted: CountedRow[]; user: User | null }> {
+      const { rows } = await sql.query<{ counted: CountedRow[]; user: UserRow | null }>(
+        `WITH counted AS (${CONSUME})
+         SELECT (SELECT json_agg(counted) FROM counted) AS counted,
+                (SELECT row_to_json(x) FROM (SELECT ${USER_COLUMNS} FROM users u WHERE u.email_normalized = $4) x) AS "user"`,
+        [counters.rows, counters.now, counters.durationsMs, normalizeEmail(email)],
+      );
+      const r = rows[0]!;
+      return { counted: r.counted ?? [], user: r.user ? userOf(jsonUser(r.user)) : null };
     },
 
     async getUser(id: string, q: Queryable = sql): Promise<User | null> {
