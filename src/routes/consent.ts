@@ -133,12 +133,16 @@ export function consentRoutes(deps: Deps): Router {
     if (!user) return reject(res, ctx, "access_denied", "The user account no longer exists.");
     if (user.disabledAt) return reject(res, ctx, "access_denied", "The user account is disabled.");
     let audienceConsent = ctx.grantedScopes;
-    let alongside: ((q: Queryable) => Promise<void>) | undefined;
+    let claimed = ctx.claimed;
     if (approved.length) {
-      alongside = async (q) => {
-        audienceConsent = (await store.recordConsent(user.id, ctx.audience.id, ctx.clientId, approved, q)).scopes;
-      };
-    } else if (!ctx.consentClients.includes(ctx.clientId)) {
+      // The approval and the claim of the challenge in one transaction: a replay writes nothing.
+      const merged = await store.recordConsent(user.id, ctx.audience.id, ctx.clientId, approved, claimed ? {} : { claimChallenge: ctx.challenge });
+      if (!merged) throw new FlowAlreadyHandledError(undefined);
+      audienceConsent = merged.scopes;
+      claimed = true;
+    }
+    let alongside: ((q: Queryable) => Promise<void>) | undefined;
+    if (!approved.length && !ctx.consentClients.includes(ctx.clientId)) {
       // The first silent pass of this client: noted once.
       if (ctx.claimed) await store.noteConsentUse(user.id, ctx.audience.id, ctx.clientId);
       else alongside = (q) => store.noteConsentUse(user.id, ctx.audience.id, ctx.clientId, q);
@@ -146,7 +150,7 @@ export function consentRoutes(deps: Deps): Router {
     const request = ctx.request;
     let grantScope: string[] = [];
     const redirectTo = await answer(
-      ctx,
+      { ...ctx, claimed },
       async () => {
         grantScope = scopesToGrant({
           requested: ctx.requestedScopes,

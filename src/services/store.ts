@@ -290,22 +290,34 @@ export function createStore(db: Db, configCache?: ConfigCache, pool?: Pool) {
     /**
      * Merges approved scopes into the user's consent for the audience (old ∪ new, never dropping)
      * and notes the client. Row-locked, so concurrent approvals never lose scopes; a grant or merge
-     * that adds scopes is appended to the consent history. Runs in `q`'s transaction, or its own.
+     * that adds scopes is appended to the consent history. Committed synchronously (durable) even on
+     * the plain pool. With `claimChallenge`, the consent challenge is claimed in the same transaction
+     * (its first statement): null, and nothing written, when it was answered already.
      */
-    async recordConsent(userId: string, audienceId: string, clientId: string, approved: readonly string[], q?: Queryable): Promise<{ scopes: string[]; added: string[] }> {
-      const run = async (t: Queryable) => {
-        // The user's decision is durable even on the plain pool (which commits asynchronously).
-        if (pool) await t.query("SET LOCAL synchronous_commit = on");
-        const { rows } = await t.query<{ id: string; scopes: string[] | null; client_ids: string[] | null }>(
-          // Creates the row if missing; either way returns it locked until the transaction ends.
-          `INSERT INTO consents (id, user_id, audience_id, scopes, client_ids, created_at, updated_at)
-           VALUES (gen_random_uuid(), $1::uuid, $2, '{}', '{}', now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
-           ON CONFLICT (user_id, audience_id) DO UPDATE SET updated_at = consents.updated_at
-           RETURNING id, scopes, client_ids`,
-          [userId, audienceId],
+    async recordConsent(userId: string, audienceId: string, clientId: string, approved: readonly string[], opts: { claimChallenge?: string } = {}): Promise<{ scopes: string[]; added: string[] } | null> {
+      return tx(async (t) => {
+        const claim = opts.claimChallenge ? challengeHash("consent", opts.claimChallenge) : null;
+        // One round trip: durability back on, the claim, and the row — created if missing, either
+        // way returned locked until the transaction ends.
+        const { rows } = await t.query<{ id: string | null; scopes: string[] | null; client_ids: string[] | null; claimed: boolean }>(
+          `WITH durable AS (SELECT set_config('synchronous_commit', 'on', true) AS v),
+                claim AS (
+                  INSERT INTO handled_challenges (hash, kind, handled_at)
+                  SELECT $3, 'consent', now() AT TIME ZONE 'UTC' FROM durable WHERE $3::text IS NOT NULL
+                  ON CONFLICT (hash) DO NOTHING RETURNING hash),
+                row AS (
+                  INSERT INTO consents (id, user_id, audience_id, scopes, client_ids, created_at, updated_at)
+                  SELECT gen_random_uuid(), $1::uuid, $2, '{}', '{}', now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
+                  FROM durable WHERE $3::text IS NULL OR EXISTS (SELECT 1 FROM claim)
+                  ON CONFLICT (user_id, audience_id) DO UPDATE SET updated_at = consents.updated_at
+                  RETURNING id, scopes, client_ids)
+           SELECT r.id, r.scopes, r.client_ids, ($3::text IS NULL OR EXISTS (SELECT 1 FROM claim)) AS claimed
+           FROM (SELECT 1) one LEFT JOIN row r ON true`,
+          [userId, audienceId, claim],
         );
-        const row = rows[0];
-        if (!row) throw new Error("consent row vanished inside its transaction");
+        const row = rows[0]!;
+        if (!row.claimed) return null;
+        if (!row.id) throw new Error("consent row vanished inside its transaction");
         const before = row.scopes ?? [];
         const merged = mergeScopes(before, approved);
         const clients = row.client_ids ?? [];
@@ -319,8 +331,7 @@ export function createStore(db: Db, configCache?: ConfigCache, pool?: Pool) {
           );
         }
         return merged;
-      };
-      return q ? run(q) : tx(run);
+      });
     },
 
     /** Notes that a client used the user's existing consent for its audience (a silent pass). */
