@@ -1,15 +1,47 @@
 // Password hashing with argon2id (OWASP-recommended parameters) and strength checks (zxcvbn-ts).
+//
+// Memory (issue #12: one instance ≤ 150 MiB under load).
+// - An argon2id hash or verification holds 19 MiB (memoryCost) for its ~20 ms of CPU on a thread
+//   of libuv's pool (4 threads). glibc keeps a freed block of that size in the malloc arena of the
+//   thread that used it, one arena per thread: left alone, 8 sign-ins at once leave some 80 MiB
+//   behind. Two things bound it: at most PASSWORD_HASH_CONCURRENCY hashes run at once here (the
+//   others wait their turn, in order), and the Dockerfile and the Helm chart run the server with
+//   MALLOC_ARENA_MAX=1, so that every thread's blocks come from one arena that keeps only what
+//   that many hashes use at once. (A fixed MALLOC_MMAP_THRESHOLD_ returns the blocks instead, but
+//   every hash then faults its 19 MiB in again: ~29 ms instead of ~18.)
+// - zxcvbn's word lists are loaded on the first strength check, not at start-up (signing in never
+//   needs them), ranked into compact tables (ranked-words.ts) and then dropped: about 8 MB stay
+//   (3 MiB of it V8 heap) instead of some 30 MiB of V8 heap from start-up on.
 import argon2 from "argon2";
-import { ZxcvbnFactory } from "@zxcvbn-ts/core";
-import * as zxcvbnCommon from "@zxcvbn-ts/language-common";
-import * as zxcvbnEn from "@zxcvbn-ts/language-en";
-import * as zxcvbnDe from "@zxcvbn-ts/language-de";
+import type { ZxcvbnFactory } from "@zxcvbn-ts/core";
 import { DEFAULT_LANGUAGE, isLanguage, msg, type Language, type Msg } from "../i18n";
+import { createGate } from "./gate";
+import { rankWords } from "./ranked-words";
 
 const OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
+/**
+ * How many argon2 hashes or verifications run at once by default: one. Each holds 19 MiB, and an
+ * instance's memory budget has room for one (8 parallel sign-ins: ~133 MiB peak with one, ~158
+ * with two). One core hashes ~50 passwords a second, which seldom limits an instance: on two
+ * cores, 8 parallel sign-ins ran at about the same rate with one as with two. Where memory
+ * allows, setPasswordHashConcurrency raises it.
+ */
+export const PASSWORD_HASH_CONCURRENCY = 1;
+const hashing = createGate(PASSWORD_HASH_CONCURRENCY);
+
+/** Sets how many argon2 hashes or verifications may run at once (a whole number ≥ 1). */
+export function setPasswordHashConcurrency(n: number): void {
+  hashing.limit = n;
+}
+
+/** argon2 work running now and waiting for its turn (e.g. for a metrics gauge). */
+export function passwordHashLoad(): { active: number; waiting: number } {
+  return { active: hashing.active, waiting: hashing.waiting };
+}
+
 export function hashPassword(password: string): Promise<string> {
-  return argon2.hash(password, OPTIONS);
+  return hashing.run(() => argon2.hash(password, OPTIONS));
 }
 
 let dummyHash: Promise<string> | undefined;
@@ -21,11 +53,12 @@ let dummyHash: Promise<string> | undefined;
 export async function verifyPassword(hash: string | undefined | null, password: string): Promise<boolean> {
   if (!hash) {
     dummyHash ??= hashPassword("not-a-real-password-" + Math.random());
-    await argon2.verify(await dummyHash, password).catch(() => false);
+    const dummy = await dummyHash;
+    await hashing.run(() => argon2.verify(dummy, password)).catch(() => false);
     return false;
   }
   try {
-    return await argon2.verify(hash, password);
+    return await hashing.run(() => argon2.verify(hash, password));
   } catch {
     return false;
   }
@@ -43,26 +76,68 @@ const MIN_SCORE = 3;
 
 export type StrengthScore = 0 | 1 | 2 | 3 | 4;
 
-let estimator: ZxcvbnFactory | undefined;
-/** The estimator, built on first use (about a second: it ranks the word lists). */
-function zxcvbn(): ZxcvbnFactory {
-  if (!estimator) {
+type ZxcvbnTranslations = typeof import("@zxcvbn-ts/language-en").translations;
+type WordLists = Record<string, (string | number)[]>;
+
+let loaded: { estimator: ZxcvbnFactory; translations: Record<Language, ZxcvbnTranslations> } | undefined;
+/**
+ * The estimator and zxcvbn-ts's translations of its feedback keys, loaded on first use (a few
+ * hundred milliseconds). The word lists' packages are required here, ranked into compact tables (ranked-words.ts),
+ * and then dropped from the module cache, so that only the tables stay in memory.
+ */
+function zxcvbn(): NonNullable<typeof loaded> {
+  if (!loaded) {
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const core = require("@zxcvbn-ts/core") as typeof import("@zxcvbn-ts/core");
+    const common = require("@zxcvbn-ts/language-common") as typeof import("@zxcvbn-ts/language-common");
+    const en = require("@zxcvbn-ts/language-en") as typeof import("@zxcvbn-ts/language-en");
+    const de = require("@zxcvbn-ts/language-de") as typeof import("@zxcvbn-ts/language-de");
+    /* eslint-enable @typescript-eslint/no-require-imports */
     // The German lists are named like the common ones ("commonWords"): suffixed, as the English ones are.
-    const german = Object.fromEntries(Object.entries(zxcvbnDe.dictionary).map(([name, words]) => [`${name}-de`, words]));
-    estimator = new ZxcvbnFactory({
-      graphs: zxcvbnCommon.adjacencyGraphs,
-      dictionary: { ...zxcvbnCommon.dictionary, ...zxcvbnEn.dictionary, ...german },
-    });
+    const german = Object.fromEntries(Object.entries(de.dictionary).map(([name, words]) => [`${name}-de`, words]));
+    const lists: WordLists = { ...common.dictionary, ...en.dictionary, ...german };
+    loaded = { estimator: compactEstimator(core.ZxcvbnFactory, common.adjacencyGraphs, lists), translations: { en: en.translations, de: de.translations } };
+    forgetWordListModules();
   }
-  return estimator;
+  return loaded;
 }
 
-type ZxcvbnTranslations = typeof zxcvbnEn.translations;
-const ZXCVBN_TRANSLATIONS: Record<Language, ZxcvbnTranslations> = { en: zxcvbnEn.translations, de: zxcvbnDe.translations };
+/**
+ * A ZxcvbnFactory whose ranked dictionaries are ranked-words.ts's tables instead of zxcvbn-ts's
+ * plain objects (same ranks, same answers, a fraction of the memory). zxcvbn-ts builds them in a
+ * private field; should that field ever change shape, or the tables not be used, the factory is
+ * built the plain way.
+ */
+function compactEstimator(Factory: typeof ZxcvbnFactory, graphs: Record<string, unknown>, lists: WordLists): ZxcvbnFactory {
+  const names = Object.keys(lists);
+  const estimator = new Factory({ graphs: graphs as never, dictionary: Object.fromEntries(names.map((name) => [name, []])) });
+  const options = (estimator as unknown as { options?: { rankedDictionaries?: Record<string, unknown>; rankedDictionariesMaxWordSize?: Record<string, number> } }).options;
+  const ranked = options?.rankedDictionaries;
+  const maxWordSize = options?.rankedDictionariesMaxWordSize;
+  if (ranked && maxWordSize && names.every((name) => Object.hasOwn(ranked, name) && Object.hasOwn(maxWordSize, name))) {
+    for (const name of names) {
+      const table = rankWords(lists[name]!);
+      ranked[name] = table.words;
+      maxWordSize[name] = table.maxWordSize;
+    }
+    // The tables are read: the most common password is found in the common list.
+    const first = estimator.check("123456", []).sequence[0] as { pattern?: string; dictionaryName?: string; rank?: number } | undefined;
+    if (first?.pattern === "dictionary" && first.dictionaryName === "passwords-common" && first.rank === 1) return estimator;
+  }
+  return new Factory({ graphs: graphs as never, dictionary: lists });
+}
+
+/** The word lists' modules (and their decompressor) out of the module cache: nothing refers to their arrays any more. */
+const WORD_LIST_MODULE = /[\\/]@zxcvbn-ts[\\/](?:language-[^\\/]+|dictionary-compression)[\\/]/;
+function forgetWordListModules(): void {
+  const cache = require.cache;
+  for (const file of Object.keys(cache)) if (WORD_LIST_MODULE.test(file)) delete cache[file];
+  for (const m of Object.values(cache)) if (m && Array.isArray(m.children)) m.children = m.children.filter((child) => !WORD_LIST_MODULE.test(child.filename));
+}
 
 /** zxcvbn's feedback keys ("similarToCommon", "anotherWord") in a language; unknown keys are left out. */
 export function zxcvbnFeedback(feedback: { warning: string | null; suggestions: readonly string[] }, lng: string): string[] {
-  const texts = ZXCVBN_TRANSLATIONS[isLanguage(lng) ? lng : DEFAULT_LANGUAGE];
+  const texts = zxcvbn().translations[isLanguage(lng) ? lng : DEFAULT_LANGUAGE];
   const warnings = texts.warnings as Record<string, string>;
   const suggestions = texts.suggestions as Record<string, string>;
   const out = [feedback.warning && Object.hasOwn(warnings, feedback.warning) ? warnings[feedback.warning] : null];
@@ -110,7 +185,7 @@ export function passwordStrength(password: string, userInputs: string[]): Passwo
   if (password.length > PASSWORD_MAX_LENGTH) {
     return { acceptable: false, score: 0, rule: msg("registration:password.tooLong", { max: PASSWORD_MAX_LENGTH }), feedback: { warning: null, suggestions: [] } };
   }
-  const result = zxcvbn().check(password, userInputs.filter(Boolean));
+  const result = zxcvbn().estimator.check(password, userInputs.filter(Boolean));
   const feedback = { warning: result.feedback.warning ?? null, suggestions: [...result.feedback.suggestions] };
   const email = userInputs.find((x) => x.includes("@"));
   const rule =

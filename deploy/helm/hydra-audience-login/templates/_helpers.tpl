@@ -82,6 +82,9 @@ read from a Secret (secrets.env entries that are not null, secrets.clientSecrets
 {{- if .Values.nodeOptions -}}
 {{- $_ := set $env "NODE_OPTIONS" .Values.nodeOptions -}}
 {{- end -}}
+{{- if not (kindIs "invalid" .Values.mallocArenaMax) -}}
+{{- $_ := set $env "MALLOC_ARENA_MAX" (toString .Values.mallocArenaMax) -}}
+{{- end -}}
 {{- range $k := list "APP_BASE_URL" "HYDRA_ADMIN_URL" "HYDRA_PUBLIC_URL" -}}
 {{- if not (get $env $k) -}}
 {{- fail (printf "env.%s is required (see values.yaml)" $k) -}}
