@@ -1,7 +1,7 @@
 # App image (login/consent app), used by docker-compose.yml and the Helm chart. Two stages:
 #   build    all dependencies, the Prisma client generated, TypeScript compiled to dist/ (`npm run build`)
 #   runtime  production dependencies and the compiled JavaScript, run with node (no tsx, no compiler)
-# Default command: the server, `node dist/src/server.js` (port 3000; probes /health/alive, /health/ready).
+# Default command: the server, `sh scripts/start.sh` (node dist/src/server.js with its memory settings) (port 3000; probes /health/alive, /health/ready).
 # In the same image:
 #   migrations  npx prisma migrate deploy                    (the Prisma CLI is among the production
 #               dependencies: it is @prisma/client's optional peer, so `npm ci --omit=dev` keeps it)
@@ -31,20 +31,9 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 FROM base AS runtime
 ENV NODE_ENV=production
-# Memory: one instance stays near or under 150 MiB under load (issue #12; measured with 8 parallel
-# sign-ins: 130–135 MiB at peak, 137–155 MiB once sign-ups have loaded the password-strength word
-# lists; 290–330 MiB without these two settings).
-#   MALLOC_ARENA_MAX=1  one glibc malloc arena for every thread. An argon2id hash takes 19 MiB on a
-#     thread of libuv's pool; with an arena per thread each pool thread kept its last block (about
-#     80 MiB after a burst of sign-ins). With one arena the server keeps what the hashes running at
-#     once need (src/services/passwords.ts lets one run at a time), reused without page faults.
-#   NODE_OPTIONS  V8's young generation in 2 MiB semi-spaces instead of 16 (it sat at 32 MiB under
-#     load), and its old generation collected rather than grown past 96 MiB (it reached 120 MiB,
-#     mostly garbage, on a machine with plenty of memory).
-# The Helm chart sets the same (values.yaml: nodeOptions, mallocArenaMax); npx prisma and the seed
-# run fine with them.
-ENV MALLOC_ARENA_MAX=1
-ENV NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=96"
+# Memory: one instance stays near or under 150 MiB under load (issue #12): scripts/start.sh starts
+# node with MALLOC_ARENA_MAX=1 and V8's semi/old-space limits (the reasons are there). The Helm
+# chart sets the same through the environment (values.yaml: nodeOptions, mallocArenaMax).
 COPY --from=prod-deps /app/node_modules ./node_modules
 # views/, public/, locales/, config/, prisma/ (migrations), prisma.config.ts, docker/ (see .dockerignore).
 COPY . .
@@ -53,4 +42,4 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/src/generated ./src/generated
 USER node
 EXPOSE 3000
-CMD ["node", "dist/src/server.js"]
+CMD ["sh", "scripts/start.sh"]

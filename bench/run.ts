@@ -587,7 +587,7 @@ function markdown(
   );
   out.push("");
   out.push(
-    "Each app has its own Ory Hydra v2.3.0 and fresh databases; this app runs its production build (`node dist/src/server.js`, NODE_ENV=production, LOG_LEVEL=info into a file). " +
+    "Each app has its own Ory Hydra v2.3.0 and fresh databases; this app runs its production build as `npm start` does (`scripts/start.sh`: `node dist/src/server.js` with its memory settings), NODE_ENV=production, LOG_LEVEL=info into a file. " +
       "Flows/s: median over rounds (min–max). Latencies: p50 / p95 in ms over all rounds. Transactions: pg_stat_database of the app's database and of its Hydra's, idle rate subtracted. " +
       "CPU: the process's user + system time per flow. Peak RSS: VmHWM of the app process during the cell. See bench/README.md.",
   );

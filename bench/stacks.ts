@@ -1,5 +1,5 @@
 // The systems under test: per app one Ory Hydra v2.3.0 with its own fresh database, and the app
-// itself — this project's production build (node dist/src/server.js), the no-op app, or the
+// itself — this project's production build (scripts/start.sh: node dist/src/server.js), the no-op app, or the
 // no-op + argon2 app. Built from the tests' building blocks (test/support: ports, databases, paths).
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -240,7 +240,11 @@ export async function startAppStack(
   const start = async (opts: { databaseUrl?: string; nodeArgs?: string[] } = {}) => {
     const out = fs.openSync(appLog, "a");
     const env = { PATH: process.env.PATH ?? "", ...vars, ...(kind === "app" && process.env.BENCH_APP_ENV ? (JSON.parse(process.env.BENCH_APP_ENV) as Record<string, string>) : {}), ...(opts.databaseUrl ? { DATABASE_URL: opts.databaseUrl } : {}) };
-    const p = spawn(process.execPath, [...(opts.nodeArgs ?? []), script], { cwd: ROOT, env, stdio: ["ignore", out, out] });
+    // This app starts the way production starts it (scripts/start.sh: npm start, the image, the chart).
+    const p =
+      kind === "app"
+        ? spawn("sh", [path.join(ROOT, "scripts", "start.sh"), ...(opts.nodeArgs ?? []), script], { cwd: ROOT, env, stdio: ["ignore", out, out] })
+        : spawn(process.execPath, [...(opts.nodeArgs ?? []), script], { cwd: ROOT, env, stdio: ["ignore", out, out] });
     fs.closeSync(out);
     res.processes.add(p);
     p.once("exit", () => res.processes.delete(p));

@@ -5,4 +5,4 @@
 set -eu
 npx prisma migrate deploy
 node dist/prisma/seed.js --config "${AUDIENCES_CONFIG:-config/demo.yaml}"
-exec node dist/src/server.js
+exec sh scripts/start.sh

@@ -51,10 +51,10 @@ test("the compiled seed applies a configuration file: node <build>/prisma/seed.j
   expect((await stack.hydra.listClients()).find((c) => c.client_id === "demo-web")?.client_name).toBe("Demo Web (compiled seed)");
 });
 
-test("node <build>/src/server.js serves pages and its health probes, and stops on SIGTERM with exit code 0", async () => {
+test("the production start (scripts/start.sh, as npm start and the image run it) serves pages and its health probes, and stops on SIGTERM with exit code 0", async () => {
   const port = await freePort();
   let output = "";
-  const proc = spawn(process.execPath, [path.join(outDir, "src", "server.js")], {
+  const proc = spawn("sh", [path.join(ROOT, "scripts", "start.sh"), path.join(outDir, "src", "server.js")], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, ...stack.appVars, PORT: String(port), LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "pipe"],
@@ -69,6 +69,11 @@ test("node <build>/src/server.js serves pages and its health probes, and stops o
     await new Promise((r) => setTimeout(r, 100));
   }
   expect(output).toContain('"msg":"listening"');
+  // The script exec'd node (same pid) with the memory settings it is measured with.
+  const environ = fs.readFileSync(`/proc/${proc.pid}/environ`, "utf8").split("\0");
+  expect(environ).toContain("MALLOC_ARENA_MAX=1");
+  expect(environ).toContain("NODE_OPTIONS=--max-semi-space-size=2 --max-old-space-size=96");
+  expect(fs.readFileSync(`/proc/${proc.pid}/cmdline`, "utf8").split("\0")[0]).toMatch(/node$/);
 
   const alive = await fetch(`${app.url}/health/alive`);
   expect([alive.status, await alive.json()]).toEqual([200, { status: "ok" }]);

@@ -251,7 +251,7 @@ describe("helm template with default values", () => {
   });
 
   test("the app container runs the compiled server with liveness on /health/alive and readiness on /health/ready", () => {
-    expect(app.command).toEqual(["node", "dist/src/server.js"]);
+    expect(app.command).toEqual(["sh", "scripts/start.sh"]);
     expect(app.image).toBe("hydra-audience-login:0.1.0");
     expect(app.ports).toEqual([
       { name: "http", containerPort: 3000, protocol: "TCP" },
