@@ -1,5 +1,5 @@
 // The concurrency gate, the compact ranked word lists, and that passwords.ts bounds argon2 work
-// and that passwords.ts bounds argon2 work and loads zxcvbn's word lists only on first use.
+// and loads zxcvbn's word lists only on first use.
 import { createGate } from "../../src/services/gate";
 import { rankWords } from "../../src/services/ranked-words";
 
