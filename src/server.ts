@@ -16,6 +16,7 @@ import { createLimits } from "./services/limits";
 import { createMailer } from "./services/mail";
 import { createLogger, createServerLogger, type Logger } from "./logger";
 import { markDraining } from "./routes/health";
+import { setPasswordHashConcurrency } from "./services/passwords";
 
 export interface RunningServer {
   url: string;
@@ -34,6 +35,8 @@ export interface RunningServer {
 }
 
 export async function startServer(env: Env, logger: Logger = createLogger(env.LOG_LEVEL)): Promise<RunningServer> {
+  // argon2id (19 MiB each) one at a time unless configured: the memory bound of README "Scaling".
+  setPasswordHashConcurrency(env.PASSWORD_HASH_CONCURRENCY);
   const db = createDb(env.DATABASE_URL);
   // The sign-in path's pool: sessions, attempt counters, answered challenges, consents (src/services/db.ts).
   const pool = createPool(env.DATABASE_URL, { onError: (err) => logger.warn({ err }, "database connection lost") });
