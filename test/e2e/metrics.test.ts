@@ -65,7 +65,7 @@ test("flows are counted: sign-in outcomes, consent decisions, route latency, Hyd
   expect(delta('http_request_duration_seconds_count{method="POST",route="/login",status="401"}')).toBeGreaterThanOrEqual(1);
   expect(delta('http_request_duration_seconds_count{method="GET",route="/consent",status="200"}')).toBe(1);
   expect(delta('hydra_call_duration_seconds_count{operation="acceptConsent",outcome="ok"}')).toBe(2);
-  expect(delta('db_call_duration_seconds_count{operation="findUserByEmail",outcome="ok"}')).toBeGreaterThanOrEqual(2);
+  expect(delta('db_call_duration_seconds_count{operation="attemptSignIn",outcome="ok"}')).toBeGreaterThanOrEqual(2);
   expect(after).toMatch(/^process_resident_memory_bytes \d+/m);
   // Route labels are patterns: no challenge or other value ever becomes a label.
   expect(after).not.toMatch(/challenge=|route="\/consent\?/);
