@@ -52,12 +52,6 @@ export interface Limits {
   judgeSignIn(input: { ip: string; emailNormalized: string; device: string | null }, counters: SignInCounters, counted: readonly CountedRow[], q?: Queryable): Promise<SignInCount>;
   /** A right password: the device counter is cleared, the others take their attempt back. */
   settleSignIn(counted: readonly LimitKey[], q?: Queryable): Promise<void>;
-  /** Takes one counted attempt back. */
-  reward(kind: LimitKind, key: string, q?: Queryable): Promise<void>;
-  /** True when the next attempt would be refused. */
-  isBlocked(kind: LimitKind, key: string, q?: Queryable): Promise<boolean>;
-  /** Forgets the counter. */
-  reset(kind: LimitKind, key: string, q?: Queryable): Promise<void>;
   /** Deletes counters whose window ended over an hour ago. */
   prune(): Promise<number>;
   close(): void;
@@ -168,19 +162,6 @@ export function createLimits(pool: Pool, env: Env, metrics?: Pick<Metrics, "rate
          UPDATE rate_limits SET points = GREATEST(points - 1, 0) WHERE key = ANY($2::varchar[])`,
         [clear, takeBack],
       );
-    },
-
-    async reward(kind, key, q = pool) {
-      await q.query("UPDATE rate_limits SET points = GREATEST(points - 1, 0) WHERE key = $1", [rowKey(kind, key)]);
-    },
-
-    async isBlocked(kind, key, q = pool) {
-      const { rows } = await q.query<{ points: number }>("SELECT points FROM rate_limits WHERE key = $1 AND (expire IS NULL OR expire > $2)", [rowKey(kind, key), Date.now()]);
-      return rows[0] !== undefined && rows[0].points >= settings[kind].points;
-    },
-
-    async reset(kind, key, q = pool) {
-      await q.query("DELETE FROM rate_limits WHERE key = $1", [rowKey(kind, key)]);
     },
 
     async prune() {
