@@ -223,7 +223,12 @@ test("SMTP down: sign-up still works and nothing is half-written; the mail arriv
   }
   const mail = await stack.mailpit!.waitForMessage({ to: email, timeoutMs: 30_000 });
   expect(linkIn(mail)).toBeTruthy();
-  const row = await stack.db.outboxMail.findFirstOrThrow({ where: { to: email } });
+  // The worker marks the row sent after SMTP accepted the mail, so Mailpit may show it a moment before.
+  let row = await stack.db.outboxMail.findFirstOrThrow({ where: { to: email } });
+  for (const until = Date.now() + 10_000; !row.sentAt && Date.now() < until; ) {
+    await new Promise((r) => setTimeout(r, 100));
+    row = await stack.db.outboxMail.findFirstOrThrow({ where: { to: email } });
+  }
   expect(row.sentAt).not.toBeNull();
   expect(row.attempts).toBeGreaterThanOrEqual(2);
   const consent = await browser.submit(page!, "#code-form", { code: codeIn(mail) }, { stopAt: [CALLBACK] });
