@@ -49,14 +49,28 @@ void instance.init({
 /** A translator: key ("namespace:path") and values → text. */
 export type T = (key: string, values?: Record<string, unknown>) => string;
 
-/** A translator bound to one language. */
+/**
+ * A translator bound to one language. The translations never change after start-up, so a key asked
+ * for without values is looked up in i18next once per language and then answered from a map: a page
+ * asks for dozens of fixed labels, and i18next's lookup costs tens of microseconds each (issue #12).
+ */
 const translators = new Map<string, T>();
 export function fixedT(lng: string): T {
   const l = isLanguage(lng) ? lng : DEFAULT_LANGUAGE;
   let t = translators.get(l);
   if (!t) {
     const raw = instance.getFixedT(l) as unknown as (key: string, options?: object) => unknown;
-    t = (key, values) => String(raw(key, values ?? {}));
+    const fixed = new Map<string, string>();
+    t = (key, values) => {
+      if (values) return String(raw(key, values));
+      let text = fixed.get(key);
+      if (text === undefined) {
+        text = String(raw(key, {}));
+        // Keys come from the code; the bound only guards against one ever built from input.
+        if (fixed.size < 5000) fixed.set(key, text);
+      }
+      return text;
+    };
     translators.set(l, t);
   }
   return t;
@@ -96,8 +110,14 @@ export const english = (m: Msg | string): string => say(fixedT(DEFAULT_LANGUAGE)
  * HTML-escaped. Print the result with <%- %>.
  */
 export function htmlT(t: T): T {
-  return (key, values) => t(key, { ...(values ?? {}), interpolation: { escapeValue: true } });
+  let th = htmlTranslators.get(t);
+  if (!th) {
+    th = (key, values) => t(key, { ...(values ?? {}), interpolation: { escapeValue: true } });
+    htmlTranslators.set(t, th);
+  }
+  return th;
 }
+const htmlTranslators = new WeakMap<T, T>();
 
 /** Formats a date and time in a language, in UTC (pages re-format it in the browser's time zone). */
 export function formatDateTime(d: Date, lng: string, timeZone = "UTC"): string {

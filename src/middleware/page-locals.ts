@@ -39,21 +39,31 @@ function returnPath(req: Request): string {
   return req.path + (q ? `?${q}` : "");
 }
 
+/** What a page needs of its language, built once per language. */
+const perLanguage = new Map<Language, Pick<PageLocals, "lng" | "t" | "th" | "say" | "formatDateTime">>();
+function languageLocals(lng: Language): Pick<PageLocals, "lng" | "t" | "th" | "say" | "formatDateTime"> {
+  let l = perLanguage.get(lng);
+  if (!l) {
+    const t = fixedT(lng);
+    l = { lng, t, th: htmlT(t), say: (m) => say(t, m), formatDateTime: (d) => formatDateTime(d, lng) };
+    perLanguage.set(lng, l);
+  }
+  return l;
+}
+
 function setLanguage(req: Request, res: Response, lng: Language): void {
-  const t = fixedT(lng);
   const locals = res.locals as Partial<PageLocals>;
-  locals.lng = lng;
-  locals.t = t;
-  locals.th = htmlT(t);
-  locals.say = (m) => say(t, m);
-  locals.formatDateTime = (d) => formatDateTime(d, lng);
-  const back = returnPath(req);
-  locals.languages = LANGUAGES.map((l) => ({
-    lng: l,
-    name: LANGUAGE_NAMES[l],
-    href: `/language?lng=${l}&return=${encodeURIComponent(back)}`,
-    current: l === lng,
-  }));
+  Object.assign(locals, languageLocals(lng));
+  // The switcher's links are built when a page is rendered (most responses are redirects), from
+  // the request as it is then (a form post's body is parsed by then).
+  Object.defineProperty(locals, "languages", {
+    configurable: true,
+    enumerable: true,
+    get: () => {
+      const back = encodeURIComponent(returnPath(req));
+      return LANGUAGES.map((l) => ({ lng: l, name: LANGUAGE_NAMES[l], href: `/language?lng=${l}&return=${back}`, current: l === lng }));
+    },
+  });
   res.setHeader("Content-Language", lng);
 }
 
