@@ -2,7 +2,7 @@
 // The app records every challenge it answers, refuses a second answer (410), and forgets the
 // record again when answering Hydra failed.
 import type { ChallengeKind, Store } from "../services/store";
-import type { Queryable } from "../services/db";
+import type { Along, Queryable } from "../services/db";
 import { FlowAlreadyHandledError, type Hydra } from "../services/hydra";
 
 /**
@@ -48,9 +48,12 @@ export async function answerOnce<T>(store: Store, kind: ChallengeKind, challenge
   return answerClaimed(store, kind, challenge, answer);
 }
 
-/** Claims the challenge inside a transaction of the caller's (see answerClaimed); throws a 410 when it was answered. */
-export async function claimOnce(store: Store, kind: ChallengeKind, challenge: string, q: Queryable): Promise<void> {
-  if (!(await store.claimChallenge(kind, challenge, q))) throw new FlowAlreadyHandledError(undefined);
+/**
+ * The challenge's claim as the gate of a composed write (db.ts Along; then answerClaimed): when it
+ * was answered already, nothing of the write is written and it fails with a 410.
+ */
+export function claimGate(store: Store, kind: ChallengeKind, challenge: string): NonNullable<Along["gate"]> {
+  return { sql: store.claimStatement(kind, challenge), refused: () => new FlowAlreadyHandledError(undefined) };
 }
 
 /** Runs `answer` for a challenge claimed already; forgets the claim when answering Hydra failed. */

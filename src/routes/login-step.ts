@@ -5,9 +5,9 @@ import type { Request, Response } from "express";
 import type { SessionData } from "express-session";
 import { createHash } from "node:crypto";
 import type { Deps } from "./deps";
-import { answerClaimed, answerOnce, answerOnceConcurrently, claimOnce } from "./challenges";
+import { answerClaimed, answerOnce, answerOnceConcurrently, claimGate } from "./challenges";
 import { saveSessionWith } from "../services/sessions";
-import type { Queryable } from "../services/db";
+import type { Along, Queryable } from "../services/db";
 import { loginAcceptance, mustVerifyFirst } from "../decisions/login";
 export { mustVerifyFirst };
 import type { Audience, User } from "../services/store";
@@ -29,14 +29,15 @@ export interface LoginOutcome {
   requireVerified?: boolean;
   /** Kept in the (new) session while the step is held. */
   keep?: Partial<SessionData>;
-  /** Other writes of the step (the sign-in's attempt counters), in the transaction that claims the challenge. */
+  /** Other writes of the step, in the transaction that claims the challenge. */
   alongside?: (q: Queryable) => Promise<void>;
   /**
-   * Save the new session in the claim's transaction, before Hydra is answered (one transaction
-   * fewer): for a step that keeps nothing in the session a retry would need (the password form).
+   * Save the new session in the statement that claims the challenge, before Hydra is answered (one
+   * round trip instead of a transaction of five), with these writes (the sign-in's attempt
+   * counters): for a step that keeps nothing in the session a retry would need (the password form).
    * Otherwise the session changes only after Hydra accepted, so a failed answer can be retried.
    */
-  sessionWithClaim?: boolean;
+  sessionWithClaim?: { writes?: Along["writes"] };
   /** A sign-in Hydra skipped (it knows the browser): the claim runs while Hydra is answered (answerOnceConcurrently). */
   skipped?: boolean;
 }
@@ -48,7 +49,7 @@ export function holdsForVerification(o: Pick<LoginOutcome, "audience" | "user" |
 
 
 /** Starts a fresh app session for the user (new id: no session fixation). */
-export function establishSession(req: Request, userId: string, extra: Partial<SessionData> = {}, alongside?: (q: Queryable) => Promise<void>): Promise<void> {
+export function establishSession(req: Request, userId: string, extra: Partial<SessionData> = {}, alongside?: Along): Promise<void> {
   return regenerateSession(req, { ...extra, userId }, alongside);
 }
 
@@ -65,9 +66,9 @@ export function onNewSession(fn: (req: Request) => void): void {
 
 /**
  * A fresh session id carrying only `data` (and the account page's sign-in in progress). The new
- * row replaces the old one in one statement; `alongside` runs in the same transaction.
+ * row replaces the old one in one statement, with `alongside`'s writes.
  */
-export function regenerateSession(req: Request, data: Partial<SessionData>, alongside?: (q: Queryable) => Promise<void>): Promise<void> {
+export function regenerateSession(req: Request, data: Partial<SessionData>, alongside?: Along): Promise<void> {
   // The account page's sign-in in progress (state, nonce, PKCE verifier) belongs to this browser and
   // survives the new session id; nothing else of the old session does.
   const accountAuth = req.session.accountAuth;
@@ -146,11 +147,8 @@ export async function finishLogin(deps: Deps, req: Request, res: Response, o: Lo
   let redirectTo: string;
   if (o.startSession && o.sessionWithClaim) {
     // The user proved who they are: the new session, the claim of the challenge and the step's
-    // other writes in one transaction (a replay writes none of them), then the answer to Hydra.
-    await establishSession(req, o.user.id, {}, async (q) => {
-      await claimOnce(deps.store, "login", o.loginChallenge, q);
-      await o.alongside?.(q);
-    });
+    // other writes in one statement (a replay writes none of them), then the answer to Hydra.
+    await establishSession(req, o.user.id, {}, { gate: claimGate(deps.store, "login", o.loginChallenge), writes: o.sessionWithClaim.writes });
     redirectTo = await answerClaimed(deps.store, "login", o.loginChallenge, accept);
   } else {
     redirectTo =

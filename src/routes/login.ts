@@ -159,9 +159,8 @@ export function loginRoutes(deps: Deps): Router {
       audience: membership?.audience ?? null,
       remember: form.remember,
       startSession: true,
-      sessionWithClaim: true,
-      // The attempt is taken back in the transaction that claims the challenge and saves the session.
-      alongside: (q) => deps.limits.settleSignIn(count.counted, q),
+      // The attempt is taken back in the statement that claims the challenge and saves the session.
+      sessionWithClaim: { writes: deps.limits.settleWrites(count.counted) },
     }).catch(withRestartLink(loginRequest.request_url));
     deps.logger.info({ event: "login", subject: user.id, client: loginRequest.client.client_id }, "signed in");
     deps.metrics.signIns.inc({ outcome: "success" });

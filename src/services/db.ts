@@ -46,6 +46,25 @@ export interface Queryable {
   query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
 }
 
+/** Adds a value to a composed statement's parameters and returns its placeholder ("$3"). */
+export type Param = (value: unknown) => string;
+
+/**
+ * Writes that ride along in another statement (the session's save at sign-in, sessions.ts): one
+ * statement of data-modifying CTEs is one round trip and one implicit transaction, where BEGIN,
+ * each write and COMMIT would be one each (issue #12).
+ */
+export interface Along {
+  /**
+   * A data-modifying statement with RETURNING (the challenge's claim) that must return a row for
+   * anything of the composed statement to be written; when it returns none, nothing is written and
+   * the save fails with `refused()`.
+   */
+  gate?: { sql: (p: Param) => string; refused: () => Error };
+  /** Further data-modifying statements; each puts `guard` (true while the gate holds) into its WHERE. */
+  writes?: ((p: Param, guard: string) => string)[];
+}
+
 /** Runs `fn` on one client between BEGIN and COMMIT (ROLLBACK when it throws). */
 export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();

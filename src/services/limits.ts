@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import type { Pool } from "pg";
 import type { Env } from "../config/env";
 import type { Metrics } from "./metrics";
-import type { Queryable } from "./db";
+import type { Along, Param, Queryable } from "./db";
 import { loginLimitKeys, type LimitKey } from "../decisions/device-cookie";
 
 /** What is counted. Each kind has its own limit and window (README "Security model"). */
@@ -52,6 +52,8 @@ export interface Limits {
   judgeSignIn(input: { ip: string; emailNormalized: string; device: string | null }, counters: SignInCounters, counted: readonly CountedRow[], q?: Queryable): Promise<SignInCount>;
   /** A right password: the device counter is cleared, the others take their attempt back. */
   settleSignIn(counted: readonly LimitKey[], q?: Queryable): Promise<void>;
+  /** settleSignIn as writes of a composed statement (db.ts Along: the session's save at sign-in). */
+  settleWrites(counted: readonly LimitKey[]): NonNullable<Along["writes"]>;
   /** Deletes counters whose window ended over an hour ago. */
   prune(): Promise<number>;
   close(): void;
@@ -155,13 +157,19 @@ export function createLimits(pool: Pool, env: Env, metrics?: Pick<Metrics, "rate
     },
 
     async settleSignIn(counted, q = pool) {
+      const values: unknown[] = [];
+      const p: Param = (v) => `$${values.push(v)}`;
+      const [clear, takeBack] = limits.settleWrites(counted).map((w) => w(p, "true"));
+      await q.query(`WITH cleared AS (${clear}) ${takeBack}`, values);
+    },
+
+    settleWrites(counted) {
       const clear = counted.filter((k) => k.kind === "loginDevice").map((k) => rowKey(k.kind, k.key));
       const takeBack = counted.filter((k) => k.kind !== "loginDevice").map((k) => rowKey(k.kind, k.key));
-      await q.query(
-        `WITH cleared AS (DELETE FROM rate_limits WHERE key = ANY($1::varchar[]))
-         UPDATE rate_limits SET points = GREATEST(points - 1, 0) WHERE key = ANY($2::varchar[])`,
-        [clear, takeBack],
-      );
+      return [
+        (p, guard) => `DELETE FROM rate_limits WHERE key = ANY(${p(clear)}::varchar[]) AND ${guard}`,
+        (p, guard) => `UPDATE rate_limits SET points = GREATEST(points - 1, 0) WHERE key = ANY(${p(takeBack)}::varchar[]) AND ${guard}`,
+      ];
     },
 
     async prune() {

@@ -6,18 +6,18 @@
 //   statement that writes the new one, instead of a DELETE first;
 // - a save whose data this process has just written for the same id is skipped (express-session
 //   saves a regenerated session once more when the response ends);
-// - `saveSessionWith` runs other writes (the sign-in's counters, the challenge claim) in the same
-//   transaction as the session's save.
+// - `saveSessionWith` writes other rows (the challenge's claim, the sign-in's counters) in the same
+//   statement as the session: data-modifying CTEs, one round trip and one implicit transaction.
 import type { Request } from "express";
 import session, { type SessionData } from "express-session";
-import type { Pool, PoolClient } from "pg";
-import { inTransaction } from "./db";
+import type { Pool } from "pg";
+import type { Along, Param } from "./db";
 
 const REPLACES = Symbol("replaces");
 const WRITTEN = Symbol("written");
 const ALSO = Symbol("also");
 
-type Tagged = session.Session & Partial<SessionData> & { [REPLACES]?: string; [WRITTEN]?: string; [ALSO]?: (client: PoolClient) => Promise<void> };
+type Tagged = session.Session & Partial<SessionData> & { [REPLACES]?: string; [WRITTEN]?: string; [ALSO]?: Along };
 
 /** The session's data without its cookie (what decides whether a save changes anything). */
 function dataOf(sess: session.SessionData | session.Session): string {
@@ -68,17 +68,22 @@ export class PgSessionStore extends session.Store {
       cb?.();
       return;
     }
-    const values = [sid, JSON.stringify(sess), expiryOf(sess, this.opts.ttlSeconds * 1000), replaces ?? null];
-    // The old row (a regenerated session's) goes in the same statement.
-    const text =
-      "WITH gone AS (DELETE FROM session WHERE $4::varchar IS NOT NULL AND sid = $4::varchar) " +
-      "INSERT INTO session (sid, sess, expire) VALUES ($1, $2::json, $3) ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, expire = EXCLUDED.expire";
-    const write = also
-      ? inTransaction(this.pool, async (client) => {
-          await also(client);
-          await client.query(text, values);
-        })
-      : this.pool.query(text, values);
+    const values: unknown[] = [];
+    const p: Param = (v) => `$${values.push(v)}`;
+    const gate = also?.gate;
+    const guard = gate ? "EXISTS (SELECT 1 FROM gate)" : "true";
+    const ctes = [
+      ...(gate ? [`gate AS (${gate.sql(p)})`] : []),
+      ...(also?.writes ?? []).map((w, i) => `w${i} AS (${w(p, guard)})`),
+      // The old row (a regenerated session's) goes in the same statement.
+      ...(replaces ? [`gone AS (DELETE FROM session WHERE sid = ${p(replaces)} AND ${guard})`] : []),
+      `saved AS (INSERT INTO session (sid, sess, expire) SELECT ${p(sid)}::varchar, ${p(JSON.stringify(sess))}::json, ${p(expiryOf(sess, this.opts.ttlSeconds * 1000))}::timestamptz WHERE ${guard} ` +
+        "ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, expire = EXCLUDED.expire)",
+    ];
+    const text = `WITH ${ctes.join(", ")} SELECT ${gate ? "(SELECT count(*) FROM gate)::int" : "1"} AS passed`;
+    const write = this.pool.query<{ passed: number }>(text, values).then((r) => {
+      if (gate && r.rows[0]?.passed !== 1) throw gate.refused();
+    });
     write.then(
       () => {
         delete tagged[REPLACES];
@@ -110,10 +115,10 @@ export class PgSessionStore extends session.Store {
 }
 
 /**
- * Saves the request's session; `also` runs first, in the same transaction (when it throws, nothing
- * is written and the save fails with its error).
+ * Saves the request's session; `also` is written in the same statement (when its gate returns no
+ * row, nothing is written and the save fails with the gate's error).
  */
-export function saveSessionWith(req: Request, also?: (client: PoolClient) => Promise<void>): Promise<void> {
+export function saveSessionWith(req: Request, also?: Along): Promise<void> {
   if (also) (req.session as Tagged)[ALSO] = also;
   return new Promise((resolve, reject) => req.session.save((e) => (e ? reject(e) : resolve())));
 }

@@ -1,7 +1,7 @@
 // The one module that reads and writes the app's database: Prisma, and the plain pg pool for the sign-in path.
 import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from "node:crypto";
 import type { Pool } from "pg";
-import { inTransaction, type Db, type Queryable } from "./db";
+import { inTransaction, type Db, type Param, type Queryable } from "./db";
 import { Prisma } from "../generated/prisma/client";
 import type { Audience, User, Consent, Invitation } from "../generated/prisma/client";
 import { mergeScopes } from "../decisions/consent";
@@ -245,6 +245,12 @@ export function createStore(db: Db, configCache?: ConfigCache, pool?: Pool) {
     /** Forgets answered challenges older than Hydra's challenges can live (server.ts runs it now and then). */
     async pruneHandledChallenges(): Promise<number> {
       return (await db.handledChallenge.deleteMany({ where: { handledAt: { lt: new Date(Date.now() - HANDLED_CHALLENGE_RETENTION_MS) } } })).count;
+    },
+
+    /** claimChallenge as the gate of a composed statement (db.ts Along): returns a row when this call claimed it. */
+    claimStatement(kind: ChallengeKind, challenge: string): (p: Param) => string {
+      return (p) =>
+        `INSERT INTO handled_challenges (hash, kind, handled_at) VALUES (${p(challengeHash(kind, challenge))}, ${p(kind)}, now() AT TIME ZONE 'UTC') ON CONFLICT (hash) DO NOTHING RETURNING hash`;
     },
 
     /** Undoes claimChallenge when answering Hydra failed, so the user can retry. */

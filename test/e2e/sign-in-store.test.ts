@@ -1,6 +1,6 @@
 // Issue 12: the sign-in path's own database code against real PostgreSQL — the session store
 // (src/services/sessions.ts: no touch, a regenerated session replaces its old row in one statement,
-// unchanged saves skipped, other writes in the save's transaction) and the attempt counters
+// unchanged saves skipped, other writes in the save's statement) and the attempt counters
 // (src/services/limits.ts: one statement per attempt, the device-cookie fallback, settling).
 import type { Request } from "express";
 import session from "express-session";
@@ -101,21 +101,35 @@ describe("session store", () => {
     expect(now.find((r) => r.sid === req.sessionID)!.sess.invitationCode).toBeUndefined();
   });
 
-  test("other writes run in the save's transaction: when they fail, neither they nor the session are written", async () => {
+  test("other writes ride in the save's statement: when the gate returns no row, neither they nor the session are written", async () => {
     const req = fakeRequest("s-tx", { userId: "u4" });
-    await expect(
-      saveSessionWith(req, async (client) => {
-        await client.query("INSERT INTO handled_challenges (hash, kind, handled_at) VALUES ('tx-test', 'login', now())");
-        throw new Error("replayed");
-      }),
-    ).rejects.toThrow("replayed");
+    const along = {
+      gate: {
+        sql: (p: (v: unknown) => string) => `INSERT INTO handled_challenges (hash, kind, handled_at) VALUES (${p("tx-test")}, 'login', now()) ON CONFLICT (hash) DO NOTHING RETURNING hash`,
+        refused: () => new Error("replayed"),
+      },
+      writes: [(p: (v: unknown) => string, guard: string) => `INSERT INTO rate_limits (key, points, expire) SELECT ${p("tx-test-key")}::varchar, 1, NULL WHERE ${guard}`],
+    };
+    await pool.query("INSERT INTO handled_challenges (hash, kind, handled_at) VALUES ('tx-test', 'login', now())");
+    statements = [];
+    await expect(saveSessionWith(req, along)).rejects.toThrow("replayed");
+    expect(statements).toHaveLength(1);
     expect((await rows()).some((r) => r.sid === "s-tx")).toBe(false);
-    expect((await pool.query("SELECT 1 FROM handled_challenges WHERE hash = 'tx-test'")).rowCount).toBe(0);
-    await saveSessionWith(req, async (client) => {
-      await client.query("INSERT INTO handled_challenges (hash, kind, handled_at) VALUES ('tx-test', 'login', now())");
-    });
-    expect((await rows()).some((r) => r.sid === "s-tx")).toBe(true);
+    expect((await pool.query("SELECT 1 FROM rate_limits WHERE key = 'tx-test-key'")).rowCount).toBe(0);
+
+    await pool.query("DELETE FROM handled_challenges WHERE hash = 'tx-test'");
+    statements = [];
+    await saveSessionWith(req, along);
+    expect(statements).toHaveLength(1);
+    expect((await rows()).find((r) => r.sid === "s-tx")!.sess).toMatchObject({ userId: "u4" });
     expect((await pool.query("SELECT 1 FROM handled_challenges WHERE hash = 'tx-test'")).rowCount).toBe(1);
+    expect((await pool.query("SELECT points FROM rate_limits WHERE key = 'tx-test-key'")).rows).toEqual([{ points: 1 }]);
+
+    // A write that fails takes the whole statement with it.
+    const req2 = fakeRequest("s-tx-2", { userId: "u5" });
+    await expect(saveSessionWith(req2, { writes: [(p, guard) => `INSERT INTO rate_limits (key, points, expire) SELECT ${p("tx-test-key")}::varchar, 1, NULL WHERE ${guard}`] })).rejects.toThrow(/duplicate key/);
+    expect((await rows()).some((r) => r.sid === "s-tx-2")).toBe(false);
+    await pool.query("DELETE FROM rate_limits WHERE key = 'tx-test-key'");
   });
 
   test("the pool commits asynchronously (sign-in bookkeeping; recordConsent turns it back on for a consent decision)", async () => {
