@@ -546,7 +546,7 @@ async function main(): Promise<void> {
     ok = true;
   } finally {
     await res.cleanup();
-    if (ok) fs.rmSync(workDir, { recursive: true, force: true });
+    if (ok && !process.env.BENCH_KEEP_LOGS) fs.rmSync(workDir, { recursive: true, force: true });
     else console.error(`logs kept in ${workDir}`);
   }
 }

@@ -58,7 +58,7 @@ export function consentRoutes(deps: Deps): Router {
    * With `claim`, the challenge is claimed in the same statement that reads the account and the
    * consent when the step will be answered without a page (then it costs one query); a replay gets the 410 page.
    */
-  async function load(req: Request, res: Response, consentChallenge: string, opts: { claim: boolean }): Promise<Context> {
+  async function load(req: Request, res: Response, consentChallenge: string, opts: { claim: boolean; stored?: boolean }): Promise<Context> {
     const [request] = await Promise.all([hydra.getConsentRequest(consentChallenge), deps.loadSession(req, res)]);
     const clientId = request.client?.client_id ?? "";
     const subject = request.subject ?? "";
@@ -83,7 +83,12 @@ export function consentRoutes(deps: Deps): Router {
       firstParty: clientId === deps.env.ACCOUNT_CLIENT_ID,
     };
     // GET claims the challenge in the same statement when the step will be answered without a page.
-    const found = await store.consentContext(subject, audience?.id ?? null, consentChallenge, opts.claim ? claimPlan(input) : null);
+    // The form's answer (POST, `stored: false`) reads nothing here: an approval's one statement
+    // does (approve()); only prompt=none, which never asks, depends on the stored consent.
+    const found =
+      opts.stored === false && !input.promptNone
+        ? { user: null, grantedScopes: [], clientIds: [], handled: false, claimed: false }
+        : await store.consentContext(subject, audience?.id ?? null, consentChallenge, opts.claim ? claimPlan(input) : null);
     if (found.handled) throw new FlowAlreadyHandledError(request.request_url || undefined);
     const step = decideConsent({ ...input, grantedScopes: audience ? found.grantedScopes : [] });
     return {
@@ -125,34 +130,39 @@ export function consentRoutes(deps: Deps): Router {
   }
 
   /**
-   * Records the approval (or notes the silent use) in the audience consent, in the transaction that
-   * claims the challenge, then accepts at Hydra with the released claims.
+   * The user approved the page: the approval is recorded and the challenge claimed in one statement
+   * that also reads the account (gone or disabled: refused, nothing written), then Hydra is answered.
    */
-  async function accept(res: Response, ctx: Context & { audience: AudienceInfo }, approved: string[]) {
+  async function approve(res: Response, ctx: Context & { audience: AudienceInfo }) {
+    const recorded = await store.recordConsent(ctx.subject, ctx.audience.id, ctx.clientId, ctx.requestedScopes, { claimChallenge: ctx.challenge });
+    if (recorded.outcome !== "recorded") {
+      if (recorded.outcome === "handled") throw new FlowAlreadyHandledError(ctx.request.request_url || undefined);
+      return reject(res, ctx, "access_denied", recorded.outcome === "disabled" ? "The user account is disabled." : "The user account no longer exists.");
+    }
+    await acceptAtHydra(res, { ...ctx, user: recorded.user, claimed: true }, recorded.scopes);
+  }
+
+  /** A silent pass (the stored consent covers the request): the first use by this client is noted. */
+  async function accept(res: Response, ctx: Context & { audience: AudienceInfo }) {
     const user = ctx.user;
     if (!user) return reject(res, ctx, "access_denied", "The user account no longer exists.");
     if (user.disabledAt) return reject(res, ctx, "access_denied", "The user account is disabled.");
-    let audienceConsent = ctx.grantedScopes;
-    let claimed = ctx.claimed;
-    if (approved.length) {
-      // The approval and the claim of the challenge in one transaction: a replay writes nothing.
-      const merged = await store.recordConsent(user.id, ctx.audience.id, ctx.clientId, approved, claimed ? {} : { claimChallenge: ctx.challenge });
-      if (!merged) throw new FlowAlreadyHandledError(undefined);
-      audienceConsent = merged.scopes;
-      claimed = true;
-    }
     let alongside: ((q: Queryable) => Promise<void>) | undefined;
-    if (!approved.length && !ctx.consentClients.includes(ctx.clientId)) {
+    if (!ctx.consentClients.includes(ctx.clientId)) {
       // The first silent pass of this client: noted once.
       if (ctx.claimed) await store.noteConsentUse(user.id, ctx.audience.id, ctx.clientId);
       else alongside = (q) => store.noteConsentUse(user.id, ctx.audience.id, ctx.clientId, q);
     }
-    const request = ctx.request;
-    let grantScope: string[] = [];
+    await acceptAtHydra(res, { ...ctx, user }, ctx.grantedScopes, alongside);
+  }
+
+  /** Accepts at Hydra with the scopes to grant and the released claims (claiming the challenge unless done). */
+  async function acceptAtHydra(res: Response, ctx: Context & { audience: AudienceInfo; user: User }, audienceConsent: string[], alongside?: (q: Queryable) => Promise<void>) {
+    const { request, user } = ctx;
     const redirectTo = await answer(
-      { ...ctx, claimed },
+      ctx,
       async () => {
-        grantScope = scopesToGrant({
+        const grantScope = scopesToGrant({
           requested: ctx.requestedScopes,
           audienceConsent,
           clientScopes: (request.client?.scope ?? "").split(" ").filter(Boolean),
@@ -198,7 +208,7 @@ export function consentRoutes(deps: Deps): Router {
     const restart = withRestartLink(ctx.request.request_url);
     if (step.kind === "first_party") return acceptFirstParty(res, ctx, step.grantScope).catch(restart);
     if (step.kind === "reject") return reject(res, ctx, step.error, step.description).catch(restart);
-    if (step.kind === "accept") return accept(res, { ...ctx, audience: ctx.audience! }, []).catch(restart);
+    if (step.kind === "accept") return accept(res, { ...ctx, audience: ctx.audience! }).catch(restart);
     useUiLocales(req, res, ctx.request.oidc_context?.ui_locales, deps.env);
     useAudienceBrand(res, ctx.audienceBrand);
     const descriptions = await store.getScopeDescriptions(ctx.requestedScopes);
@@ -228,17 +238,20 @@ export function consentRoutes(deps: Deps): Router {
 
   router.post("/consent", deps.csrf.protect, async (req: Request, res: Response) => {
     const form = parseInput(ConsentForm, req.body, "consent form");
-    const ctx = await load(req, res, form.consent_challenge, { claim: false });
+    // What the form answers does not depend on the stored consent: it approves or denies the
+    // requested scopes (load() still reads it for a prompt=none request, which never asks).
+    const ctx = await load(req, res, form.consent_challenge, { claim: false, stored: false });
+    const restart = withRestartLink(ctx.request.request_url);
     const { step } = ctx;
-    if (step.kind === "first_party") return acceptFirstParty(res, ctx, step.grantScope);
-    if (step.kind === "reject") return reject(res, ctx, step.error, step.description);
+    if (step.kind === "first_party") return acceptFirstParty(res, ctx, step.grantScope).catch(restart);
+    if (step.kind === "reject") return reject(res, ctx, step.error, step.description).catch(restart);
     if (!ctx.audience) throw new AppError(500, "no_audience", msg("errors:serverError"));
     deps.metrics.consentDecisions.inc({ decision: form.decision === "deny" ? "denied" : "approved" });
     if (form.decision === "deny") {
       // The stored consent is left exactly as it was.
-      return reject(res, ctx, "access_denied", "The user denied the request.");
+      return reject(res, ctx, "access_denied", "The user denied the request.").catch(restart);
     }
-    await accept(res, { ...ctx, audience: ctx.audience }, ctx.requestedScopes);
+    await approve(res, { ...ctx, audience: ctx.audience });
   });
 
   router.post("/consent/switch-account", deps.csrf.protect, async (req: Request, res: Response) => {

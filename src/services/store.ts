@@ -4,7 +4,6 @@ import type { Pool } from "pg";
 import { inTransaction, type Db, type Param, type Queryable } from "./db";
 import { Prisma } from "../generated/prisma/client";
 import type { Audience, User, Consent, Invitation } from "../generated/prisma/client";
-import { mergeScopes } from "../decisions/consent";
 import type { ClaimDef } from "../decisions/claims";
 
 export type { Audience, User, Consent, Invitation };
@@ -294,50 +293,32 @@ export function createStore(db: Db, configCache?: ConfigCache, pool?: Pool) {
     },
 
     /**
-     * Merges approved scopes into the user's consent for the audience (old ∪ new, never dropping)
-     * and notes the client. Row-locked, so concurrent approvals never lose scopes; a grant or merge
-     * that adds scopes is appended to the consent history. Committed synchronously (durable) even on
-     * the plain pool. With `claimChallenge`, the consent challenge is claimed in the same transaction
-     * (its first statement): null, and nothing written, when it was answered already.
+     * An approval of a consent step, in one statement (the database function record_consent,
+     * migration 20261128120000): merges the approved scopes into the user's consent for the audience
+     * (old ∪ new, never dropping: mergeScopes) and notes the client. Row-locked, so concurrent
+     * approvals never lose scopes; an approval that adds scopes is appended to the consent history.
+     * Committed synchronously (durable) even on the plain pool. With `claimChallenge`, the consent
+     * challenge is claimed in the same transaction. Returns the account as it is too: nothing is
+     * written when it is gone or disabled, or when the challenge was answered already.
      */
-    async recordConsent(userId: string, audienceId: string, clientId: string, approved: readonly string[], opts: { claimChallenge?: string } = {}): Promise<{ scopes: string[]; added: string[] } | null> {
-      return tx(async (t) => {
-        const claim = opts.claimChallenge ? challengeHash("consent", opts.claimChallenge) : null;
-        // One round trip: durability back on, the claim, and the row — created if missing, either
-        // way returned locked until the transaction ends.
-        const { rows } = await t.query<{ id: string | null; scopes: string[] | null; client_ids: string[] | null; claimed: boolean }>(
-          `WITH durable AS (SELECT set_config('synchronous_commit', 'on', true) AS v),
-                claim AS (
-                  INSERT INTO handled_challenges (hash, kind, handled_at)
-                  SELECT $3, 'consent', now() AT TIME ZONE 'UTC' FROM durable WHERE $3::text IS NOT NULL
-                  ON CONFLICT (hash) DO NOTHING RETURNING hash),
-                row AS (
-                  INSERT INTO consents (id, user_id, audience_id, scopes, client_ids, created_at, updated_at)
-                  SELECT gen_random_uuid(), $1::uuid, $2, '{}', '{}', now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC'
-                  FROM durable WHERE $3::text IS NULL OR EXISTS (SELECT 1 FROM claim)
-                  ON CONFLICT (user_id, audience_id) DO UPDATE SET updated_at = consents.updated_at
-                  RETURNING id, scopes, client_ids)
-           SELECT r.id, r.scopes, r.client_ids, ($3::text IS NULL OR EXISTS (SELECT 1 FROM claim)) AS claimed
-           FROM (SELECT 1) one LEFT JOIN row r ON true`,
-          [userId, audienceId, claim],
-        );
-        const row = rows[0]!;
-        if (!row.claimed) return null;
-        if (!row.id) throw new Error("consent row vanished inside its transaction");
-        const before = row.scopes ?? [];
-        const merged = mergeScopes(before, approved);
-        const clients = row.client_ids ?? [];
-        const newClient = !clients.includes(clientId);
-        if (merged.added.length || newClient) {
-          await t.query(
-            `WITH changed AS (UPDATE consents SET scopes = $2::text[], client_ids = $3::text[], updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid)
-             INSERT INTO consent_events (user_id, audience_id, client_id, action, scopes_added, scopes_removed, created_at)
-             SELECT $4::uuid, $5::text, $6::text, $7::text::"ConsentAction", $8::text[], '{}', now() AT TIME ZONE 'UTC' WHERE $7::text IS NOT NULL`,
-            [row.id, merged.scopes, newClient ? [...clients, clientId] : clients, userId, audienceId, clientId, merged.added.length ? (before.length === 0 ? "GRANT" : "MERGE") : null, merged.added],
-          );
-        }
-        return merged;
-      });
+    async recordConsent(
+      userId: string,
+      audienceId: string,
+      clientId: string,
+      approved: readonly string[],
+      opts: { claimChallenge?: string } = {},
+    ): Promise<{ outcome: "recorded"; user: User; scopes: string[]; added: string[] } | { outcome: "no_user" | "disabled" | "handled"; user: User | null }> {
+      const id = UUID.test(userId) ? userId : "00000000-0000-0000-0000-000000000000";
+      const claim = opts.claimChallenge ? challengeHash("consent", opts.claimChallenge) : null;
+      const { rows } = await sql.query<UserRow & { outcome: "recorded" | "no_user" | "disabled" | "handled"; scopes: string[] | null; added: string[] | null; found: boolean }>(
+        `SELECT r.outcome, r.scopes, r.added, u.id IS NOT NULL AS found, ${USER_COLUMNS}
+         FROM record_consent($1::uuid, $2::text, $3::text, $4::text[], $5::text) r LEFT JOIN users u ON u.id = $1::uuid`,
+        [id, audienceId, clientId, [...approved], claim],
+      );
+      const r = rows[0]!;
+      const user = r.found ? userOf(r) : null;
+      if (r.outcome === "recorded" && user) return { outcome: "recorded", user, scopes: r.scopes ?? [], added: r.added ?? [] };
+      return { outcome: r.outcome === "recorded" ? "no_user" : r.outcome, user };
     },
 
     /** Notes that a client used the user's existing consent for its audience (a silent pass). */

@@ -1,0 +1,126 @@
+// Issue 12: an approval of a consent step is one statement (the database function record_consent),
+// against real PostgreSQL: the merge is mergeScopes', the history is exact, concurrent approvals
+// lose nothing, and a replayed challenge, a deleted or a disabled account write nothing.
+import type { Pool } from "pg";
+import { createDb, createPool, type Db } from "../../src/services/db";
+import { createStore, type Store } from "../../src/services/store";
+import { mergeScopes } from "../../src/decisions/consent";
+import { createDatabase, databaseUrl, dropDatabase, uniqueName } from "../support/pg";
+
+jest.setTimeout(60_000);
+
+let dbName: string;
+let pool: Pool;
+let db: Db;
+let store: Store;
+let statements: string[] = [];
+
+beforeAll(async () => {
+  dbName = uniqueName("consent_store");
+  await createDatabase(dbName, process.env.TEST_APP_DB_TEMPLATE);
+  pool = createPool(databaseUrl(dbName), { max: 12 });
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  (pool as unknown as { query: unknown }).query = (...args: unknown[]) => {
+    statements.push(String(args[0]));
+    return query(...args);
+  };
+  db = createDb(databaseUrl(dbName), { max: 2 });
+  store = createStore(db, undefined, pool);
+  await pool.query("INSERT INTO audiences (id, display_name, token_audience, created_at, updated_at) VALUES ('aud', 'Aud', '{https://api}', now(), now())");
+});
+afterAll(async () => {
+  await pool?.end();
+  await db?.$disconnect();
+  await dropDatabase(dbName);
+});
+
+let n = 0;
+async function newUser(disabled = false): Promise<string> {
+  n++;
+  const { rows } = await pool.query<{ id: string }>(
+    `INSERT INTO users (id, email, email_normalized, password_hash, disabled_at, created_at, updated_at)
+     VALUES (gen_random_uuid(), $1, $1, 'x', $2, now(), now()) RETURNING id`,
+    [`u${n}@example.test`, disabled ? new Date() : null],
+  );
+  return rows[0]!.id;
+}
+const stored = async (userId: string) =>
+  (await pool.query<{ scopes: string[]; client_ids: string[] }>("SELECT scopes, client_ids FROM consents WHERE user_id = $1::uuid AND audience_id = 'aud'", [userId])).rows[0];
+const events = async (userId: string) =>
+  (await pool.query<{ action: string; client_id: string; scopes_added: string[] }>("SELECT action, client_id, scopes_added FROM consent_events WHERE user_id = $1::uuid ORDER BY id", [userId])).rows;
+
+describe("record_consent merges like mergeScopes", () => {
+  const cases: [string, string[], string[]][] = [
+    ["a first approval", [], ["openid", "email"]],
+    ["duplicates in the approval", [], ["openid", "email", "openid"]],
+    ["nothing new", ["openid", "email"], ["email"]],
+    ["new scopes after old ones, in the approved order", ["openid", "email"], ["profile", "email", "orders.read", "profile"]],
+    ["an empty approval", ["openid"], []],
+  ];
+  test.each(cases)("%s", async (_title, before, approved) => {
+    const user = await newUser();
+    if (before.length) expect((await store.recordConsent(user, "aud", "c-before", before)).outcome).toBe("recorded");
+    statements = [];
+    const result = await store.recordConsent(user, "aud", "c1", approved);
+    expect(statements).toHaveLength(1);
+    const expected = mergeScopes(before, approved);
+    expect(result).toMatchObject({ outcome: "recorded", user: { id: user }, scopes: expected.scopes, added: expected.added });
+    expect((await stored(user))!.scopes).toEqual(expected.scopes);
+    expect((await stored(user))!.client_ids).toEqual(before.length ? ["c-before", "c1"] : ["c1"]);
+    const history = await events(user);
+    const own = history.filter((e) => e.client_id === "c1");
+    expect(own).toEqual(expected.added.length ? [{ action: before.length ? "MERGE" : "GRANT", client_id: "c1", scopes_added: expected.added }] : []);
+  });
+});
+
+test("the challenge is claimed with the approval: a replay writes nothing", async () => {
+  const user = await newUser();
+  const first = await store.recordConsent(user, "aud", "c1", ["openid"], { claimChallenge: "challenge-1" });
+  expect(first.outcome).toBe("recorded");
+  const replay = await store.recordConsent(user, "aud", "c2", ["openid", "email"], { claimChallenge: "challenge-1" });
+  expect(replay.outcome).toBe("handled");
+  expect(await stored(user)).toEqual({ scopes: ["openid"], client_ids: ["c1"] });
+  expect(await events(user)).toHaveLength(1);
+});
+
+test("a deleted or disabled account: nothing is written and the challenge stays unclaimed", async () => {
+  const disabled = await newUser(true);
+  const r = await store.recordConsent(disabled, "aud", "c1", ["openid"], { claimChallenge: "challenge-disabled" });
+  expect(r).toMatchObject({ outcome: "disabled", user: { id: disabled } });
+  expect(r.user?.disabledAt).toBeInstanceOf(Date);
+  expect(await stored(disabled)).toBeUndefined();
+  expect(await store.claimChallenge("consent", "challenge-disabled")).toBe(true);
+
+  const gone = await store.recordConsent("00000000-0000-4000-8000-000000000001", "aud", "c1", ["openid"], { claimChallenge: "challenge-gone" });
+  expect(gone).toEqual({ outcome: "no_user", user: null });
+  expect(await store.claimChallenge("consent", "challenge-gone")).toBe(true);
+  expect((await store.recordConsent("not-a-uuid", "aud", "c1", ["openid"])).outcome).toBe("no_user");
+});
+
+test("concurrent approvals lose no scope, and the history names each scope once", async () => {
+  const user = await newUser();
+  const approvals = Array.from({ length: 10 }, (_, i) => ({ client: `c${i % 3}`, scopes: ["openid", `s${i}`, `s${(i + 1) % 10}`] }));
+  const results = await Promise.all(approvals.map((a) => store.recordConsent(user, "aud", a.client, a.scopes)));
+  expect(results.every((r) => r.outcome === "recorded")).toBe(true);
+  const all = ["openid", ...Array.from({ length: 10 }, (_, i) => `s${i}`)];
+  const row = (await stored(user))!;
+  expect([...row.scopes].sort()).toEqual([...all].sort());
+  expect(new Set(row.scopes).size).toBe(row.scopes.length);
+  expect([...row.client_ids].sort()).toEqual(["c0", "c1", "c2"]);
+  const history = await events(user);
+  expect(history.filter((e) => e.action === "GRANT")).toHaveLength(1);
+  expect(history.flatMap((e) => e.scopes_added).sort()).toEqual([...all].sort());
+});
+
+test("the approval commits durably although the pool commits asynchronously", async () => {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    await client.query("SELECT * FROM record_consent($1::uuid, 'aud', 'c1', '{openid}', NULL)", [await newUser()]);
+    expect((await client.query<{ s: string }>("SELECT current_setting('synchronous_commit') AS s")).rows[0]!.s).toBe("on");
+    await client.query("ROLLBACK");
+  } finally {
+    client.release();
+  }
+  expect((await pool.query<{ s: string }>("SELECT current_setting('synchronous_commit') AS s")).rows[0]!.s).toBe("off");
+});
