@@ -129,21 +129,27 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
   // The two steps every authorization passes read the session themselves (deps.loadSession): GET
   // /consent while Hydra answers its first call (one round trip less to wait for), GET /login only
   // when it shows a page (a sign-in Hydra skipped needs no session: one query less).
-  const deferred = (req: Request) => req.method === "GET" && (req.path === "/login" || req.path === "/consent");
+  // Their form posts (POST /login, POST /consent) load it while their first other work runs, and
+  // check the CSRF token before anything depends on it (deps.csrf.check).
+  const deferred = (req: Request) => (req.method === "GET" || req.method === "POST") && (req.path === "/login" || req.path === "/consent");
   app.use((req, res, next) => (deferred(req) ? next() : sessions(req, res, next)));
   const loadSession = (req: Request, res: express.Response): Promise<void> =>
     req.session ? Promise.resolve() : new Promise((resolve, reject) => sessions(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
 
-  const { csrfSynchronisedProtection, generateToken } = csrfSync({
+  const { csrfSynchronisedProtection, generateToken, isRequestValid, invalidCsrfTokenError } = csrfSync({
     getTokenFromRequest: (req: Request) => (typeof req.body?._csrf === "string" ? req.body._csrf : undefined),
   });
+  const checkCsrf = async (req: Request, res: express.Response): Promise<void> => {
+    await loadSession(req, res);
+    if (!isRequestValid(req)) throw invalidCsrfTokenError;
+  };
   onNewSession((req) => void generateToken(req, true));
   const deps: Deps = {
     env,
     hydra,
     store,
     logger,
-    csrf: { token: (req) => generateToken(req), protect: csrfSynchronisedProtection as RequestHandler },
+    csrf: { token: (req) => generateToken(req), protect: csrfSynchronisedProtection as RequestHandler, check: checkCsrf },
     limits,
     browser: browserCookies(env),
     loadSession,

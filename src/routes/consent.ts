@@ -58,8 +58,14 @@ export function consentRoutes(deps: Deps): Router {
    * With `claim`, the challenge is claimed in the same statement that reads the account and the
    * consent when the step will be answered without a page (then it costs one query); a replay gets the 410 page.
    */
-  async function load(req: Request, res: Response, consentChallenge: string, opts: { claim: boolean; stored?: boolean }): Promise<Context> {
-    const [request] = await Promise.all([hydra.getConsentRequest(consentChallenge), deps.loadSession(req, res)]);
+  async function load(req: Request, res: Response, consentChallenge: string, opts: { claim: boolean; stored?: boolean; session?: Promise<void> }): Promise<Context> {
+    const session = opts.session ?? deps.loadSession(req, res);
+    // A refused CSRF token (opts.session) is the answer even when Hydra refuses the challenge too.
+    const described = hydra.getConsentRequest(consentChallenge).catch(async (err: unknown) => {
+      await session;
+      throw err;
+    });
+    const [request] = await Promise.all([described, session]);
     const clientId = request.client?.client_id ?? "";
     const subject = request.subject ?? "";
     const guard = guardConsent({ sessionUserId: req.session.userId, subject, answeredLogin: deps.browser.answeredLogin(req, request.login_session_id) });
@@ -236,11 +242,20 @@ export function consentRoutes(deps: Deps): Router {
     });
   });
 
-  router.post("/consent", deps.csrf.protect, async (req: Request, res: Response) => {
-    const form = parseInput(ConsentForm, req.body, "consent form");
+  router.post("/consent", async (req: Request, res: Response) => {
+    // The session loads and the CSRF token is checked while Hydra describes the request.
+    const checked = deps.csrf.check(req, res);
+    checked.catch(() => undefined); // awaited in load(); a refusal is the response
+    let form: z.infer<typeof ConsentForm>;
+    try {
+      form = parseInput(ConsentForm, req.body, "consent form");
+    } catch (err) {
+      await checked;
+      throw err;
+    }
     // What the form answers does not depend on the stored consent: it approves or denies the
     // requested scopes (load() still reads it for a prompt=none request, which never asks).
-    const ctx = await load(req, res, form.consent_challenge, { claim: false, stored: false });
+    const ctx = await load(req, res, form.consent_challenge, { claim: false, stored: false, session: checked });
     const restart = withRestartLink(ctx.request.request_url);
     const { step } = ctx;
     if (step.kind === "first_party") return acceptFirstParty(res, ctx, step.grantScope).catch(restart);

@@ -15,7 +15,16 @@ export interface Deps {
   hydra: Hydra;
   store: Store;
   logger: Logger;
-  csrf: { token(req: Request): string; protect: RequestHandler };
+  csrf: {
+    token(req: Request): string;
+    protect: RequestHandler;
+    /**
+     * For a route whose session loads later (app.ts `deferred`): loads it and checks the form's CSRF
+     * token; rejects with the same 403 error as `protect`. Nothing may depend on the session or act
+     * for the person before it resolved.
+     */
+    check(req: Request, res: Response): Promise<void>;
+  };
   /** Attempt counters shared by all replicas (PostgreSQL). */
   limits: Limits;
   browser: BrowserCookies;

@@ -106,10 +106,22 @@ export function loginRoutes(deps: Deps): Router {
     await renderForm(req, res, loginRequest);
   });
 
-  router.post("/login", deps.csrf.protect, async (req, res) => {
-    const form = parseInput(LoginForm, req.body, "sign-in form");
+  router.post("/login", async (req, res) => {
+    // The session loads and the CSRF token is checked while the attempt is counted (below): one
+    // round trip less to wait for. The password is checked, and anything answered, only after it
+    // (a form refused for its token still counts as an attempt, like any other refused sign-in).
+    const checked = deps.csrf.check(req, res);
+    checked.catch(() => undefined); // awaited below; a refusal is the response
+    let form: z.infer<typeof LoginForm>;
+    try {
+      form = parseInput(LoginForm, req.body, "sign-in form");
+    } catch (err) {
+      await checked;
+      throw err;
+    }
     const again = { email: form.email, remember: form.remember };
     if (!form.email || !form.password) {
+      await checked;
       const loginRequest = await hydra.getLoginRequest(form.login_challenge);
       useUiLocales(req, res, uiLocalesOf(loginRequest), env);
       await ensureNotHandled(store, "login", form.login_challenge, { requestUrl: loginRequest.request_url });
@@ -126,10 +138,16 @@ export function loginRoutes(deps: Deps): Router {
     const attempt = (async () => {
       const counters = deps.limits.signInCounters(signIn);
       const { counted, user } = await store.attemptSignIn(form.email, counters);
+      await checked;
       const count = await deps.limits.judgeSignIn(signIn, counters, counted);
       return { count, user, ok: count.allowed ? await verifyPassword(user?.passwordHash, form.password) : false };
     })();
-    const [loginRequest, { count, user, ok }] = await Promise.all([hydra.getLoginRequest(form.login_challenge), attempt]);
+    // A refused CSRF token is the answer even when Hydra refuses the challenge too.
+    const described = hydra.getLoginRequest(form.login_challenge).catch(async (err: unknown) => {
+      await checked;
+      throw err;
+    });
+    const [loginRequest, { count, user, ok }] = await Promise.all([described, attempt]);
     useUiLocales(req, res, uiLocalesOf(loginRequest), env);
     if (!count.allowed) {
       deps.logger.warn({ event: "login_throttled", limit: count.refusedBy, client: loginRequest.client.client_id }, "sign-in throttled");

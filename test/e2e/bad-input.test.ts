@@ -100,6 +100,31 @@ describe("forms", () => {
     expect(page.status).toBe(403);
   });
 
+  test("a consent POST with a wrong or no CSRF token is refused with 403 and records nothing; the real form still works", async () => {
+    const browser = new Browser();
+    const start = await startAuthorization(browser, stack, web);
+    const consent = await browser.submit(start.page, "#login-form", { email: user.email, password: user.password });
+    expect(consent.$("#consent-form").length).toBe(1);
+    for (const _csrf of ["forged", null]) {
+      const refused = await browser.submit(consent, "#consent-form", { _csrf }, { button: ["decision", "allow"], stopAt: [CALLBACK] });
+      expect(refused.status).toBe(403);
+    }
+    // And with a challenge Hydra does not know: the token's refusal is the answer.
+    const unknown = await browser.submit(consent, "#consent-form", { _csrf: "forged", consent_challenge: "garbage" }, { button: ["decision", "allow"], stopAt: [CALLBACK] });
+    expect(unknown.status).toBe(403);
+    expect(await stack.db.consent.count({ where: { userId: user.id } })).toBe(0);
+    const done = await browser.submit(consent, "#consent-form", {}, { button: ["decision", "allow"], stopAt: [CALLBACK] });
+    expect(done.url.startsWith(CALLBACK)).toBe(true);
+    expect(await stack.db.consent.count({ where: { userId: user.id } })).toBe(1);
+  });
+
+  test("a sign-in POST with a wrong CSRF token and an unknown challenge is refused for its token (403)", async () => {
+    const browser = new Browser();
+    const start = await startAuthorization(browser, stack, web);
+    const page = await browser.submit(start.page, "#login-form", { email: user.email, password: user.password, _csrf: "forged", login_challenge: "garbage" });
+    expect(page.status).toBe(403);
+  });
+
   test("a form without its challenge is a 400", async () => {
     const browser = new Browser();
     const start = await startAuthorization(browser, stack, web);
