@@ -5,7 +5,7 @@ import type { Deps } from "./deps";
 import { challenge, checkbox } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { decideLoginStart } from "../decisions/login";
-import { challengeDigest, finishLogin, holdsForVerification, renderCheckInbox } from "./login-step";
+import { challengeDigest, finishLogin, holdsForVerification, renderCheckInbox, saveSession } from "./login-step";
 import { AppError } from "../errors";
 import { verifyPassword } from "../services/passwords";
 import { ensureNotHandled, withRestartLink } from "./challenges";
@@ -88,7 +88,14 @@ export function loginRoutes(deps: Deps): Router {
     // A replayed challenge: the skipped sign-in below is refused when it is answered (its claim);
     // a page is not shown for one. Only a page needs this browser's session (its CSRF token).
     if (step.kind !== "accept") {
-      await Promise.all([ensureNotHandled(store, "login", login_challenge, { requestUrl: loginRequest.request_url }), deps.loadSession(req, res)]);
+      const checked = ensureNotHandled(store, "login", login_challenge, { requestUrl: loginRequest.request_url });
+      checked.catch(() => undefined); // awaited below
+      await deps.loadSession(req, res);
+      // A browser without a form token yet gets it now, and its session is saved while the check
+      // runs rather than after the page is rendered (one round trip less to wait for).
+      const hadToken = Boolean((req.session as { csrfToken?: string }).csrfToken);
+      deps.csrf.token(req);
+      await Promise.all([checked, hadToken ? undefined : saveSession(req)]);
     }
     if (step.kind === "accept") {
       const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");
