@@ -1,7 +1,7 @@
 // Hydra v2 challenges are stateless: its admin API answers a replayed challenge like a fresh one.
 // The app records every challenge it answers, refuses a second answer (410), and forgets the
 // record again when answering Hydra failed.
-import type { ChallengeKind, Store } from "../services/store";
+import { claimChallengeStatement, type ChallengeKind, type Store } from "../services/store";
 import type { Along, Queryable } from "../services/db";
 import { FlowAlreadyHandledError, type Hydra } from "../services/hydra";
 
@@ -52,8 +52,8 @@ export async function answerOnce<T>(store: Store, kind: ChallengeKind, challenge
  * The challenge's claim as the gate of a composed write (db.ts Along; then answerClaimed): when it
  * was answered already, nothing of the write is written and it fails with a 410.
  */
-export function claimGate(store: Store, kind: ChallengeKind, challenge: string): NonNullable<Along["gate"]> {
-  return { sql: store.claimStatement(kind, challenge), refused: () => new FlowAlreadyHandledError(undefined) };
+export function claimGate(kind: ChallengeKind, challenge: string): NonNullable<Along["gate"]> {
+  return { sql: claimChallengeStatement(kind, challenge), refused: () => new FlowAlreadyHandledError(undefined) };
 }
 
 /** Runs `answer` for a challenge claimed already; forgets the claim when answering Hydra failed. */

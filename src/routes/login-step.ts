@@ -148,7 +148,7 @@ export async function finishLogin(deps: Deps, req: Request, res: Response, o: Lo
   if (o.startSession && o.sessionWithClaim) {
     // The user proved who they are: the new session, the claim of the challenge and the step's
     // other writes in one statement (a replay writes none of them), then the answer to Hydra.
-    await establishSession(req, o.user.id, {}, { gate: claimGate(deps.store, "login", o.loginChallenge), writes: o.sessionWithClaim.writes });
+    await establishSession(req, o.user.id, {}, { gate: claimGate("login", o.loginChallenge), writes: o.sessionWithClaim.writes });
     redirectTo = await answerClaimed(deps.store, "login", o.loginChallenge, accept);
   } else {
     redirectTo =

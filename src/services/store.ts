@@ -150,6 +150,16 @@ export interface ConsentContext {
 }
 
 /**
+ * claimChallenge as the gate of a composed statement (db.ts Along; run by the session store at
+ * sign-in): returns a row when this statement claimed it. A statement builder, not a store
+ * operation (so not timed as one in /metrics).
+ */
+export function claimChallengeStatement(kind: ChallengeKind, challenge: string): (p: Param) => string {
+  return (p) =>
+    `INSERT INTO handled_challenges (hash, kind, handled_at) VALUES (${p(challengeHash(kind, challenge))}, ${p(kind)}, now() AT TIME ZONE 'UTC') ON CONFLICT (hash) DO NOTHING RETURNING hash`;
+}
+
+/**
  * The app's store. With a configuration cache, the configuration reads (client membership, scopes,
  * claims, audiences) come from memory; without one (admin commands) or before it is loaded, from the
  * database. With a pg pool (the server), the sign-in path's statements use it instead of Prisma.
@@ -244,12 +254,6 @@ export function createStore(db: Db, configCache?: ConfigCache, pool?: Pool) {
     /** Forgets answered challenges older than Hydra's challenges can live (server.ts runs it now and then). */
     async pruneHandledChallenges(): Promise<number> {
       return (await db.handledChallenge.deleteMany({ where: { handledAt: { lt: new Date(Date.now() - HANDLED_CHALLENGE_RETENTION_MS) } } })).count;
-    },
-
-    /** claimChallenge as the gate of a composed statement (db.ts Along): returns a row when this call claimed it. */
-    claimStatement(kind: ChallengeKind, challenge: string): (p: Param) => string {
-      return (p) =>
-        `INSERT INTO handled_challenges (hash, kind, handled_at) VALUES (${p(challengeHash(kind, challenge))}, ${p(kind)}, now() AT TIME ZONE 'UTC') ON CONFLICT (hash) DO NOTHING RETURNING hash`;
     },
 
     /** Undoes claimChallenge when answering Hydra failed, so the user can retry. */
