@@ -44,7 +44,7 @@ export async function startServer(env: Env, logger: Logger = createLogger(env.LO
   const metrics = createMetrics();
   const hydra = instrument(createHydra({ adminUrl: env.HYDRA_ADMIN_URL, timeoutMs: env.HYDRA_TIMEOUT_MS, publicUrl: env.HYDRA_PUBLIC_INTERNAL_URL }), metrics.hydraCalls);
   const limits = createLimits(pool, env, metrics);
-  const mailer = createMailer({ db, smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, timeoutMs: env.SMTP_TIMEOUT_MS, logger, productName: env.BRAND_PRODUCT_NAME });
+  const mailer = createMailer({ db, pool, smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, timeoutMs: env.SMTP_TIMEOUT_MS, logger, productName: env.BRAND_PRODUCT_NAME });
   // Audiences, clients, scopes and claims in memory; a seed run reaches every replica through NOTIFY.
   const configCache = await createConfigCache({ db, databaseUrl: env.DATABASE_URL, logger });
   const store = instrument(createStore(db, configCache, pool), metrics.dbCalls);

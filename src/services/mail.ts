@@ -8,7 +8,7 @@
 import path from "node:path";
 import ejs from "ejs";
 import nodemailer from "nodemailer";
-import type { Db } from "./db";
+import type { Db, Queryable } from "./db";
 import { ROOT_DIR } from "../paths";
 import type { Logger } from "../logger";
 import { OUTBOX_MAX_ATTEMPTS, retryDelaySeconds } from "../decisions/outbox";
@@ -114,6 +114,7 @@ export async function renderMail(template: MailTemplate, data: Record<string, un
 }
 
 type Tx = Pick<Db, "outboxMail">;
+type DueMail = { id: bigint | string; to: string; template: MailTemplate; data: Record<string, unknown>; attempts: number };
 
 /** Writes a mail into the outbox (inside the caller's transaction when `tx` is one). */
 export async function enqueueMail(tx: Tx, mail: OutgoingMail): Promise<void> {
@@ -136,6 +137,11 @@ export function createMailer(opts: {
   timeoutMs: number;
   logger: Logger;
   pollMs?: number;
+  /**
+   * The server's plain pg pool: the poll (every pollMs on every replica, mostly finding nothing)
+   * runs on it rather than through Prisma's query compiler. Without it (admin commands), Prisma.
+   */
+  pool?: Queryable;
   /** BRAND_PRODUCT_NAME: named in every mail's subject (DEFAULT_PRODUCT_NAME when not given). */
   productName?: string;
 }): Mailer {
@@ -144,35 +150,44 @@ export function createMailer(opts: {
     greetingTimeout: opts.timeoutMs,
     socketTimeout: opts.timeoutMs,
   } as object);
+  let prunedAt = 0;
   let running: Promise<number> | null = null;
   let again = false;
   let closed = false;
 
   async function round(): Promise<number> {
     // Claim due rows atomically (every replica runs this): a claimed row is not due again for a minute.
-    const rows = await opts.db.$queryRaw<{ id: bigint; to: string; template: MailTemplate; data: Record<string, unknown>; attempts: number }[]>`
+    // Committed durably also on the pg pool (whose default is asynchronous commit).
+    const claim = `
+      WITH durable AS (SELECT set_config('synchronous_commit', 'on', true) AS v)
       UPDATE outbox SET next_attempt_at = now() + interval '60 seconds', attempts = attempts + 1
       WHERE id IN (
-        SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= now() AND attempts < ${OUTBOX_MAX_ATTEMPTS}
-        ORDER BY id LIMIT 20 FOR UPDATE SKIP LOCKED)
+        SELECT id FROM outbox, durable WHERE sent_at IS NULL AND next_attempt_at <= now() AND attempts < $1
+        ORDER BY id LIMIT 20 FOR UPDATE OF outbox SKIP LOCKED)
       RETURNING id, "to", template, data, attempts`;
+    const rows = opts.pool
+      ? (await opts.pool.query<DueMail>(claim, [OUTBOX_MAX_ATTEMPTS])).rows
+      : await opts.db.$queryRawUnsafe<DueMail[]>(claim, OUTBOX_MAX_ATTEMPTS);
     let sent = 0;
     for (const row of rows) {
       try {
         const mail = await renderMail(row.template, row.data, { productName: opts.productName });
         await transport.sendMail({ from: opts.from, to: row.to, subject: mail.subject, text: mail.text, html: mail.html });
-        await opts.db.$executeRaw`UPDATE outbox SET sent_at = now(), last_error = NULL WHERE id = ${row.id}`;
+        await opts.db.$executeRaw`UPDATE outbox SET sent_at = now(), last_error = NULL WHERE id = ${BigInt(row.id)}`;
         sent++;
       } catch (err) {
         const delay = retryDelaySeconds(row.attempts);
         opts.logger.warn({ err, mail: String(row.id), template: row.template, attempts: row.attempts, retryInSeconds: delay }, "mail not sent; will retry");
         await opts.db.$executeRaw`
           UPDATE outbox SET next_attempt_at = now() + make_interval(secs => ${delay}), last_error = ${String((err as Error).message).slice(0, 500)}
-          WHERE id = ${row.id}`.catch(() => undefined);
+          WHERE id = ${BigInt(row.id)}`.catch(() => undefined);
       }
     }
-    // Sent mail is kept a week for support questions, then removed.
-    if (rows.length === 0) await opts.db.$executeRaw`DELETE FROM outbox WHERE sent_at < now() - interval '7 days'`;
+    // Sent mail is kept a week for support questions, then removed (checked every ten minutes).
+    if (rows.length === 0 && Date.now() - prunedAt > 10 * 60_000) {
+      prunedAt = Date.now();
+      await opts.db.$executeRaw`DELETE FROM outbox WHERE sent_at < now() - interval '7 days'`;
+    }
     return sent;
   }
 
