@@ -145,6 +145,7 @@ export function consentRoutes(deps: Deps): Router {
       if (recorded.outcome === "handled") throw new FlowAlreadyHandledError(ctx.request.request_url || undefined);
       return reject(res, ctx, "access_denied", recorded.outcome === "disabled" ? "The user account is disabled." : "The user account no longer exists.");
     }
+    deps.metrics.consentDecisions.inc({ decision: "approved" });
     await acceptAtHydra(res, { ...ctx, user: recorded.user, claimed: true }, recorded.scopes);
   }
 
@@ -261,10 +262,11 @@ export function consentRoutes(deps: Deps): Router {
     if (step.kind === "first_party") return acceptFirstParty(res, ctx, step.grantScope).catch(restart);
     if (step.kind === "reject") return reject(res, ctx, step.error, step.description).catch(restart);
     if (!ctx.audience) throw new AppError(500, "no_audience", msg("errors:serverError"));
-    deps.metrics.consentDecisions.inc({ decision: form.decision === "deny" ? "denied" : "approved" });
     if (form.decision === "deny") {
-      // The stored consent is left exactly as it was.
-      return reject(res, ctx, "access_denied", "The user denied the request.").catch(restart);
+      // The stored consent is left exactly as it was. Counted once answered (a replay is not).
+      await reject(res, ctx, "access_denied", "The user denied the request.").catch(restart);
+      deps.metrics.consentDecisions.inc({ decision: "denied" });
+      return;
     }
     await approve(res, { ...ctx, audience: ctx.audience });
   });

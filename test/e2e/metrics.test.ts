@@ -43,6 +43,10 @@ test("flows are counted: sign-in outcomes, consent decisions, route latency, Hyd
   const retry = await browser.submit(start.page, "#login-form", { email: user.email, password: "wrong password here" });
   const consent = await browser.submit(retry, "#login-form", { email: user.email, password: user.password, remember: "on" });
   await browser.submit(consent, "#consent-form", {}, { button: ["decision", "allow"], stopAt: [CALLBACK] });
+  // The answered form sent again (allow, deny): refused (410), and not counted as decisions.
+  for (const decision of ["allow", "deny"]) {
+    expect((await browser.submit(consent, "#consent-form", {}, { button: ["decision", decision], stopAt: [CALLBACK] })).status).toBe(410);
+  }
   await new Promise((r) => setTimeout(r, 1100)); // Hydra stores requested_at to the second
   const silent = await startAuthorization(browser, stack, { clientId: "demo-web", redirectUri: CALLBACK, scope: "openid profile" });
   expect(new URL(silent.page.url).pathname).toBe(new URL(CALLBACK).pathname);
@@ -61,6 +65,7 @@ test("flows are counted: sign-in outcomes, consent decisions, route latency, Hyd
   expect(delta('rate_limit_refusals_total{limit="loginAccount"}')).toBeGreaterThanOrEqual(1);
   expect(delta('consent_decisions_total{decision="page"}')).toBe(1);
   expect(delta('consent_decisions_total{decision="approved"}')).toBe(1);
+  expect(delta('consent_decisions_total{decision="denied"}')).toBe(0);
   expect(delta('consent_decisions_total{decision="silent"}')).toBe(1);
   expect(delta('http_request_duration_seconds_count{method="POST",route="/login",status="401"}')).toBeGreaterThanOrEqual(1);
   expect(delta('http_request_duration_seconds_count{method="GET",route="/consent",status="200"}')).toBe(1);
