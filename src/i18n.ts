@@ -110,14 +110,8 @@ export const english = (m: Msg | string): string => say(fixedT(DEFAULT_LANGUAGE)
  * HTML-escaped. Print the result with <%- %>.
  */
 export function htmlT(t: T): T {
-  let th = htmlTranslators.get(t);
-  if (!th) {
-    th = (key, values) => t(key, { ...(values ?? {}), interpolation: { escapeValue: true } });
-    htmlTranslators.set(t, th);
-  }
-  return th;
+  return (key, values) => t(key, { ...(values ?? {}), interpolation: { escapeValue: true } });
 }
-const htmlTranslators = new WeakMap<T, T>();
 
 /** Formats a date and time in a language, in UTC (pages re-format it in the browser's time zone). */
 export function formatDateTime(d: Date, lng: string, timeZone = "UTC"): string {

@@ -3,7 +3,7 @@
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import type { Deps } from "./deps";
-import { challenge } from "./deps";
+import { afterCheck, challenge, checkedForm } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { claimPlan, decideConsent, grantedAudiences, includeGrantedScopes, promptValues, scopesToGrant, type AudienceInfo, type ConsentStep } from "../decisions/consent";
 import { guardConsent } from "../decisions/flow-binding";
@@ -61,11 +61,7 @@ export function consentRoutes(deps: Deps): Router {
   async function load(req: Request, res: Response, consentChallenge: string, opts: { claim: boolean; stored?: boolean; session?: Promise<void> }): Promise<Context> {
     const session = opts.session ?? deps.loadSession(req, res);
     // A refused CSRF token (opts.session) is the answer even when Hydra refuses the challenge too.
-    const described = hydra.getConsentRequest(consentChallenge).catch(async (err: unknown) => {
-      await session;
-      throw err;
-    });
-    const [request] = await Promise.all([described, session]);
+    const [request] = await Promise.all([afterCheck(hydra.getConsentRequest(consentChallenge), session), session]);
     const clientId = request.client?.client_id ?? "";
     const subject = request.subject ?? "";
     const guard = guardConsent({ sessionUserId: req.session.userId, subject, answeredLogin: deps.browser.answeredLogin(req, request.login_session_id) });
@@ -245,15 +241,7 @@ export function consentRoutes(deps: Deps): Router {
 
   router.post("/consent", async (req: Request, res: Response) => {
     // The session loads and the CSRF token is checked while Hydra describes the request.
-    const checked = deps.csrf.check(req, res);
-    checked.catch(() => undefined); // awaited in load(); a refusal is the response
-    let form: z.infer<typeof ConsentForm>;
-    try {
-      form = parseInput(ConsentForm, req.body, "consent form");
-    } catch (err) {
-      await checked;
-      throw err;
-    }
+    const { form, checked } = await checkedForm(deps, req, res, ConsentForm, "consent form");
     // What the form answers does not depend on the stored consent: it approves or denies the
     // requested scopes (load() still reads it for a prompt=none request, which never asks).
     const ctx = await load(req, res, form.consent_challenge, { claim: false, stored: false, session: checked });

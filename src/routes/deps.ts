@@ -1,4 +1,5 @@
 import type { RequestHandler, Request, Response } from "express";
+import { parseInput } from "../middleware/validate";
 import type { Env } from "../config/env";
 import type { Hydra } from "../services/hydra";
 import type { Store } from "../services/store";
@@ -51,3 +52,27 @@ export const checkbox = z
   .union([z.literal("on"), z.literal("true"), z.literal("1"), z.literal("")])
   .optional()
   .transform((v) => v === "on" || v === "true" || v === "1");
+
+/**
+ * For a form post whose session loads later (Deps.csrf.check): starts the session's load and the
+ * CSRF check, and parses the form meanwhile. A refused token is the answer even when the form is
+ * bad too. `checked` must be awaited (or passed to afterCheck) before anything depends on the session.
+ */
+export async function checkedForm<S extends z.ZodType>(deps: Deps, req: Request, res: Response, schema: S, what: string): Promise<{ form: z.infer<S>; checked: Promise<void> }> {
+  const checked = deps.csrf.check(req, res);
+  checked.catch(() => undefined); // the caller awaits it; a refusal is the response
+  try {
+    return { form: parseInput(schema, req.body, what), checked };
+  } catch (err) {
+    await checked;
+    throw err;
+  }
+}
+
+/** `work`, whose failure is reported only once `checked` passed (a refused CSRF token wins). */
+export function afterCheck<T>(work: Promise<T>, checked: Promise<void>): Promise<T> {
+  return work.catch(async (err: unknown) => {
+    await checked;
+    throw err;
+  });
+}

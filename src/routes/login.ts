@@ -2,7 +2,7 @@
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import type { Deps } from "./deps";
-import { challenge, checkbox } from "./deps";
+import { afterCheck, challenge, checkbox, checkedForm } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { decideLoginStart } from "../decisions/login";
 import { challengeDigest, finishLogin, holdsForVerification, renderCheckInbox, saveSession } from "./login-step";
@@ -117,15 +117,7 @@ export function loginRoutes(deps: Deps): Router {
     // The session loads and the CSRF token is checked while the attempt is counted (below): one
     // round trip less to wait for. The password is checked, and anything answered, only after it
     // (a form refused for its token still counts as an attempt, like any other refused sign-in).
-    const checked = deps.csrf.check(req, res);
-    checked.catch(() => undefined); // awaited below; a refusal is the response
-    let form: z.infer<typeof LoginForm>;
-    try {
-      form = parseInput(LoginForm, req.body, "sign-in form");
-    } catch (err) {
-      await checked;
-      throw err;
-    }
+    const { form, checked } = await checkedForm(deps, req, res, LoginForm, "sign-in form");
     const again = { email: form.email, remember: form.remember };
     if (!form.email || !form.password) {
       await checked;
@@ -150,11 +142,7 @@ export function loginRoutes(deps: Deps): Router {
       return { count, user, ok: count.allowed ? await verifyPassword(user?.passwordHash, form.password) : false };
     })();
     // A refused CSRF token is the answer even when Hydra refuses the challenge too.
-    const described = hydra.getLoginRequest(form.login_challenge).catch(async (err: unknown) => {
-      await checked;
-      throw err;
-    });
-    const [loginRequest, { count, user, ok }] = await Promise.all([described, attempt]);
+    const [loginRequest, { count, user, ok }] = await Promise.all([afterCheck(hydra.getLoginRequest(form.login_challenge), checked), attempt]);
     useUiLocales(req, res, uiLocalesOf(loginRequest), env);
     if (!count.allowed) {
       deps.logger.warn({ event: "login_throttled", limit: count.refusedBy, client: loginRequest.client.client_id }, "sign-in throttled");

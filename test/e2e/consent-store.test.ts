@@ -5,7 +5,7 @@ import type { Pool } from "pg";
 import { createDb, createPool, type Db } from "../../src/services/db";
 import { createStore, type Store } from "../../src/services/store";
 import { mergeScopes } from "../../src/decisions/consent";
-import { createDatabase, databaseUrl, dropDatabase, uniqueName } from "../support/pg";
+import { createDatabase, databaseUrl, dropDatabase, recordStatements, uniqueName } from "../support/pg";
 
 jest.setTimeout(60_000);
 
@@ -19,11 +19,7 @@ beforeAll(async () => {
   dbName = uniqueName("consent_store");
   await createDatabase(dbName, process.env.TEST_APP_DB_TEMPLATE);
   pool = createPool(databaseUrl(dbName), { max: 12 });
-  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
-  (pool as unknown as { query: unknown }).query = (...args: unknown[]) => {
-    statements.push(String(args[0]));
-    return query(...args);
-  };
+  recordStatements(pool, (text) => statements.push(text));
   db = createDb(databaseUrl(dbName), { max: 2 });
   store = createStore(db, undefined, pool);
   await pool.query("INSERT INTO audiences (id, display_name, token_audience, created_at, updated_at) VALUES ('aud', 'Aud', '{https://api}', now(), now())");

@@ -9,7 +9,7 @@ import { createPool } from "../../src/services/db";
 import { PgSessionStore, saveSessionWith } from "../../src/services/sessions";
 import { createLimits, rowKey, type Limits } from "../../src/services/limits";
 import { loadEnv } from "../../src/config/env";
-import { createDatabase, databaseUrl, dropDatabase, uniqueName } from "../support/pg";
+import { createDatabase, databaseUrl, dropDatabase, recordStatements, uniqueName } from "../support/pg";
 
 jest.setTimeout(60_000);
 
@@ -23,11 +23,7 @@ beforeAll(async () => {
   dbName = uniqueName("signin_store");
   await createDatabase(dbName, process.env.TEST_APP_DB_TEMPLATE);
   pool = createPool(databaseUrl(dbName), { max: 4 });
-  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
-  (pool as unknown as { query: unknown }).query = (...args: unknown[]) => {
-    statements.push(String(args[0]));
-    return query(...args);
-  };
+  recordStatements(pool, (text) => statements.push(text));
   store = new PgSessionStore(pool, { ttlSeconds: 3600 });
 });
 afterAll(async () => {

@@ -32,3 +32,12 @@ export async function createDatabase(name: string, template?: string): Promise<s
 export async function dropDatabase(name: string): Promise<void> {
   await pgAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
 }
+
+/** Calls `seen` with the text of every statement sent through `pool.query` (to count round trips). */
+export function recordStatements(pool: { query: unknown }, seen: (text: string) => void): void {
+  const query = (pool.query as (...args: unknown[]) => unknown).bind(pool);
+  pool.query = (...args: unknown[]) => {
+    seen(String(args[0]));
+    return query(...args);
+  };
+}
