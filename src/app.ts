@@ -4,7 +4,6 @@ import express, { type ErrorRequestHandler, type Request, type RequestHandler } 
 import session from "express-session";
 import helmet from "helmet";
 import { csrfSync } from "csrf-sync";
-import { pinoHttp } from "pino-http";
 import type { Env } from "./config/env";
 import type { Hydra } from "./services/hydra";
 import type { Store } from "./services/store";
@@ -23,7 +22,8 @@ import { recoveryRoutes } from "./routes/recovery";
 import { onNewSession } from "./routes/login-step";
 import { hydraErrorRoutes } from "./routes/hydra-error";
 import { browserCookies } from "./routes/browser-cookies";
-import { redactSecrets, serializeError, type Logger as PinoLogger } from "./logger";
+import type { Logger as PinoLogger } from "./logger";
+import { requestLog } from "./middleware/request-log";
 import { loginRoutes } from "./routes/login";
 import { consentRoutes } from "./routes/consent";
 import { logoutRoutes } from "./routes/logout";
@@ -64,23 +64,7 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
     });
     next();
   });
-  app.use(
-    pinoHttp({
-      logger,
-      autoLogging: { ignore: (req) => req.url === "/health" || req.url?.startsWith("/health/") === true },
-      // Only what an operator needs; the URL without challenge, code, state or invitation values.
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
-          id: req.id,
-          method: req.method,
-          url: redactSecrets(req.url),
-          remoteAddress: req.remoteAddress,
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-        err: serializeError,
-      },
-    }),
-  );
+  app.use(requestLog(logger));
   app.use(
     helmet({
       contentSecurityPolicy: {
@@ -109,7 +93,7 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
   // Before anything can fail: every page, error pages included, is in the person's language and brand.
   app.use(pageLocals(env));
   app.use(assetRoutes({ env } as Deps));
-  app.use(sameOriginPosts(env));
+  app.use(sameOriginPosts(env, logger));
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
 
   const sessions = session({

@@ -29,7 +29,7 @@ interface LoggedError {
  * request (URL with challenges, headers), which must not reach the logs.
  */
 export function serializeError(err: unknown, depth = 0): LoggedError | unknown {
-  // An Error, or what pino's standard serializer made of one (pino-http hands us that).
+  // An Error, or what pino's standard serializer made of one.
   if (!err || typeof err !== "object") return err;
   const e = err as { name?: unknown; type?: unknown; message?: unknown; code?: unknown; status?: unknown; stack?: unknown; cause?: unknown };
   const out: LoggedError = { type: String(e.type ?? e.name ?? "Error"), message: redactSecrets(String(e.message ?? "")) };

@@ -6,6 +6,7 @@ import { AppError, UnavailableError, isDatabaseUnavailable } from "../errors";
 import { FlowAlreadyHandledError } from "../services/hydra";
 import { fixedT, msg, say } from "../i18n";
 import type { PageLocals } from "./page-locals";
+import { requestLogger } from "./request-log";
 
 export function notFoundHandler(_req: Request, _res: Response, next: NextFunction): void {
   next(new AppError(404, "not_found", msg("errors:notFound")));
@@ -44,7 +45,7 @@ function toAppError(err: unknown): AppError | undefined {
 export function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const appErr = toAppError(err) ?? new AppError(500, "server_error", msg("errors:serverError"), { cause: err });
-    const log = req.log ?? logger;
+    const log = requestLogger(req, logger);
     if (appErr.status >= 500 && appErr.status !== 503) log.error({ err }, appErr.code);
     else if (appErr.status === 503) log.warn({ err }, appErr.code);
     else if (appErr.code === "invalid_body") log.warn({ code: appErr.code, status: appErr.status, reason: (err as { code?: unknown; type?: unknown }).type ?? (err as { code?: unknown }).code }, appErr.message);

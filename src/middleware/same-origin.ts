@@ -6,6 +6,8 @@ import type { RequestHandler } from "express";
 import type { Env } from "../config/env";
 import { AppError } from "../errors";
 import { msg } from "../i18n";
+import type { Logger } from "../logger";
+import { requestLogger } from "./request-log";
 
 export function crossSiteVerdict(headers: { secFetchSite?: string; origin?: string }, appOrigin: string): "ok" | "cross-site" {
   const site = headers.secFetchSite?.toLowerCase();
@@ -15,13 +17,13 @@ export function crossSiteVerdict(headers: { secFetchSite?: string; origin?: stri
   return "ok";
 }
 
-export function sameOriginPosts(env: Env): RequestHandler {
+export function sameOriginPosts(env: Env, logger: Logger): RequestHandler {
   const appOrigin = new URL(env.APP_BASE_URL).origin;
   return (req, _res, next) => {
     if (req.method === "GET" || req.method === "HEAD" || req.method === "OPTIONS") return next();
     const verdict = crossSiteVerdict({ secFetchSite: req.get("sec-fetch-site"), origin: req.get("origin") }, appOrigin);
     if (verdict === "ok") return next();
-    req.log?.warn({ event: "cross_site_post", origin: req.get("origin"), site: req.get("sec-fetch-site") }, "cross-site form post refused");
+    requestLogger(req, logger).warn({ event: "cross_site_post", origin: req.get("origin"), site: req.get("sec-fetch-site") }, "cross-site form post refused");
     next(new AppError(403, "cross_site_request", msg("errors:crossSite.message"), { title: msg("errors:crossSite.title") }));
   };
 }

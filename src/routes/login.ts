@@ -14,6 +14,7 @@ import { offersSignUp, registrationMode } from "../decisions/registration";
 import { normalizeEmail } from "../services/store";
 import { msg, say, type Msg } from "../i18n";
 import { tOf, useAudienceBrand, useUiLocales } from "../middleware/page-locals";
+import { issueLoginTicket, loginTicketKey, readLoginTicket, type TicketedLoginRequest } from "../decisions/login-ticket";
 
 /** "30 days", "12 hours", "45 minutes": how long "stay signed in" lasts, in words (i18next plurals). */
 export function rememberPeriod(seconds: number): Msg {
@@ -30,7 +31,7 @@ function tooManySignIns(retryAfterSeconds: number): Msg {
  * The application's ui_locales for this login step: Hydra's oidc_context.ui_locales (a list), else
  * the ui_locales parameter of the original authorization request.
  */
-export function uiLocalesOf(loginRequest: Pick<OAuth2LoginRequest, "oidc_context" | "request_url">): string[] | string | undefined {
+export function uiLocalesOf(loginRequest: { oidc_context?: { ui_locales?: string[] }; request_url: string }): string[] | string | undefined {
   const fromHydra = loginRequest.oidc_context?.ui_locales;
   if (fromHydra?.length) return fromHydra;
   try {
@@ -46,17 +47,32 @@ const LoginForm = z.object({
   email: z.string().trim().max(320, "is too long").default(""),
   password: z.string().max(1024, "is too long").default(""),
   remember: checkbox,
+  /** The page's description of the login request (decisions/login-ticket.ts); optional. */
+  login_ticket: z.string().max(8192, "is too long").optional(),
 });
 
 export function loginRoutes(deps: Deps): Router {
   const { hydra, store, env } = deps;
   const router = Router();
+  const ticketKeys = env.SESSION_SECRETS.map(loginTicketKey);
+
+  /**
+   * Hydra's description of the login request: from the form's ticket when it holds one for this
+   * challenge (one call to Hydra fewer), else from Hydra.
+   */
+  function describe(challenge: string, ticket: string | undefined): { request: Promise<TicketedLoginRequest>; ticket?: string } {
+    const ticketed = readLoginTicket(ticket, challenge, ticketKeys, Date.now());
+    if (ticketed) return { request: Promise.resolve(ticketed), ticket };
+    const request = hydra.getLoginRequest(challenge);
+    request.catch(() => undefined); // awaited by the caller, after the CSRF check
+    return { request };
+  }
 
   async function renderForm(
     req: Request,
     res: Response,
-    loginRequest: OAuth2LoginRequest,
-    extra: { status?: number; error?: Msg; email?: string; remember?: boolean } = {},
+    loginRequest: TicketedLoginRequest,
+    extra: { status?: number; error?: Msg; email?: string; remember?: boolean; ticket?: string } = {},
   ) {
     const clientId = loginRequest.client.client_id ?? "";
     const membership = clientId ? await store.getClientMembership(clientId) : null;
@@ -67,6 +83,8 @@ export function loginRoutes(deps: Deps): Router {
       title: t("login:title"),
       csrfToken: deps.csrf.token(req),
       challenge: loginRequest.challenge,
+      // A ticket read from the form is passed on as it is: its age still counts from Hydra's answer.
+      loginTicket: extra.ticket ?? issueLoginTicket(ticketKeys[0]!, loginRequest, Date.now()),
       clientName: loginRequest.client.client_name || clientId,
       audienceName: membership?.audience.displayName ?? null,
       signUpUrl: membership && offersSignUp(registrationMode(membership.audience)) ? `/registration?login_challenge=${encodeURIComponent(loginRequest.challenge)}` : null,
@@ -118,10 +136,11 @@ export function loginRoutes(deps: Deps): Router {
     // round trip less to wait for. The password is checked, and anything answered, only after it
     // (a form refused for its token still counts as an attempt, like any other refused sign-in).
     const { form, checked } = await checkedForm(deps, req, res, LoginForm, "sign-in form");
-    const again = { email: form.email, remember: form.remember };
+    const described = describe(form.login_challenge, form.login_ticket);
+    const again = { email: form.email, remember: form.remember, ticket: described.ticket };
     if (!form.email || !form.password) {
       await checked;
-      const loginRequest = await hydra.getLoginRequest(form.login_challenge);
+      const loginRequest = await described.request;
       useUiLocales(req, res, uiLocalesOf(loginRequest), env);
       await ensureNotHandled(store, "login", form.login_challenge, { requestUrl: loginRequest.request_url });
       return renderForm(req, res, loginRequest, { status: 400, error: msg("login:error.missing"), ...again });
@@ -130,7 +149,8 @@ export function loginRoutes(deps: Deps): Router {
 
     // Count the attempt before checking the password (atomic in the shared store: parallel guesses
     // cannot overshoot the limit) and read the account, in one statement; a right password takes
-    // the attempt back. Meanwhile Hydra describes the login request. A replayed step is refused
+    // the attempt back. Meanwhile Hydra describes the login request (unless the form's ticket does:
+    // decisions/login-ticket.ts). A replayed step is refused
     // when it is answered (one query fewer per sign-in).
     const device = deps.browser.trustedDevice(req, emailNormalized);
     const signIn = { ip: req.ip ?? "unknown", emailNormalized, device };
@@ -142,7 +162,7 @@ export function loginRoutes(deps: Deps): Router {
       return { count, user, ok: count.allowed ? await verifyPassword(user?.passwordHash, form.password) : false };
     })();
     // A refused CSRF token is the answer even when Hydra refuses the challenge too.
-    const [loginRequest, { count, user, ok }] = await Promise.all([afterCheck(hydra.getLoginRequest(form.login_challenge), checked), attempt]);
+    const [loginRequest, { count, user, ok }] = await Promise.all([afterCheck(described.request, checked), attempt]);
     useUiLocales(req, res, uiLocalesOf(loginRequest), env);
     if (!count.allowed) {
       deps.logger.warn({ event: "login_throttled", limit: count.refusedBy, client: loginRequest.client.client_id }, "sign-in throttled");

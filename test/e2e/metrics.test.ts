@@ -83,3 +83,30 @@ test("Hydra errors are counted as errors", async () => {
   const after = await scrape();
   expect(value(after, 'hydra_call_duration_seconds_count{operation="getLoginRequest",outcome="error"}') - value(before, 'hydra_call_duration_seconds_count{operation="getLoginRequest",outcome="error"}')).toBe(1);
 });
+
+test("a sign-in form's post asks Hydra to describe the login request only when the form's ticket cannot stand in for it", async () => {
+  const gets = (text: string) => value(text, 'hydra_call_duration_seconds_count{operation="getLoginRequest",outcome="ok"}');
+  const user = await createUser(stack.db);
+  const scope = { clientId: "demo-web", redirectUri: CALLBACK, scope: "openid" };
+
+  // The page's own ticket: the post accepts the login without asking Hydra first.
+  const browser = new Browser();
+  const start = await startAuthorization(browser, stack, scope);
+  expect(start.page.$("#login-form input[name=login_ticket]").attr("value")).toMatch(/^[\w-]+\.[\w-]+$/);
+  const before = await scrape();
+  const consent = await browser.submit(start.page, "#login-form", { email: user.email, password: user.password });
+  expect(new URL(consent.url).pathname).toBe("/consent");
+  expect(gets(await scrape()) - gets(before)).toBe(0);
+
+  // A ticket changed in the browser (here: naming another client) is not used: Hydra is asked, and
+  // the flow goes on with Hydra's description.
+  const other = new Browser();
+  const second = await startAuthorization(other, stack, scope);
+  const ticket = second.page.$("#login-form input[name=login_ticket]").attr("value")!;
+  const [payload, mac] = ticket.split(".") as [string, string];
+  const changed = Buffer.from(Buffer.from(payload, "base64url").toString().replace('"demo-web"', '"demo-other"')).toString("base64url");
+  const mid = await scrape();
+  const consent2 = await other.submit(second.page, "#login-form", { email: user.email, password: user.password, login_ticket: `${changed}.${mac}` });
+  expect(new URL(consent2.url).pathname).toBe("/consent");
+  expect(gets(await scrape()) - gets(mid)).toBe(1);
+});
