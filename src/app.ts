@@ -15,6 +15,7 @@ import { assetRoutes } from "./routes/assets";
 import { errorHandler, notFoundHandler } from "./middleware/errors";
 import { sameOriginPosts } from "./middleware/same-origin";
 import type { Limits } from "./services/limits";
+import type { PgSessionStore } from "./services/sessions";
 import type { Mailer } from "./services/mail";
 import type { Metrics } from "./services/metrics";
 import { verificationRoutes } from "./routes/verification";
@@ -41,7 +42,7 @@ export interface AppDeps {
   store: Store;
   logger: PinoLogger;
   /** The persistent session store (table "session", created by the migrations; src/services/sessions.ts). */
-  sessionStore: session.Store;
+  sessionStore: PgSessionStore;
   /** Attempt counters shared by every replica (table rate_limits). */
   limits: Limits;
   mailer: Mailer;
@@ -119,12 +120,28 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
   app.use((req, res, next) => (deferred(req) ? next() : sessions(req, res, next)));
   const loadSession = (req: Request, res: express.Response): Promise<void> =>
     req.session ? Promise.resolve() : new Promise((resolve, reject) => sessions(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+  // The session read by another statement of the step (Deps.loadSessionWith): express-session asks
+  // the store for the cookie's session id at once, and the primed store answers with that statement.
+  const loadSessionWith: Deps["loadSessionWith"] = (req, res, read) => {
+    let result: ReturnType<typeof read> | undefined;
+    const wasLoaded = Boolean(req.session);
+    sessionStore.prime((sid) => {
+      result = read(sid);
+      return result.then((r) => r.session);
+    });
+    const loaded = loadSession(req, res);
+    sessionStore.unprime();
+    // No session to read (none in the cookie, a bad signature, or loaded before): the statement alone.
+    result ??= read(null);
+    if (!wasLoaded) loaded.catch(() => undefined); // the caller awaits `loaded`; its failure is `result`'s too
+    return { loaded, result };
+  };
 
   const { csrfSynchronisedProtection, generateToken, isRequestValid, invalidCsrfTokenError } = csrfSync({
     getTokenFromRequest: (req: Request) => (typeof req.body?._csrf === "string" ? req.body._csrf : undefined),
   });
-  const checkCsrf = async (req: Request, res: express.Response): Promise<void> => {
-    await loadSession(req, res);
+  const checkCsrf = async (req: Request, res: express.Response, loaded?: Promise<void>): Promise<void> => {
+    await (loaded ?? loadSession(req, res));
     if (!isRequestValid(req)) throw invalidCsrfTokenError;
   };
   onNewSession((req) => void generateToken(req, true));
@@ -137,6 +154,7 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
     limits,
     browser: browserCookies(env),
     loadSession,
+    loadSessionWith,
     mailer,
     metrics,
   };

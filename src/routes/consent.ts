@@ -59,15 +59,24 @@ export function consentRoutes(deps: Deps): Router {
    * consent when the step will be answered without a page (then it costs one query); a replay gets the 410 page.
    */
   async function load(req: Request, res: Response, consentChallenge: string, opts: { claim: boolean; stored?: boolean; session?: Promise<void> }): Promise<Context> {
-    const session = opts.session ?? deps.loadSession(req, res);
+    // A form's post loads the session with its CSRF check (opts.session). GET /consent reads it in the
+    // statement that reads the consent (below), unless the browser is refused anyway.
+    const session = opts.session ?? (req.session ? Promise.resolve() : null);
     // A refused CSRF token (opts.session) is the answer even when Hydra refuses the challenge too.
-    const [request] = await Promise.all([afterCheck(hydra.getConsentRequest(consentChallenge), session), session]);
+    const request = session ? (await Promise.all([afterCheck(hydra.getConsentRequest(consentChallenge), session), session]))[0] : await hydra.getConsentRequest(consentChallenge);
     const clientId = request.client?.client_id ?? "";
     const subject = request.subject ?? "";
-    const guard = guardConsent({ sessionUserId: req.session.userId, subject, answeredLogin: deps.browser.answeredLogin(req, request.login_session_id) });
-    if (guard.kind === "refuse") {
-      deps.logger.warn({ event: "consent_refused", reason: guard.reason, client: clientId }, "consent step refused for this browser");
-      throw new AppError(403, `consent_${guard.reason}`, msg(guard.message), { title: msg("consent:refused.title") });
+    const answeredLogin = deps.browser.answeredLogin(req, request.login_session_id);
+    const guardBrowser = () => {
+      const guard = guardConsent({ sessionUserId: req.session.userId, subject, answeredLogin });
+      if (guard.kind === "refuse") {
+        deps.logger.warn({ event: "consent_refused", reason: guard.reason, client: clientId }, "consent step refused for this browser");
+        throw new AppError(403, `consent_${guard.reason}`, msg(guard.message), { title: msg("consent:refused.title") });
+      }
+    };
+    if (session || !answeredLogin) {
+      if (!session) await deps.loadSession(req, res);
+      guardBrowser();
     }
     const requestedScopes = [...new Set(request.requested_scope ?? [])];
     const membership = clientId ? await store.getClientMembership(clientId) : null;
@@ -87,10 +96,23 @@ export function consentRoutes(deps: Deps): Router {
     // GET claims the challenge in the same statement when the step will be answered without a page.
     // The form's answer (POST, `stored: false`) reads nothing here: an approval's one statement
     // does (approve()); only prompt=none, which never asks, depends on the stored consent.
-    const found =
-      opts.stored === false && !input.promptNone
-        ? { user: null, grantedScopes: [], clientIds: [], handled: false, claimed: false }
-        : await store.consentContext(subject, audience?.id ?? null, consentChallenge, opts.claim ? claimPlan(input) : null);
+    // Read with the browser's session when it is not loaded yet: the statement claims nothing for a
+    // browser signed in as someone else (its own guard), and guardBrowser refuses it then.
+    const plan = opts.claim ? claimPlan(input) : null;
+    let found: Awaited<ReturnType<typeof store.consentContext>> | { user: null; grantedScopes: string[]; clientIds: string[]; handled: false; claimed: false };
+    if (opts.stored === false && !input.promptNone) {
+      found = { user: null, grantedScopes: [], clientIds: [], handled: false, claimed: false };
+    } else if (req.session) {
+      found = await store.consentContext(subject, audience?.id ?? null, consentChallenge, plan);
+    } else {
+      const { loaded, result } = deps.loadSessionWith(req, res, (sid) => store.consentContext(subject, audience?.id ?? null, consentChallenge, plan, sid));
+      [found] = await Promise.all([result, loaded]);
+      guardBrowser();
+    }
+    if (!req.session) {
+      await deps.loadSession(req, res);
+      guardBrowser();
+    }
     if (found.handled) throw new FlowAlreadyHandledError(request.request_url || undefined);
     const step = decideConsent({ ...input, grantedScopes: audience ? found.grantedScopes : [] });
     return {

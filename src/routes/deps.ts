@@ -1,4 +1,5 @@
 import type { RequestHandler, Request, Response } from "express";
+import type { SessionData } from "express-session";
 import { parseInput } from "../middleware/validate";
 import type { Env } from "../config/env";
 import type { Hydra } from "../services/hydra";
@@ -22,9 +23,9 @@ export interface Deps {
     /**
      * For a route whose session loads later (app.ts `deferred`): loads it and checks the form's CSRF
      * token; rejects with the same 403 error as `protect`. Nothing may depend on the session or act
-     * for the person before it resolved.
+     * for the person before it resolved. `loaded`: the session's load started already (loadSessionWith).
      */
-    check(req: Request, res: Response): Promise<void>;
+    check(req: Request, res: Response, loaded?: Promise<void>): Promise<void>;
   };
   /** Attempt counters shared by all replicas (PostgreSQL). */
   limits: Limits;
@@ -34,6 +35,13 @@ export interface Deps {
    * /consent: they load it when, and as soon as, they need it). Elsewhere req.session is there already.
    */
   loadSession(req: Request, res: Response): Promise<void>;
+  /**
+   * loadSession, with the session read by `read`: a statement of the step that reads it alongside
+   * its own work (one round trip instead of two). `read` gets the cookie's session id (null when
+   * there is none to read: then it runs without) and returns the session's data with its result.
+   * `loaded` resolves when req.session is there; `result` is the statement's answer.
+   */
+  loadSessionWith<R extends { session: SessionData | null }>(req: Request, res: Response, read: (sessionId: string | null) => Promise<R>): { loaded: Promise<void>; result: Promise<R> };
   /** Mail goes through the outbox; kick() sends what was just written. */
   mailer: Mailer;
   /** Prometheus metrics (sign-in outcomes, consent decisions, …). */

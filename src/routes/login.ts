@@ -2,14 +2,14 @@
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import type { Deps } from "./deps";
-import { afterCheck, challenge, checkbox, checkedForm } from "./deps";
+import { afterCheck, challenge, checkbox } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { decideLoginStart } from "../decisions/login";
 import { challengeDigest, finishLogin, holdsForVerification, renderCheckInbox, saveSession } from "./login-step";
 import { AppError } from "../errors";
 import { verifyPassword } from "../services/passwords";
 import { ensureNotHandled, withRestartLink } from "./challenges";
-import type { OAuth2LoginRequest } from "../services/hydra";
+import { FlowAlreadyHandledError, type OAuth2LoginRequest } from "../services/hydra";
 import { offersSignUp, registrationMode } from "../decisions/registration";
 import { normalizeEmail } from "../services/store";
 import { msg, say, type Msg } from "../i18n";
@@ -106,14 +106,15 @@ export function loginRoutes(deps: Deps): Router {
     // A replayed challenge: the skipped sign-in below is refused when it is answered (its claim);
     // a page is not shown for one. Only a page needs this browser's session (its CSRF token).
     if (step.kind !== "accept") {
-      const checked = ensureNotHandled(store, "login", login_challenge, { requestUrl: loginRequest.request_url });
-      checked.catch(() => undefined); // awaited below
-      await deps.loadSession(req, res);
+      // The replay check reads the browser's session in the same statement.
+      const { loaded, result } = deps.loadSessionWith(req, res, (sid) => store.isChallengeHandledWithSession("login", login_challenge, sid));
+      await loaded;
       // A browser without a form token yet gets it now, and its session is saved while the check
       // runs rather than after the page is rendered (one round trip less to wait for).
       const hadToken = Boolean((req.session as { csrfToken?: string }).csrfToken);
       deps.csrf.token(req);
-      await Promise.all([checked, hadToken ? undefined : saveSession(req)]);
+      const [{ handled }] = await Promise.all([result, hadToken ? undefined : saveSession(req)]);
+      if (handled) throw new FlowAlreadyHandledError(loginRequest.request_url || undefined);
     }
     if (step.kind === "accept") {
       const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");
@@ -132,14 +133,22 @@ export function loginRoutes(deps: Deps): Router {
   });
 
   router.post("/login", async (req, res) => {
-    // The session loads and the CSRF token is checked while the attempt is counted (below): one
-    // round trip less to wait for. The password is checked, and anything answered, only after it
-    // (a form refused for its token still counts as an attempt, like any other refused sign-in).
-    const { form, checked } = await checkedForm(deps, req, res, LoginForm, "sign-in form");
+    // The session is read by the statement that counts the attempt (below), and the CSRF token
+    // checked then. The password is checked, and anything answered, only after it (a form refused
+    // for its token still counts as an attempt, like any other refused sign-in).
+    // The form is read first: the attempt's statement reads the session too (below). A bad form is
+    // answered only after the CSRF check (a refused token is the answer then).
+    let form: z.infer<typeof LoginForm>;
+    try {
+      form = parseInput(LoginForm, req.body, "sign-in form");
+    } catch (err) {
+      await deps.csrf.check(req, res);
+      throw err;
+    }
     const described = describe(form.login_challenge, form.login_ticket);
     const again = { email: form.email, remember: form.remember, ticket: described.ticket };
     if (!form.email || !form.password) {
-      await checked;
+      await deps.csrf.check(req, res);
       const loginRequest = await described.request;
       useUiLocales(req, res, uiLocalesOf(loginRequest), env);
       await ensureNotHandled(store, "login", form.login_challenge, { requestUrl: loginRequest.request_url });
@@ -149,14 +158,17 @@ export function loginRoutes(deps: Deps): Router {
 
     // Count the attempt before checking the password (atomic in the shared store: parallel guesses
     // cannot overshoot the limit) and read the account, in one statement; a right password takes
-    // the attempt back. Meanwhile Hydra describes the login request (unless the form's ticket does:
-    // decisions/login-ticket.ts). A replayed step is refused
-    // when it is answered (one query fewer per sign-in).
+    // the attempt back; the same statement reads the browser's session. Meanwhile Hydra describes
+    // the login request (unless the form's ticket does: decisions/login-ticket.ts). A replayed step
+    // is refused when it is answered (one query fewer per sign-in).
     const device = deps.browser.trustedDevice(req, emailNormalized);
     const signIn = { ip: req.ip ?? "unknown", emailNormalized, device };
+    const counters = deps.limits.signInCounters(signIn);
+    const { loaded, result } = deps.loadSessionWith(req, res, (sid) => store.attemptSignIn(form.email, counters, sid));
+    const checked = deps.csrf.check(req, res, loaded);
+    checked.catch(() => undefined); // awaited below
     const attempt = (async () => {
-      const counters = deps.limits.signInCounters(signIn);
-      const { counted, user } = await store.attemptSignIn(form.email, counters);
+      const { counted, user } = await result;
       await checked;
       const count = await deps.limits.judgeSignIn(signIn, counters, counted);
       return { count, user, ok: count.allowed ? await verifyPassword(user?.passwordHash, form.password) : false };

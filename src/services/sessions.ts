@@ -31,6 +31,11 @@ function expiryOf(sess: session.SessionData, ttlMs: number): Date {
   return expires ? new Date(expires) : new Date(Date.now() + ttlMs);
 }
 
+/** The condition that finds a live session row by its id (`sid` a placeholder such as "$1"). */
+export function sessionWhere(sid: string): string {
+  return `sid = ${sid} AND expire >= now()`;
+}
+
 export class PgSessionStore extends session.Store {
   private readonly pruner: NodeJS.Timeout;
 
@@ -52,9 +57,27 @@ export class PgSessionStore extends session.Store {
     clearInterval(this.pruner);
   }
 
+  private primed: ((sid: string) => Promise<session.SessionData | null>) | null = null;
+
+  /**
+   * The next get() — the one express-session makes at once when the caller loads the session right
+   * after this — reads the session with `read` (another statement that reads it alongside its own
+   * work: one round trip instead of two) instead of on its own. unprime() right after the load call.
+   */
+  prime(read: (sid: string) => Promise<session.SessionData | null>): void {
+    this.primed = read;
+  }
+
+  unprime(): void {
+    this.primed = null;
+  }
+
   override get(sid: string, cb: (err: unknown, sess?: session.SessionData | null) => void): void {
-    this.pool.query<{ sess: session.SessionData }>("SELECT sess FROM session WHERE sid = $1 AND expire >= now()", [sid]).then(
-      (r) => cb(null, r.rows[0]?.sess ?? null),
+    const primed = this.primed;
+    this.primed = null;
+    const read = primed ? primed(sid) : this.pool.query<{ sess: session.SessionData }>(`SELECT sess FROM session WHERE ${sessionWhere("$1")}`, [sid]).then((r) => r.rows[0]?.sess ?? null);
+    read.then(
+      (sess) => cb(null, sess),
       (err: unknown) => cb(err),
     );
   }

@@ -36,6 +36,8 @@ export interface ConsentView {
 import type { DeclaredDescription } from "../decisions/scopes";
 import type { ConfigCache } from "./config-cache";
 import { CONSUME, type CountedRow, type SignInCounters } from "./limits";
+import type { SessionData } from "express-session";
+import { sessionWhere } from "./sessions";
 
 export interface ClientMembership {
   clientId: string;
@@ -196,15 +198,16 @@ export function createStore(db: Db, configCache?: ConfigCache, pool?: Pool) {
      * A sign-in attempt's database work in one statement: counts the attempt on its counters
      * (limits.ts CONSUME, prepared by limits.signInCounters) and reads the account of the address.
      */
-    async attemptSignIn(email: string, counters: SignInCounters): Promise<{ counted: CountedRow[]; user: User | null }> {
-      const { rows } = await sql.query<{ counted: CountedRow[]; user: UserRow | null }>(
+    async attemptSignIn(email: string, counters: SignInCounters, sessionId: string | null = null): Promise<{ counted: CountedRow[]; user: User | null; session: SessionData | null }> {
+      const { rows } = await sql.query<{ counted: CountedRow[]; user: UserRow | null; session_data: SessionData | null }>(
         `WITH counted AS (${CONSUME})
          SELECT (SELECT json_agg(counted) FROM counted) AS counted,
-                (SELECT row_to_json(x) FROM (SELECT ${USER_COLUMNS} FROM users u WHERE u.email_normalized = $4) x) AS "user"`,
-        [counters.rows, counters.now, counters.durationsMs, normalizeEmail(email)],
+                (SELECT row_to_json(x) FROM (SELECT ${USER_COLUMNS} FROM users u WHERE u.email_normalized = $4) x) AS "user",
+                (SELECT sess FROM session WHERE ${sessionWhere("$5")}) AS session_data`,
+        [counters.rows, counters.now, counters.durationsMs, normalizeEmail(email), sessionId],
       );
       const r = rows[0]!;
-      return { counted: r.counted ?? [], user: r.user ? userOf(jsonUser(r.user)) : null };
+      return { counted: r.counted ?? [], user: r.user ? userOf(jsonUser(r.user)) : null, session: r.session_data };
     },
 
     async getUser(id: string, q: Queryable = sql): Promise<User | null> {
@@ -219,27 +222,56 @@ export function createStore(db: Db, configCache?: ConfigCache, pool?: Pool) {
      * statement claims the challenge — always, or when the consent holds `ifGranted` — so that a
      * step answered without a page needs no other query.
      */
-    async consentContext(userId: string, audienceId: string | null, consentChallenge: string, claim: { always: boolean; ifGranted: string[] | null } | null): Promise<ConsentContext> {
-      const { rows } = await sql.query<UserRow & { scopes: string[] | null; client_ids: string[] | null; handled: boolean; claimed: boolean; found: boolean }>(
+    async consentContext(
+      userId: string,
+      audienceId: string | null,
+      consentChallenge: string,
+      claim: { always: boolean; ifGranted: string[] | null } | null,
+      sessionId: string | null = null,
+    ): Promise<ConsentContext & { session: SessionData | null }> {
+      // With `sessionId`, the browser's session is read too, and the claim is made only when that
+      // session is nobody's or the subject's (flow-binding.guardConsent, checked again by the caller
+      // with the session read here: a browser signed in as someone else claims nothing).
+      const { rows } = await sql.query<UserRow & { scopes: string[] | null; client_ids: string[] | null; handled: boolean; claimed: boolean; found: boolean; session_data: SessionData | null }>(
         `WITH c AS (SELECT scopes, client_ids FROM consents WHERE user_id = $1::uuid AND audience_id = $2),
+              s AS (SELECT sess FROM session WHERE ${sessionWhere("$6")}),
               claimed AS (
                 INSERT INTO handled_challenges (hash, kind, handled_at)
                 SELECT $3, 'consent', now() AT TIME ZONE 'UTC'
-                WHERE $4::boolean OR ($5::text[] IS NOT NULL AND coalesce((SELECT scopes FROM c), '{}') @> $5::text[])
+                WHERE ($4::boolean OR ($5::text[] IS NOT NULL AND coalesce((SELECT scopes FROM c), '{}') @> $5::text[]))
+                  AND coalesce((SELECT sess->>'userId' FROM s), $7) = $7
                 ON CONFLICT (hash) DO NOTHING RETURNING hash)
          SELECT ${USER_COLUMNS}, u.id IS NOT NULL AS found, (SELECT scopes FROM c) AS scopes, (SELECT client_ids FROM c) AS client_ids,
                 EXISTS (SELECT 1 FROM handled_challenges WHERE hash = $3) AS handled,
-                EXISTS (SELECT 1 FROM claimed) AS claimed
+                EXISTS (SELECT 1 FROM claimed) AS claimed,
+                (SELECT sess FROM s) AS session_data
          FROM (SELECT 1) one LEFT JOIN users u ON u.id = $1::uuid`,
-        [UUID.test(userId) ? userId : "00000000-0000-0000-0000-000000000000", audienceId, challengeHash("consent", consentChallenge), claim?.always ?? false, claim?.ifGranted ?? null],
+        [
+          UUID.test(userId) ? userId : "00000000-0000-0000-0000-000000000000",
+          audienceId,
+          challengeHash("consent", consentChallenge),
+          claim?.always ?? false,
+          claim?.ifGranted ?? null,
+          sessionId,
+          userId,
+        ],
       );
       const r = rows[0]!;
-      return { user: r.found ? userOf(r) : null, grantedScopes: r.scopes ?? [], clientIds: r.client_ids ?? [], handled: r.handled, claimed: r.claimed };
+      return { user: r.found ? userOf(r) : null, grantedScopes: r.scopes ?? [], clientIds: r.client_ids ?? [], handled: r.handled, claimed: r.claimed, session: r.session_data };
     },
 
     async isChallengeHandled(kind: ChallengeKind, challenge: string): Promise<boolean> {
       const { rows } = await sql.query("SELECT 1 FROM handled_challenges WHERE hash = $1", [challengeHash(kind, challenge)]);
       return rows.length > 0;
+    },
+
+    /** isChallengeHandled, and the browser's session (`sessionId`) read in the same statement. */
+    async isChallengeHandledWithSession(kind: ChallengeKind, challenge: string, sessionId: string | null): Promise<{ handled: boolean; session: SessionData | null }> {
+      const { rows } = await sql.query<{ handled: boolean; session_data: SessionData | null }>(
+        `SELECT EXISTS (SELECT 1 FROM handled_challenges WHERE hash = $1) AS handled, (SELECT sess FROM session WHERE ${sessionWhere("$2")}) AS session_data`,
+        [challengeHash(kind, challenge), sessionId],
+      );
+      return { handled: rows[0]!.handled, session: rows[0]!.session_data };
     },
 
     /** Marks a challenge as answered; false when it already was (a replay or a double submit). */

@@ -120,3 +120,56 @@ test("the approval commits durably although the pool commits asynchronously", as
   }
   expect((await pool.query<{ s: string }>("SELECT current_setting('synchronous_commit') AS s")).rows[0]!.s).toBe("off");
 });
+
+describe("statements that read the browser's session alongside (Deps.loadSessionWith)", () => {
+  async function sessionOf(userId: string | null): Promise<string> {
+    const sid = `sid-${++n}`;
+    const sess = { cookie: { originalMaxAge: 3600_000, expires: new Date(Date.now() + 3600_000).toISOString(), httpOnly: true, path: "/" }, ...(userId ? { userId } : {}), csrfToken: `t${n}` };
+    await pool.query("INSERT INTO session (sid, sess, expire) VALUES ($1, $2::json, now() + interval '1 hour')", [sid, JSON.stringify(sess)]);
+    return sid;
+  }
+  test.each([
+    { what: "no session (a new browser)", who: null, claims: true },
+    { what: "the subject's own session", who: "self", claims: true },
+    { what: "a session nobody signed in to", who: "anonymous", claims: true },
+    { what: "a session of another user", who: "other", claims: false },
+  ] as const)("consentContext with $what: the silent step claimed: $claims; the session returned", async ({ who, claims }) => {
+    const user = await newUser();
+    await store.recordConsent(user, "aud", "c-x", ["openid"]);
+    const other = await newUser();
+    const sid = who === null ? null : await sessionOf(who === "self" ? user : who === "other" ? other : null);
+    const challenge = `ctx-${n}-${who}`;
+    statements = [];
+    const found = await store.consentContext(user, "aud", challenge, { always: false, ifGranted: ["openid"] }, sid);
+    expect(statements).toHaveLength(1); // one round trip for both
+    expect(found.claimed).toBe(claims);
+    expect(found.grantedScopes).toEqual(["openid"]);
+    if (sid) expect(found.session).toMatchObject({ csrfToken: expect.any(String) });
+    else expect(found.session).toBeNull();
+    // A refused browser leaves the challenge unclaimed: the person it belongs to can still answer it.
+    expect((await store.consentContext(user, "aud", challenge, { always: true, ifGranted: null })).handled).toBe(claims);
+  });
+
+  test("an expired session is not read", async () => {
+    const user = await newUser();
+    const sid = await sessionOf(user);
+    await pool.query("UPDATE session SET expire = now() - interval '1 second' WHERE sid = $1", [sid]);
+    expect((await store.consentContext(user, "aud", `exp-${n}`, null, sid)).session).toBeNull();
+    expect((await store.isChallengeHandledWithSession("login", `exp-${n}`, sid)).session).toBeNull();
+  });
+
+  test("the login page's replay check and the sign-in attempt read the session in their statement", async () => {
+    const user = await newUser();
+    const email = `u${n}@example.test`;
+    const sid = await sessionOf(user);
+    statements = [];
+    expect(await store.isChallengeHandledWithSession("login", "never-answered", sid)).toEqual({ handled: false, session: expect.objectContaining({ userId: user }) });
+    await store.claimChallenge("login", "answered-once");
+    expect((await store.isChallengeHandledWithSession("login", "answered-once", null)).handled).toBe(true);
+    const attempt = await store.attemptSignIn(email, { keys: [], rows: [`k-${n}`], now: Date.now(), durationsMs: [60_000] }, sid);
+    expect(attempt.user?.id).toBe(user);
+    expect(attempt.counted).toHaveLength(1);
+    expect(attempt.session).toMatchObject({ userId: user });
+    expect(statements).toHaveLength(4); // one each (the claim included)
+  });
+});
