@@ -14,22 +14,25 @@ import { restartWithFreshSignIn } from "../decisions/consent";
 import { msg, say } from "../i18n";
 import { lngOf, tOf, useAudienceBrand, useUiLocales } from "../middleware/page-locals";
 import { answerClaimed, answerOnce, withRestartLink } from "./challenges";
-import { FlowAlreadyHandledError, type OAuth2ConsentRequest } from "../services/hydra";
+import { FlowAlreadyHandledError, type OAuth2Client, type OAuth2ConsentRequest } from "../services/hydra";
 import type { User } from "../services/store";
 import type { Queryable } from "../services/db";
 import { AppError } from "../errors";
 import { startBrowserSignOut } from "./logout";
+import { consentTicketSubset, issueTicket, readConsentTicket, ticketKey, type TicketedConsentRequest } from "../decisions/request-ticket";
 
 const ConsentQuery = z.object({ consent_challenge: challenge });
 const SwitchAccountForm = z.object({ consent_challenge: challenge });
 const ConsentForm = z.object({
   consent_challenge: challenge,
   decision: z.enum(["allow", "deny"], { message: "must be allow or deny" }),
+  /** The page's description of the consent request (decisions/request-ticket.ts); optional. */
+  consent_ticket: z.string().max(16_384, "is too long").optional(),
 });
 
 interface Context {
   challenge: string;
-  request: OAuth2ConsentRequest;
+  request: OAuth2ConsentRequest | TicketedConsentRequest;
   clientId: string;
   clientName: string;
   subject: string;
@@ -51,6 +54,7 @@ interface Context {
 export function consentRoutes(deps: Deps): Router {
   const { hydra, store } = deps;
   const router = Router();
+  const ticketKeys = deps.env.SESSION_SECRETS.map((secret) => ticketKey(secret, "consent"));
 
   /**
    * Loads everything the decision needs and decides. Refuses (403, nothing stored, nothing sent to
@@ -58,12 +62,15 @@ export function consentRoutes(deps: Deps): Router {
    * With `claim`, the challenge is claimed in the same statement that reads the account and the
    * consent when the step will be answered without a page (then it costs one query); a replay gets the 410 page.
    */
-  async function load(req: Request, res: Response, consentChallenge: string, opts: { claim: boolean; stored?: boolean; session?: Promise<void> }): Promise<Context> {
+  async function load(req: Request, res: Response, consentChallenge: string, opts: { claim: boolean; stored?: boolean; session?: Promise<void>; ticket?: string }): Promise<Context> {
     // A form's post loads the session with its CSRF check (opts.session). GET /consent reads it in the
     // statement that reads the consent (below), unless the browser is refused anyway.
     const session = opts.session ?? (req.session ? Promise.resolve() : null);
     // A refused CSRF token (opts.session) is the answer even when Hydra refuses the challenge too.
-    const request = session ? (await Promise.all([afterCheck(hydra.getConsentRequest(consentChallenge), session), session]))[0] : await hydra.getConsentRequest(consentChallenge);
+    // The form's ticket, when it holds one for this challenge, stands in for Hydra's description.
+    const ticketed = readConsentTicket(opts.ticket, consentChallenge, ticketKeys, Date.now());
+    const described = ticketed ? Promise.resolve(ticketed) : hydra.getConsentRequest(consentChallenge);
+    const request = session ? (await Promise.all([afterCheck(described, session), session]))[0] : await described;
     const clientId = request.client?.client_id ?? "";
     const subject = request.subject ?? "";
     const answeredLogin = deps.browser.answeredLogin(req, request.login_session_id);
@@ -239,12 +246,14 @@ export function consentRoutes(deps: Deps): Router {
     const descriptions = await store.getScopeDescriptions(ctx.requestedScopes);
     const t = tOf(res);
     const describe = (s: string) => ({ name: s, description: say(t, describeScope(s, descriptions.get(s), lngOf(res))) });
-    const client = ctx.request.client;
+    // GET /consent asked Hydra (a ticket stands in only for a form's post): the client's whole record.
+    const client: Partial<OAuth2Client> | undefined = ctx.request.client;
     const webLink = (u: string | undefined) => (u && /^https?:\/\//i.test(u) ? u : null);
     res.render("consent", {
       title: t("consent:title"),
       csrfToken: deps.csrf.token(req),
       challenge: consent_challenge,
+      consentTicket: issueTicket(ticketKeys[0]!, consentTicketSubset(ctx.request), Date.now()),
       account: { email: ctx.user?.email ?? ctx.subject },
       // Not "client": EJS reads that name as one of its own options.
       rp: {
@@ -262,11 +271,12 @@ export function consentRoutes(deps: Deps): Router {
   });
 
   router.post("/consent", async (req: Request, res: Response) => {
-    // The session loads and the CSRF token is checked while Hydra describes the request.
+    // The session loads and the CSRF token is checked while Hydra describes the request (unless the
+    // form's ticket does: decisions/request-ticket.ts).
     const { form, checked } = await checkedForm(deps, req, res, ConsentForm, "consent form");
     // What the form answers does not depend on the stored consent: it approves or denies the
     // requested scopes (load() still reads it for a prompt=none request, which never asks).
-    const ctx = await load(req, res, form.consent_challenge, { claim: false, stored: false, session: checked });
+    const ctx = await load(req, res, form.consent_challenge, { claim: false, stored: false, session: checked, ticket: form.consent_ticket });
     const restart = withRestartLink(ctx.request.request_url);
     const { step } = ctx;
     if (step.kind === "first_party") return acceptFirstParty(res, ctx, step.grantScope).catch(restart);

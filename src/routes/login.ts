@@ -14,7 +14,7 @@ import { offersSignUp, registrationMode } from "../decisions/registration";
 import { normalizeEmail } from "../services/store";
 import { msg, say, type Msg } from "../i18n";
 import { tOf, useAudienceBrand, useUiLocales } from "../middleware/page-locals";
-import { issueLoginTicket, loginTicketKey, readLoginTicket, type TicketedLoginRequest } from "../decisions/login-ticket";
+import { issueTicket, loginTicketSubset, readLoginTicket, ticketKey, type TicketedLoginRequest } from "../decisions/request-ticket";
 
 /** "30 days", "12 hours", "45 minutes": how long "stay signed in" lasts, in words (i18next plurals). */
 export function rememberPeriod(seconds: number): Msg {
@@ -47,14 +47,14 @@ const LoginForm = z.object({
   email: z.string().trim().max(320, "is too long").default(""),
   password: z.string().max(1024, "is too long").default(""),
   remember: checkbox,
-  /** The page's description of the login request (decisions/login-ticket.ts); optional. */
+  /** The page's description of the login request (decisions/request-ticket.ts); optional. */
   login_ticket: z.string().max(8192, "is too long").optional(),
 });
 
 export function loginRoutes(deps: Deps): Router {
   const { hydra, store, env } = deps;
   const router = Router();
-  const ticketKeys = env.SESSION_SECRETS.map(loginTicketKey);
+  const ticketKeys = env.SESSION_SECRETS.map((secret) => ticketKey(secret, "login"));
 
   /**
    * Hydra's description of the login request: from the form's ticket when it holds one for this
@@ -84,7 +84,7 @@ export function loginRoutes(deps: Deps): Router {
       csrfToken: deps.csrf.token(req),
       challenge: loginRequest.challenge,
       // A ticket read from the form is passed on as it is: its age still counts from Hydra's answer.
-      loginTicket: extra.ticket ?? issueLoginTicket(ticketKeys[0]!, loginRequest, Date.now()),
+      loginTicket: extra.ticket ?? issueTicket(ticketKeys[0]!, loginTicketSubset(loginRequest), Date.now()),
       clientName: loginRequest.client.client_name || clientId,
       audienceName: membership?.audience.displayName ?? null,
       signUpUrl: membership && offersSignUp(registrationMode(membership.audience)) ? `/registration?login_challenge=${encodeURIComponent(loginRequest.challenge)}` : null,
@@ -159,7 +159,7 @@ export function loginRoutes(deps: Deps): Router {
     // Count the attempt before checking the password (atomic in the shared store: parallel guesses
     // cannot overshoot the limit) and read the account, in one statement; a right password takes
     // the attempt back; the same statement reads the browser's session. Meanwhile Hydra describes
-    // the login request (unless the form's ticket does: decisions/login-ticket.ts). A replayed step
+    // the login request (unless the form's ticket does: decisions/request-ticket.ts). A replayed step
     // is refused when it is answered (one query fewer per sign-in).
     const device = deps.browser.trustedDevice(req, emailNormalized);
     const signIn = { ip: req.ip ?? "unknown", emailNormalized, device };

@@ -84,7 +84,7 @@ test("Hydra errors are counted as errors", async () => {
   expect(value(after, 'hydra_call_duration_seconds_count{operation="getLoginRequest",outcome="error"}') - value(before, 'hydra_call_duration_seconds_count{operation="getLoginRequest",outcome="error"}')).toBe(1);
 });
 
-test("a sign-in form's post asks Hydra to describe the login request only when the form's ticket cannot stand in for it", async () => {
+test("a sign-in or consent form's post asks Hydra to describe the request only when the form's ticket cannot stand in for it", async () => {
   const gets = (text: string) => value(text, 'hydra_call_duration_seconds_count{operation="getLoginRequest",outcome="ok"}');
   const user = await createUser(stack.db);
   const scope = { clientId: "demo-web", redirectUri: CALLBACK, scope: "openid" };
@@ -109,4 +109,24 @@ test("a sign-in form's post asks Hydra to describe the login request only when t
   const consent2 = await other.submit(second.page, "#login-form", { email: user.email, password: user.password, login_ticket: `${changed}.${mac}` });
   expect(new URL(consent2.url).pathname).toBe("/consent");
   expect(gets(await scrape()) - gets(mid)).toBe(1);
+
+  // The same for the consent form: its own ticket, no call before the approval; a changed one
+  // (here: naming other scopes) is not used, and Hydra's description is what gets approved.
+  const consentGets = (text: string) => value(text, 'hydra_call_duration_seconds_count{operation="getConsentRequest",outcome="ok"}');
+  expect(consent.$("#consent-form input[name=consent_ticket]").attr("value")).toMatch(/^[\w-]+\.[\w-]+$/);
+  const beforeApproval = await scrape();
+  const done = await browser.submit(consent, "#consent-form", {}, { button: ["decision", "allow"], stopAt: [CALLBACK] });
+  expect(new URL(done.url).searchParams.get("code")).toBeTruthy();
+  expect(consentGets(await scrape()) - consentGets(beforeApproval)).toBe(0);
+
+  const consentTicket = consent2.$("#consent-form input[name=consent_ticket]").attr("value")!;
+  const [cPayload, cMac] = consentTicket.split(".") as [string, string];
+  const widened = Buffer.from(Buffer.from(cPayload, "base64url").toString().replace('"requested_scope":["openid"]', '"requested_scope":["openid","profile"]')).toString("base64url");
+  expect(widened).not.toBe(cPayload);
+  const beforeChanged = await scrape();
+  const done2 = await other.submit(consent2, "#consent-form", { consent_ticket: `${widened}.${cMac}` }, { button: ["decision", "allow"], stopAt: [CALLBACK] });
+  expect(new URL(done2.url).searchParams.get("code")).toBeTruthy();
+  expect(consentGets(await scrape()) - consentGets(beforeChanged)).toBe(1);
+  const stored = await stack.db.consent.findFirst({ where: { userId: user.id, audienceId: "demo" } });
+  expect(stored?.scopes).toEqual(["openid"]);
 });
