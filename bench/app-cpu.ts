@@ -98,6 +98,11 @@ async function main(): Promise<void> {
     const pgCpu = async () => { const { rows } = await mon.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1", [tag]); return rows.reduce((s, r) => s + (cpuMs(r.pid) || 0), 0); };
     // warm-up
     for (n = 0; n < 30; n++) for (const s of Object.values(steps)) await s();
+    // At rest: what the app spends with no request (timers, the mail outbox's poll, GC).
+    const idle0 = cpuMs(pid); const idleDb0 = await pgCpu();
+    await new Promise((r) => setTimeout(r, 10_000));
+    console.log(`at rest: app CPU ${((cpuMs(pid) - idle0) / 10).toFixed(1)} ms/s, database CPU ${(((await pgCpu()) - idleDb0) / 10).toFixed(1)} ms/s`);
+    if (process.env.REST_ONLY) return void (await mon.end());
     const total: Record<string, { cpu: number; wall: number; db: number }> = {};
     for (const k of Object.keys(steps)) total[k] = { cpu: 0, wall: 0, db: 0 };
     // Each step type measured in its own block of FLOWS requests (CPU ticks are 10 ms).

@@ -72,6 +72,7 @@ test("flows are counted: sign-in outcomes, consent decisions, route latency, Hyd
   expect(delta('hydra_call_duration_seconds_count{operation="acceptConsent",outcome="ok"}')).toBe(2);
   expect(delta('db_call_duration_seconds_count{operation="attemptSignIn",outcome="ok"}')).toBeGreaterThanOrEqual(2);
   expect(after).toMatch(/^process_resident_memory_bytes \d+/m);
+  expect(after).toMatch(/^nodejs_eventloop_lag_p99_seconds \d/m); // sampled every EVENT_LOOP_SAMPLE_MS
   // Route labels are patterns: no challenge or other value ever becomes a label.
   expect(after).not.toMatch(/challenge=|route="\/consent\?/);
 });
