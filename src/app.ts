@@ -52,6 +52,8 @@ export interface AppDeps {
 export function createApp({ env, hydra, store, logger, sessionStore, limits, mailer, metrics }: AppDeps): express.Express {
   const app = express();
   app.disable("x-powered-by");
+  // No ETag on generated answers: every page is made for one browser at one moment (below).
+  app.set("etag", false);
   app.set("trust proxy", env.TRUST_PROXY_HOPS);
   app.set("view engine", "ejs");
   app.set("views", path.join(ROOT_DIR, "views"));
@@ -94,6 +96,13 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
   // Before anything can fail: every page, error pages included, is in the person's language and brand.
   app.use(pageLocals(env));
   app.use(assetRoutes({ env } as Deps));
+  // Everything after the static assets is made for one browser at one moment (forms with their CSRF
+  // token and ticket, account pages, redirects carrying challenges): never kept by a browser's cache
+  // or a proxy (OWASP ASVS V14.3: sensitive data not cached).
+  app.use((_req, res, next) => {
+    res.setHeader("Cache-Control", "no-store");
+    next();
+  });
   app.use(sameOriginPosts(env, logger));
   app.use(express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 }));
 

@@ -192,3 +192,15 @@ test("challenges, codes, state and invitation codes never appear in the logs", a
     expect(logLines.filter((line) => line.includes(secret))).toEqual([]);
   }
 });
+
+test("pages and redirects are never cached (no-store, no ETag); static assets are", async () => {
+  const browser = new Browser();
+  const start = await startAuthorization(browser, stack, web());
+  for (const url of [start.page.url, `${stack.appUrl}/`, `${stack.appUrl}/login?login_challenge=nope`, `${stack.appUrl}/nowhere`, `${stack.appUrl}/account`]) {
+    const res = await browser.fetch(url);
+    expect([url, res.headers.get("cache-control"), res.headers.get("etag")]).toEqual([url, "no-store", null]);
+  }
+  const asset = await browser.fetch(`${stack.appUrl}/static/app.css`);
+  expect(asset.status).toBe(200);
+  expect(asset.headers.get("cache-control")).toMatch(/max-age=3600/);
+});
