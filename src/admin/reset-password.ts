@@ -21,6 +21,9 @@ import { queueRecoveryMail } from "../routes/recovery";
 import { describeAccessEnded, endUserAccess, EndUserAccessError, type AccessEnded } from "./credential-change";
 import { emailOption, readyHydra, UsageError } from "./manage-user";
 
+/** How long the command waits for a mail that a running app's poll claimed before it (ms). */
+const OTHER_SENDER_WAIT_MS = 5000;
+
 /** The settings the recovery mail needs, from the environment (the app's other required settings are not needed here). */
 function mailSettings() {
   if (!process.env.APP_BASE_URL) throw new UsageError("APP_BASE_URL is not set (the app's public URL, the start of the link in the mail)");
@@ -79,6 +82,13 @@ async function main(): Promise<number> {
     let row = await db.outboxMail.findUnique({ where: { id: outboxId } });
     for (let round = 0; round < 10 && row && !row.sentAt && row.attempts === 0; round++) {
       await mailer.flush();
+      row = await db.outboxMail.findUnique({ where: { id: outboxId } });
+    }
+    // A running app's outbox poll may have claimed it first and be sending it right now: its answer
+    // (sent, or the SMTP server's error) is waited for, a few seconds at most, so that what this
+    // command says is what happened.
+    for (let waited = 0; row && !row.sentAt && row.attempts > 0 && !row.lastError && waited < OTHER_SENDER_WAIT_MS; waited += 100) {
+      await new Promise((r) => setTimeout(r, 100));
       row = await db.outboxMail.findUnique({ where: { id: outboxId } });
     }
     const mail = row?.sentAt
