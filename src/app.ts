@@ -133,7 +133,6 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
   // the store for the cookie's session id at once, and the primed store answers with that statement.
   const loadSessionWith: Deps["loadSessionWith"] = (req, res, read) => {
     let result: ReturnType<typeof read> | undefined;
-    const wasLoaded = Boolean(req.session);
     sessionStore.prime((sid) => {
       result = read(sid);
       return result.then((r) => r.session);
@@ -142,7 +141,7 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
     sessionStore.unprime();
     // No session to read (none in the cookie, a bad signature, or loaded before): the statement alone.
     result ??= read(null);
-    if (!wasLoaded) loaded.catch(() => undefined); // the caller awaits `loaded`; its failure is `result`'s too
+    loaded.catch(() => undefined); // the caller awaits `loaded`; its failure is `result`'s too
     return { loaded, result };
   };
 

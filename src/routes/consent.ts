@@ -108,16 +108,16 @@ export function consentRoutes(deps: Deps): Router {
     const plan = opts.claim ? claimPlan(input) : null;
     let found: Awaited<ReturnType<typeof store.consentContext>> | { user: null; grantedScopes: string[]; clientIds: string[]; handled: false; claimed: false };
     if (opts.stored === false && !input.promptNone) {
+      if (!req.session) {
+        await deps.loadSession(req, res);
+        guardBrowser();
+      }
       found = { user: null, grantedScopes: [], clientIds: [], handled: false, claimed: false };
     } else if (req.session) {
       found = await store.consentContext(subject, audience?.id ?? null, consentChallenge, plan);
     } else {
       const { loaded, result } = deps.loadSessionWith(req, res, (sid) => store.consentContext(subject, audience?.id ?? null, consentChallenge, plan, sid));
       [found] = await Promise.all([result, loaded]);
-      guardBrowser();
-    }
-    if (!req.session) {
-      await deps.loadSession(req, res);
       guardBrowser();
     }
     if (found.handled) throw new FlowAlreadyHandledError(request.request_url || undefined);

@@ -133,11 +133,10 @@ export function loginRoutes(deps: Deps): Router {
   });
 
   router.post("/login", async (req, res) => {
-    // The session is read by the statement that counts the attempt (below), and the CSRF token
-    // checked then. The password is checked, and anything answered, only after it (a form refused
-    // for its token still counts as an attempt, like any other refused sign-in).
-    // The form is read first: the attempt's statement reads the session too (below). A bad form is
-    // answered only after the CSRF check (a refused token is the answer then).
+    // The form is read first: the statement that counts the attempt (below) reads the session too,
+    // and the CSRF token is checked then. A bad form is answered only after the CSRF check. The
+    // password is checked, and anything answered, only after it (a form refused for its token still
+    // counts as an attempt, like any other refused sign-in).
     let form: z.infer<typeof LoginForm>;
     try {
       form = parseInput(LoginForm, req.body, "sign-in form");
