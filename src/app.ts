@@ -2,7 +2,6 @@
 import path from "node:path";
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from "express";
 import session from "express-session";
-import helmet from "helmet";
 import { csrfSync } from "csrf-sync";
 import type { Env } from "./config/env";
 import type { Hydra } from "./services/hydra";
@@ -14,6 +13,7 @@ import { pageLocals } from "./middleware/page-locals";
 import { assetRoutes } from "./routes/assets";
 import { errorHandler, notFoundHandler } from "./middleware/errors";
 import { sameOriginPosts } from "./middleware/same-origin";
+import { SECURITY_HEADERS, securityHeaders } from "./middleware/security-headers";
 import type { Limits } from "./services/limits";
 import type { PgSessionStore } from "./services/sessions";
 import type { Mailer } from "./services/mail";
@@ -33,6 +33,7 @@ import { homeRoutes } from "./routes/home";
 import { accountRoutes } from "./routes/account";
 import { accountSettingsRoutes } from "./routes/account-settings";
 import { registrationRoutes } from "./routes/registration";
+import { routeBySegment } from "./routes/dispatch";
 
 export { ROOT_DIR };
 
@@ -68,30 +69,7 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
     next();
   });
   app.use(requestLog(logger));
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          // Everything from this origin only: no inline script or style, images also as data: URIs.
-          "default-src": ["'self'"],
-          "script-src": ["'self'"],
-          "script-src-attr": ["'none'"],
-          "style-src": ["'self'"],
-          "img-src": ["'self'", "data:"],
-          "font-src": ["'self'"],
-          "connect-src": ["'self'"],
-          "object-src": ["'none'"],
-          "base-uri": ["'none'"],
-          "frame-ancestors": ["'none'"],
-          // No form-action: after a form post the browser follows Hydra's redirects to the client's
-          // redirect URI, and Chrome applies form-action to that whole chain.
-        },
-      },
-      // No page of this app tells another site its URL (which may carry a challenge).
-      referrerPolicy: { policy: "no-referrer" },
-    }),
-  );
+  app.use(securityHeaders(SECURITY_HEADERS));
   app.use(cookieParser());
   // Before anything can fail: every page, error pages included, is in the person's language and brand.
   app.use(pageLocals(env));
@@ -167,17 +145,21 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
     metrics,
   };
 
-  app.use(healthRoutes(deps));
-  app.use(homeRoutes(deps));
-  app.use(loginRoutes(deps));
-  app.use(registrationRoutes(deps));
-  app.use(verificationRoutes(deps));
-  app.use(recoveryRoutes(deps));
-  app.use(hydraErrorRoutes(deps));
-  app.use(consentRoutes(deps));
-  app.use(logoutRoutes(deps));
-  app.use(accountRoutes(deps));
-  app.use(accountSettingsRoutes(deps));
+  app.use(
+    routeBySegment([
+      healthRoutes(deps),
+      homeRoutes(deps),
+      loginRoutes(deps),
+      registrationRoutes(deps),
+      verificationRoutes(deps),
+      recoveryRoutes(deps),
+      hydraErrorRoutes(deps),
+      consentRoutes(deps),
+      logoutRoutes(deps),
+      accountRoutes(deps),
+      accountSettingsRoutes(deps),
+    ]),
+  );
 
   app.use(notFoundHandler);
   app.use(errorHandler(logger) as ErrorRequestHandler);
