@@ -1,8 +1,9 @@
-// Developer tool (issue #12): the app's own CPU per request, without Hydra's noise. Starts the
-// production build against a stand-in for Hydra's admin API (canned answers; it does not check
-// anything: this is NOT a test of the flows, which run against the real Hydra in `npm test` and
-// `npm run bench`), then drives remembered and returning steps one at a time and prints the app
-// process's CPU per step. Usage: npx tsx bench/app-cpu.ts [flows]
+// Developer tool (issue #12): the app's own CPU per request, without Hydra's noise, next to the no-op +
+// argon2 reference app's for the same step. Starts the production build and bench/noop-app.ts
+// (MODE=argon2) against a stand-in for Hydra's admin API (canned answers; it does not check anything:
+// this is NOT a test of the flows, which run against the real Hydra in `npm test` and `npm run
+// bench`), then drives remembered, returning and first-time steps one at a time and prints each
+// process's CPU per step. Usage: [ONLY=text] npx tsx bench/app-cpu.ts [requests per step]
 import { execFileSync, spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
