@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     const targets = { "this app": { url: appUrl, pid: app.pid! }, "no-op+argon2": { url: `http://127.0.0.1:${noopPort}`, pid: noop.pid! } };
 
     // Each group is a sequence of steps; measuring a step runs the steps before it in its group first
-    // (unmeasured). A group's state: its browser and, between steps, the page's CSRF field.
+    // (unmeasured). A group's state: its browser and, between steps, the last page's hidden form fields.
     interface Ctx { b: Browser; n: number; form: string; user: number }
     // The page's hidden fields (CSRF token, challenge, ticket), sent back as a browser would.
     const field = (html: string) => [...html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map(([, k, v]) => `${k}=${encodeURIComponent(v!.replace(/&#34;|&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&"))}`).filter((kv, i, a) => a.indexOf(kv) === i).join("&");
