@@ -60,7 +60,10 @@ interface Options {
   scale: boolean;
   rounds: number;
   durationMs: number;
+  /** The warm-up before the measured rounds (each app × scenario at the highest concurrency). */
   warmupMs: number;
+  /** The short warm-up after the app restarts (profiling, scale sizes). */
+  rewarmMs: number;
   concurrency: number[];
   scenarios: Scenario[];
   apps: AppKind[];
@@ -75,6 +78,7 @@ function usage(): never {
   --scale              also fill 1k → 100k → 1M consents and report the consent step and query plans
   --rounds N           rounds of interleaved cells (default 3)
   --duration S         seconds per cell (default 10)
+  --warmup S           warm-up per app and scenario before the rounds (default 15)
   --concurrency 1,8    virtual browsers per cell (default 1,8)
   --scenarios LIST     first-time,returning,remembered (default all)
   --apps LIST          app,noop,argon2 (default all; app is always included)
@@ -90,7 +94,8 @@ function parseOptions(argv: string[]): Options {
     scale: false,
     rounds: 3,
     durationMs: 10_000,
-    warmupMs: 3_000,
+    warmupMs: 15_000,
+    rewarmMs: 3_000,
     concurrency: [1, 8],
     scenarios: [...SCENARIOS],
     apps: ["app", "noop", "argon2"],
@@ -116,6 +121,9 @@ function parseOptions(argv: string[]): Options {
         break;
       case "--duration":
         o.durationMs = Math.max(1, Number(val())) * 1000;
+        break;
+      case "--warmup":
+        o.warmupMs = Math.max(0, Number(val())) * 1000;
         break;
       case "--concurrency":
         o.concurrency = val().split(",").map(Number).filter((n) => n > 0);
@@ -147,7 +155,8 @@ function parseOptions(argv: string[]): Options {
   if (o.quick) {
     if (!set.has("--rounds")) o.rounds = 1;
     if (!set.has("--duration")) o.durationMs = 4_000;
-    o.warmupMs = 1_000;
+    if (!set.has("--warmup")) o.warmupMs = 1_000;
+    o.rewarmMs = 1_000;
   }
   return o;
 }
@@ -453,13 +462,14 @@ async function main(): Promise<void> {
         log(`profiling the app's CPU: ${scenario}, C=1`);
         const dir = path.join(workDir, `profile-${scenario}`);
         await ours.stack.restart({ nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`] });
-        await runCell(ours, scenario, 1, opts.warmupMs, 0);
+        await runCell(ours, scenario, 1, opts.rewarmMs, 0);
         const fromUs = monotonicUs();
         const cell = await runCell(ours, scenario, 1, opts.durationMs, 0);
         const toUs = monotonicUs();
         await ours.stack.restart(); // the profiled process exits: V8 writes the profile
         const file = newestProfile(dir);
         if (!file) throw new Error(`no CPU profile in ${dir}`);
+        if (process.env.BENCH_KEEP_PROFILES) fs.mkdirSync(process.env.BENCH_KEEP_PROFILES, { recursive: true });
         if (process.env.BENCH_KEEP_PROFILES) fs.copyFileSync(file, path.join(process.env.BENCH_KEEP_PROFILES, `${scenario}.cpuprofile`));
         profiles.push({ scenario, flows: cell.flows, summary: summarizeProfile(file, { fromUs, toUs }) });
       }
@@ -477,7 +487,7 @@ async function main(): Promise<void> {
         await fillConsents(ours.stack.appDbName!, have, size, passwordHash);
         log(`scale: filled in ${fmtDuration(Date.now() - fillStart)}`);
         have = size;
-        await runCell(ours, "returning", 1, opts.warmupMs, 0);
+        await runCell(ours, "returning", 1, opts.rewarmMs, 0);
         const cell = await runCell(ours, "returning", 1, opts.durationMs, 0);
         const flows = await captureFlows(ours.stack, flowsToCapture(ours));
         const plans = await explainAll(ours.stack.appDbName!, flows);
