@@ -139,7 +139,9 @@ async function main(): Promise<void> {
       // warm-up: every group's steps
       for (let i = 0; i < 30; i++) for (const g of groups) { const c = ctx(g.fresh); for (const [, s] of g.steps) await s(c); }
       if (tname === "this app") {
-        // At rest: what the app spends with no request (timers, the mail outbox's poll, GC).
+        // At rest: what the app spends with no request (timers, the mail outbox's poll, GC), measured
+        // after the warm-up's own tail has settled (V8 compiles and collects for seconds after a burst).
+        await new Promise((r) => setTimeout(r, Number(process.env.REST_SETTLE_MS ?? 15_000)));
         const idle0 = cpuMs(target.pid); const idleDb0 = await pgCpu();
         await new Promise((r) => setTimeout(r, 10_000));
         console.log(`at rest: app CPU ${((cpuMs(target.pid) - idle0) / 10).toFixed(1)} ms/s, database CPU ${(((await pgCpu()) - idleDb0) / 10).toFixed(1)} ms/s`);
