@@ -60,7 +60,8 @@ export async function startServer(env: Env, logger: Logger = createLogger(env.LO
   if (metricsServer) logger.info({ url: metricsServer.url }, "metrics");
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(env.PORT, env.HOST, () => resolve(s));
+    // Express 5 calls back with the error when listening fails (EADDRINUSE, EACCES): refuse to start.
+    const s = app.listen(env.PORT, env.HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
     s.once("error", reject);
   });
   const { port } = server.address() as AddressInfo;
