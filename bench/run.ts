@@ -469,8 +469,11 @@ async function main(): Promise<void> {
         await ours.stack.restart(); // the profiled process exits: V8 writes the profile
         const file = newestProfile(dir);
         if (!file) throw new Error(`no CPU profile in ${dir}`);
-        if (process.env.BENCH_KEEP_PROFILES) fs.mkdirSync(process.env.BENCH_KEEP_PROFILES, { recursive: true });
-        if (process.env.BENCH_KEEP_PROFILES) fs.copyFileSync(file, path.join(process.env.BENCH_KEEP_PROFILES, `${scenario}.cpuprofile`));
+        const keep = process.env.BENCH_KEEP_PROFILES;
+        if (keep) {
+          fs.mkdirSync(keep, { recursive: true });
+          fs.copyFileSync(file, path.join(keep, `${scenario}.cpuprofile`));
+        }
         profiles.push({ scenario, flows: cell.flows, summary: summarizeProfile(file, { fromUs, toUs }) });
       }
     }

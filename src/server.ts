@@ -62,7 +62,6 @@ export async function startServer(env: Env, logger: Logger = createLogger(env.LO
   const server = await new Promise<Server>((resolve, reject) => {
     // Express 5 calls back with the error when listening fails (EADDRINUSE, EACCES): refuse to start.
     const s = app.listen(env.PORT, env.HOST, (err?: Error) => (err ? reject(err) : resolve(s)));
-    s.once("error", reject);
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${env.HOST.includes(":") ? `[${env.HOST}]` : env.HOST}:${port}`;
