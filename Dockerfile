@@ -7,7 +7,7 @@
 #               dependencies: it is @prisma/client's optional peer, so `npm ci --omit=dev` keeps it)
 #   seed        node dist/prisma/seed.js --config <file>
 #   demo        sh docker/entrypoint.sh                       (docker-compose.yml: migrate, seed, serve)
-FROM node:20-bookworm-slim AS base
+FROM node:24-bookworm-slim AS base
 # openssl: Prisma's CLI probes for it and warns without it.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends openssl \

@@ -45,6 +45,9 @@ for port in "$APP_PORT" "$HYDRA_PUBLIC_PORT" "$HYDRA_ADMIN_PORT" "$DEMO_CLIENT_P
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then say "port $port is already in use (another dev stack?)"; exit 1; fi
 done
 
+# Node.js 24 (the system's when new enough, else the pinned official build in .bin/: scripts/ensure-node.sh).
+PATH="$(bash scripts/ensure-node.sh):$PATH"
+export PATH
 [ -d node_modules ] || { say "installing npm packages"; PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; }
 [ -d src/generated/prisma ] || npm run --silent prisma:generate >/dev/null
 bash scripts/build-hydra.sh
