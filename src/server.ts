@@ -1,12 +1,14 @@
 // Entry point: validate configuration, wire dependencies, listen, shut down cleanly.
 // Shutdown (SIGTERM/SIGINT): stop accepting connections, /health/ready answers 503, requests in
 // flight finish (at most SHUTDOWN_TIMEOUT_MS) on connections then closed, idle keep-alive
-// connections are closed at once; then the mail worker and the database pools close, exit code 0.
+// connections are closed at once; then the mail worker and the database pool close, exit code 0.
+// The server's every statement runs on one plain pg pool: it builds no Prisma client (Prisma is for
+// the admin commands and the seed), so it never loads Prisma's WebAssembly query compiler.
 import type { AddressInfo } from "node:net";
 import type { Server, ServerResponse } from "node:http";
 import { ConfigError, loadEnv, type Env } from "./config/env";
 import { createApp } from "./app";
-import { createDb, createPool } from "./services/db";
+import { createPool } from "./services/db";
 import { PgSessionStore } from "./services/sessions";
 import { createHydra } from "./services/hydra";
 import { createStore } from "./services/store";
@@ -26,7 +28,7 @@ export interface RunningServer {
   /**
    * Graceful stop: no new connections, /health/ready 503, requests in flight may finish within
    * `timeoutMs` (default SHUTDOWN_TIMEOUT_MS), then every connection is closed and the mail worker
-   * and pools with it. Calling it again returns the same stop. Resolves with the number of requests
+   * and the pool with it. Calling it again returns the same stop. Resolves with the number of requests
    * that were still running when their connections were cut.
    */
   shutdown(timeoutMs?: number): Promise<{ cut: number }>;
@@ -37,17 +39,17 @@ export interface RunningServer {
 export async function startServer(env: Env, logger: Logger = createLogger(env.LOG_LEVEL)): Promise<RunningServer> {
   // argon2id (19 MiB each) one at a time unless configured: the memory bound of README "Scaling".
   setPasswordHashConcurrency(env.PASSWORD_HASH_CONCURRENCY);
-  const db = createDb(env.DATABASE_URL);
-  // The sign-in path's pool: sessions, attempt counters, answered challenges, consents (src/services/db.ts).
+  // The app's database, all of it: sessions, attempt counters, answered challenges, consents,
+  // users, mail links, the outbox, the configuration (src/services/db.ts).
   const pool = createPool(env.DATABASE_URL, { onError: (err) => logger.warn({ err }, "database connection lost") });
   const sessionStore = new PgSessionStore(pool, { ttlSeconds: env.SESSION_TTL_SECONDS, onError: (err) => logger.warn({ err }, "pruning expired sessions failed") });
   const metrics = createMetrics();
   const hydra = instrument(createHydra({ adminUrl: env.HYDRA_ADMIN_URL, timeoutMs: env.HYDRA_TIMEOUT_MS, publicUrl: env.HYDRA_PUBLIC_INTERNAL_URL }), metrics.hydraCalls);
   const limits = createLimits(pool, env, metrics);
-  const mailer = createMailer({ db, pool, smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, timeoutMs: env.SMTP_TIMEOUT_MS, logger, productName: env.BRAND_PRODUCT_NAME });
+  const mailer = createMailer({ pool, smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, timeoutMs: env.SMTP_TIMEOUT_MS, logger, productName: env.BRAND_PRODUCT_NAME });
   // Audiences, clients, scopes and claims in memory; a seed run reaches every replica through NOTIFY.
-  const configCache = await createConfigCache({ db, databaseUrl: env.DATABASE_URL, logger });
-  const store = instrument(createStore(db, configCache, pool), metrics.dbCalls);
+  const configCache = await createConfigCache({ pool, databaseUrl: env.DATABASE_URL, logger });
+  const store = instrument(createStore({ pool, configCache }), metrics.dbCalls);
   // Expired one-time tokens are removed every hour (any replica may do it; it is idempotent).
   // So are answered challenges older than a day (instead of on every sign-in step).
   const pruner = setInterval(() => {
@@ -108,7 +110,7 @@ export async function startServer(env: Env, logger: Logger = createLogger(env.LO
       await mailer.close();
       await configCache.close();
       await metricsServer?.close();
-      await Promise.allSettled([db.$disconnect(), pool.end()]);
+      await pool.end().catch(() => undefined);
       return { cut };
     })());
 

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
 
   const db = createDb(process.env.DATABASE_URL, { max: 1 });
   try {
-    const store = createStore(db);
+    const store = createStore({ db });
     const audience = await store.getAudience(values.audience);
     if (!audience) throw new Error(`there is no audience "${values.audience}" (apply the configuration with npm run seed first)`);
     const mode = registrationMode(audience);

@@ -73,7 +73,7 @@ async function main(): Promise<number> {
 
   const db = createDb(process.env.DATABASE_URL, { max: 1 });
   try {
-    const store = createStore(db);
+    const store = createStore({ db });
     const emailNormalized = normalizeEmail(values.email);
     const existing = await db.user.findUnique({ where: { emailNormalized } });
 

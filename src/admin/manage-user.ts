@@ -44,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
 
   const db = createDb(process.env.DATABASE_URL!, { max: 1 });
   try {
-    const store = createStore(db);
+    const store = createStore({ db });
     const user: User | null = await store.findUserByEmail(email);
     if (!user) throw new UsageError(`there is no user ${email}; nothing was changed`);
     const who = `user ${user.email} (id ${user.id})`;

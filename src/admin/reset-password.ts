@@ -53,7 +53,7 @@ async function main(): Promise<number> {
     productName: env.BRAND_PRODUCT_NAME,
   });
   try {
-    const store = createStore(db);
+    const store = createStore({ db });
     const user = await store.findUserByEmail(email);
     if (!user) throw new UsageError(`there is no user ${email}; no mail was sent`);
     if (user.disabledAt) throw new UsageError(`user ${user.email} is disabled (since ${user.disabledAt.toISOString()}), so a recovery link would not work; run user:enable first. No mail was sent.`);
@@ -63,8 +63,8 @@ async function main(): Promise<number> {
       // The mail is in English: a command has no browser to take a language from, and a user's
       // language is not stored.
       await queueRecoveryMail(tx, env, user, "en");
-      const row = await tx.outboxMail.findFirst({ where: { to: user.email, template: "recovery" }, orderBy: { id: "desc" }, select: { id: true } });
-      return row!.id;
+      const { rows } = await tx.query<{ id: bigint | string }>(`SELECT id FROM outbox WHERE "to" = $1 AND template = 'recovery' ORDER BY id DESC LIMIT 1`, [user.email]);
+      return BigInt(rows[0]!.id);
     });
 
     let ended: AccessEnded | null = null;

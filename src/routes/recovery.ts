@@ -15,12 +15,11 @@ import { msg, type Language } from "../i18n";
 import { lngOf, tOf } from "../middleware/page-locals";
 import { hashPassword, passwordProblem, personalInputs, PASSWORD_MIN_LENGTH } from "../services/passwords";
 import { issueOneTimeToken, normalizeEmail, type User } from "../services/store";
+import type { Queryable } from "../services/db";
 import { endUserAccess, EndUserAccessError } from "../admin/credential-change";
 import { ensureNotHandled } from "./challenges";
 import { finishLogin, saveSession } from "./login-step";
 import { tooManyAttempts } from "../middleware/rate-limit";
-
-type Tx = Parameters<typeof issueOneTimeToken>[0];
 
 const RecoveryQuery = z.object({ login_challenge: challenge.optional() });
 const RecoveryForm = z.object({
@@ -38,7 +37,7 @@ const MIN_ANSWER_MS = 400;
  * Issues a recovery link for the user and writes the mail, in `tx` (also used by `user:reset-password`).
  * `lng` is the mail's language: the page's (lngOf(res)) when a person asked for it.
  */
-export async function queueRecoveryMail(tx: Tx, env: Env, user: Pick<User, "id" | "email" | "name">, lng: Language = "en"): Promise<void> {
+export async function queueRecoveryMail(tx: Queryable, env: Env, user: Pick<User, "id" | "email" | "name">, lng: Language = "en"): Promise<void> {
   const { token, expiresAt } = await issueOneTimeToken(tx, { kind: "RECOVERY", userId: user.id, email: user.email, ttlSeconds: env.RECOVERY_TTL_SECONDS, withCode: false });
   await enqueueMail(tx, {
     to: user.email,
@@ -128,7 +127,7 @@ export function recoveryRoutes(deps: Deps): Router {
     const changed = await store.transaction(async (tx) => {
       const used = await store.useOneTimeToken(tx, "RECOVERY", form.token);
       if (!used) return false;
-      await tx.user.update({ where: { id: user.id }, data: { passwordHash } });
+      await store.setPasswordHash(tx, user.id, passwordHash);
       // The link reached the mailbox: the address is verified too (when it is still the account's).
       await store.markEmailVerified(tx, user.id, used.email);
       await enqueueMail(tx, {

@@ -13,10 +13,9 @@ import { enqueueMail } from "../services/mail";
 import { msg, say, type Language, type Msg } from "../i18n";
 import { lngOf, tOf } from "../middleware/page-locals";
 import { issueOneTimeToken, MAX_CODE_ATTEMPTS, type User } from "../services/store";
+import type { Queryable } from "../services/db";
 import { renderCheckInbox, challengeDigest, saveSession } from "./login-step";
 import { resumePendingLogin } from "./login";
-
-type Tx = Parameters<typeof issueOneTimeToken>[0];
 
 const tokenField = z.string({ message: "is required" }).regex(/^[A-Za-z0-9_-]{20,100}$/, "is not a link from our mail");
 const LinkQuery = z.object({ token: tokenField.optional() });
@@ -28,7 +27,7 @@ const ResendForm = z.object({ login_challenge: challenge.optional() });
  * Issues a verification link and code for the user's address and writes the mail, in `tx`.
  * `lng` is the mail's language: the language of the page where the person signed up (lngOf(res)).
  */
-export async function queueVerificationMail(tx: Tx, env: Env, user: Pick<User, "id" | "email" | "name">, lng: Language = "en"): Promise<void> {
+export async function queueVerificationMail(tx: Queryable, env: Env, user: Pick<User, "id" | "email" | "name">, lng: Language = "en"): Promise<void> {
   const { token, code, expiresAt } = await issueOneTimeToken(tx, {
     kind: "VERIFY_EMAIL",
     userId: user.id,
@@ -54,7 +53,7 @@ export async function queueVerificationMail(tx: Tx, env: Env, user: Pick<User, "
  * Mail to an address's owner when someone signs up with it: nothing changes, here is how to get in.
  * `lng`: the language of the sign-up page (the owner's own language is not stored).
  */
-export async function queueAccountExistsMail(tx: Tx, env: Env, owner: Pick<User, "email" | "name">, lng: Language = "en"): Promise<void> {
+export async function queueAccountExistsMail(tx: Queryable, env: Env, owner: Pick<User, "email" | "name">, lng: Language = "en"): Promise<void> {
   await enqueueMail(tx, {
     to: owner.email,
     template: "account-exists",

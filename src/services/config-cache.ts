@@ -5,9 +5,9 @@
 // connection is re-opened (with a reload, for what it missed), and the version is also compared
 // every `checkEveryMs` as a safety net.
 import { Client as PgClient } from "pg";
-import type { Db } from "./db";
+import type { Queryable } from "./db";
 import type { Logger } from "../logger";
-import type { Audience } from "../generated/prisma/client";
+import { audienceColumns, audienceOf, type Audience, type JsonValue } from "./store";
 import type { ClaimDef } from "../decisions/claims";
 import type { DeclaredDescription } from "../decisions/scopes";
 
@@ -34,18 +34,35 @@ export interface ConfigCache {
   close(): Promise<void>;
 }
 
-/** Reads the whole configuration in one consistent snapshot (REPEATABLE READ). */
-export async function loadConfigSnapshot(db: Db): Promise<ConfigSnapshot> {
-  const [versionRows, audiences, clients, scopes, claims] = await db.$transaction(
-    [
-      db.$queryRaw<{ version: bigint }[]>`SELECT version FROM config_version WHERE id = 1`,
-      db.audience.findMany(),
-      db.client.findMany({ select: { id: true, audienceId: true } }),
-      db.scope.findMany({ select: { name: true, audienceId: true, description: true, descriptions: true } }),
-      db.claim.findMany({ orderBy: { name: "asc" } }),
-    ],
-    { isolationLevel: "RepeatableRead" },
-  );
+const VERSION = "SELECT version::text AS version FROM config_version WHERE id = 1";
+
+/**
+ * The whole configuration in one statement: one consistent snapshot (every part of a statement sees
+ * the same snapshot), one round trip. Each table comes back as a JSON array (audiences' timestamps
+ * as text with their offset).
+ */
+const SNAPSHOT = `
+  SELECT (${VERSION}) AS version,
+         (SELECT coalesce(json_agg(x ORDER BY x.id), '[]') FROM (SELECT ${audienceColumns("a")} FROM audiences a) x) AS audiences,
+         (SELECT coalesce(json_agg(json_build_object('id', id, 'audienceId', audience_id) ORDER BY id), '[]') FROM clients) AS clients,
+         (SELECT coalesce(json_agg(json_build_object('name', name, 'audienceId', audience_id, 'description', description, 'descriptions', descriptions) ORDER BY name), '[]')
+            FROM scopes) AS scopes,
+         (SELECT coalesce(json_agg(json_build_object('name', name, 'scope', scope, 'source', source, 'audienceId', audience_id) ORDER BY name), '[]')
+            FROM claims) AS claims`;
+
+interface SnapshotRow {
+  version: string | null;
+  audiences: Record<string, unknown>[];
+  clients: { id: string; audienceId: string }[];
+  scopes: { name: string; audienceId: string | null; description: string | null; descriptions: JsonValue }[];
+  claims: { name: string; scope: string; source: string; audienceId: string | null }[];
+}
+
+/** Reads the whole configuration in one consistent snapshot (`q`: the server's pool). */
+export async function loadConfigSnapshot(q: Queryable): Promise<ConfigSnapshot> {
+  const { rows } = await q.query<SnapshotRow>(SNAPSHOT);
+  const { version, clients, scopes, claims } = rows[0]!;
+  const audiences = rows[0]!.audiences.map((a) => audienceOf(a, "", true));
   const audienceClients = new Map<string, string[]>();
   for (const c of clients) audienceClients.set(c.audienceId, [...(audienceClients.get(c.audienceId) ?? []), c.id]);
   const scopeDescriptions = new Map<string, DeclaredDescription>();
@@ -55,7 +72,7 @@ export async function loadConfigSnapshot(db: Db): Promise<ConfigSnapshot> {
     else if (s.description) scopeDescriptions.set(s.name, s.description);
   }
   return {
-    version: versionRows[0]?.version ?? 0n,
+    version: BigInt(version ?? 0),
     audiences: new Map(audiences.map((a) => [a.id, a])),
     clientAudience: new Map(clients.map((c) => [c.id, c.audienceId])),
     audienceClients,
@@ -65,9 +82,10 @@ export async function loadConfigSnapshot(db: Db): Promise<ConfigSnapshot> {
   };
 }
 
-export async function createConfigCache(opts: { db: Db; databaseUrl: string; logger: Logger; checkEveryMs?: number; reconnectMs?: number }): Promise<ConfigCache> {
-  const { db, logger } = opts;
-  let snapshot: ConfigSnapshot | null = await loadConfigSnapshot(db).catch((err) => {
+/** `pool`: where the configuration is read (the server's plain pool); `databaseUrl`: for the LISTEN connection of its own. */
+export async function createConfigCache(opts: { pool: Queryable; databaseUrl: string; logger: Logger; checkEveryMs?: number; reconnectMs?: number }): Promise<ConfigCache> {
+  const { pool, logger } = opts;
+  let snapshot: ConfigSnapshot | null = await loadConfigSnapshot(pool).catch((err) => {
     logger.warn({ err }, "configuration not loaded at start-up; reading it from the database until it is");
     return null;
   });
@@ -82,7 +100,7 @@ export async function createConfigCache(opts: { db: Db; databaseUrl: string; log
       again = true; // a change announced while loading: load once more right after
       return loading;
     }
-    loading = loadConfigSnapshot(db)
+    loading = loadConfigSnapshot(pool)
       .then((s) => {
         if (s.version !== snapshot?.version) logger.info({ version: String(s.version) }, "configuration reloaded");
         snapshot = s;
@@ -130,9 +148,10 @@ export async function createConfigCache(opts: { db: Db; databaseUrl: string; log
   await listen();
   // Safety net: compare the version now and then (one tiny query), in case a notification was lost.
   const check = setInterval(() => {
-    void db.$queryRaw<{ version: bigint }[]>`SELECT version FROM config_version WHERE id = 1`
-      .then((rows) => {
-        if ((rows[0]?.version ?? 0n) !== snapshot?.version) return reload();
+    void pool
+      .query<{ version: string }>(VERSION)
+      .then(({ rows }) => {
+        if (BigInt(rows[0]?.version ?? 0) !== snapshot?.version) return reload();
       })
       .catch(() => undefined);
   }, opts.checkEveryMs ?? 30_000);

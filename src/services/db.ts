@@ -1,17 +1,22 @@
 // The app's two ways into its database:
-// - Prisma (Rust-free engine + pg driver adapter; see README "Development") for everything but the
-//   sign-in path;
-// - a plain `pg` pool for the sign-in path's few statements (sessions, attempt counters, answered
-//   challenges, the consent read and write): one round trip each, none of Prisma's per-query
-//   compilation, and several of them in one transaction where a step writes more than one thing.
+// - a plain `pg` pool: everything the server does (src/server.ts builds no Prisma client; its
+//   statements are SQL through `Queryable`: one round trip each, none of Prisma's per-query
+//   compilation, and several of them in one transaction where a step writes more than one thing);
+// - Prisma (Rust-free engine + pg driver adapter; see README "Development") for the admin commands
+//   and the seed (src/admin/*, prisma/seed.ts). createDb loads Prisma only when it is called, so a
+//   process that never calls it (the server) never loads Prisma's client or its WebAssembly query
+//   compiler (about 35 MiB of memory).
 import { createHash } from "node:crypto";
 import { Client, Pool, type PoolClient, type QueryResultRow } from "pg";
-import { PrismaPg } from "@prisma/adapter-pg";
-import { PrismaClient } from "../generated/prisma/client";
+import type { PrismaClient } from "../generated/prisma/client";
 
 export type Db = PrismaClient;
 
+/** A Prisma client for the admin commands and the seed (the server uses createPool only). */
 export function createDb(databaseUrl: string, opts: { max?: number } = {}): Db {
+  // Loaded here, not at the top: importing this module (the server does) must not load Prisma.
+  const { PrismaPg } = require("@prisma/adapter-pg") as typeof import("@prisma/adapter-pg");
+  const { PrismaClient } = require("../generated/prisma/client") as typeof import("../generated/prisma/client");
   const adapter = new PrismaPg({
     connectionString: databaseUrl,
     max: opts.max ?? 5,
@@ -24,11 +29,14 @@ export function createDb(databaseUrl: string, opts: { max?: number } = {}): Db {
 /**
  * The plain pool. An idle client losing its connection (database restarted) must not crash the process.
  *
- * Its transactions commit asynchronously (synchronous_commit=off): a commit does not wait for the
- * WAL flush. What it writes is sign-in bookkeeping (sessions, attempt counters, answered challenges,
- * the note that a client used a consent); a database crash can lose the last fraction of a second
- * of it (never corrupt it: PostgreSQL "Asynchronous Commit"), which at worst signs a person out or
- * forgets a few counted attempts. A consent decision is durable: recordConsent commits synchronously.
+ * Its transactions commit asynchronously by default (synchronous_commit=off): a commit does not wait
+ * for the WAL flush. What it writes so is sign-in bookkeeping (sessions, attempt counters, answered
+ * challenges, the note that a client used a consent) and pruning; a database crash can lose the last
+ * fraction of a second of it (never corrupt it: PostgreSQL "Asynchronous Commit"), which at worst
+ * signs a person out or forgets a few counted attempts. Everything else is durable: a consent
+ * decision (recordConsent), and the writes store.ts and the mail outbox commit synchronously
+ * (inTransaction's `durable`, or set_config in the statement): accounts, passwords, addresses, mail
+ * links and codes, mail, revocations, deletions, ended sessions.
  */
 export function createPool(databaseUrl: string, opts: { max?: number; onError?: (err: Error) => void } = {}): Pool {
   const pool = new Pool({
@@ -81,6 +89,23 @@ export interface Queryable {
   query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
 }
 
+/** Prisma's client or one of its interactive transactions: what prismaQueryable runs statements on. */
+export type PrismaRaw = Pick<Db, "$queryRawUnsafe">;
+
+/**
+ * Statements through Prisma's raw queries (admin commands, which have no pool): the same SQL as on
+ * the pool. Prisma returns every statement's rows (none without RETURNING), bigint as BigInt and
+ * count(*) as BigInt too (cast to int where a number is wanted); rowCount is the number of rows returned.
+ */
+export function prismaQueryable(db: PrismaRaw): Queryable {
+  return {
+    async query(text, values) {
+      const rows = (await db.$queryRawUnsafe(text, ...(values ?? []))) as never[];
+      return { rows, rowCount: rows.length };
+    },
+  };
+}
+
 /** Adds a value to a composed statement's parameters and returns its placeholder ("$3"). */
 export type Param = (value: unknown) => string;
 
@@ -100,12 +125,15 @@ export interface Along {
   writes?: ((p: Param, guard: string) => string)[];
 }
 
-/** Runs `fn` on one client between BEGIN and COMMIT (ROLLBACK when it throws). */
-export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` on one client between BEGIN and COMMIT (ROLLBACK when it throws). `durable`: the commit
+ * waits for the WAL flush (synchronous_commit on for this transaction; set in BEGIN's round trip).
+ */
+export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, opts: { durable?: boolean } = {}): Promise<T> {
   const client = await pool.connect();
   let broken = false;
   try {
-    await client.query("BEGIN");
+    await client.query(opts.durable ? "BEGIN; SET LOCAL synchronous_commit = on" : "BEGIN");
     const result = await fn(client);
     await client.query("COMMIT");
     return result;

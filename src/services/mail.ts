@@ -8,7 +8,7 @@
 import path from "node:path";
 import ejs from "ejs";
 import nodemailer from "nodemailer";
-import type { Db, Queryable } from "./db";
+import { prismaQueryable, type Db, type Queryable } from "./db";
 import { ROOT_DIR } from "../paths";
 import type { Logger } from "../logger";
 import { OUTBOX_MAX_ATTEMPTS, retryDelaySeconds } from "../decisions/outbox";
@@ -113,13 +113,22 @@ export async function renderMail(template: MailTemplate, data: Record<string, un
   return { subject: m[1]!.trim(), text: rest.join("\n").replace(/^\n+/, ""), html };
 }
 
-type Tx = Pick<Db, "outboxMail">;
+/**
+ * The start of an outbox write committed durably also on the pg pool (whose default is asynchronous
+ * commit; db.ts createPool): the statement reads `durable` (FROM durable), so that set_config runs.
+ */
+const DURABLE = "WITH durable AS (SELECT set_config('synchronous_commit', 'on', true) AS v)";
+
 type DueMail = { id: bigint | string; to: string; template: MailTemplate; data: Record<string, unknown>; attempts: number };
 
-/** Writes a mail into the outbox (inside the caller's transaction when `tx` is one). */
-export async function enqueueMail(tx: Tx, mail: OutgoingMail): Promise<void> {
+/** The outbox row enqueueMail writes; its parameters: $1 to, $2 template, $3 data (JSON text). */
+export const ENQUEUE_MAIL = `INSERT INTO outbox ("to", template, data, attempts, next_attempt_at, created_at)
+  VALUES ($1, $2, $3::jsonb, 0, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')`;
+
+/** Writes a mail into the outbox (inside the caller's transaction when `tx` is one: store.transaction). */
+export async function enqueueMail(tx: Queryable, mail: OutgoingMail): Promise<void> {
   const lng = mail.lng ?? (isLanguage(mail.data.lng) ? mail.data.lng : DEFAULT_LANGUAGE);
-  await tx.outboxMail.create({ data: { to: mail.to, template: mail.template, data: { ...mail.data, lng } as object } });
+  await tx.query(ENQUEUE_MAIL, [mail.to, mail.template, JSON.stringify({ ...mail.data, lng })]);
 }
 
 export interface Mailer {
@@ -131,20 +140,24 @@ export interface Mailer {
 }
 
 export function createMailer(opts: {
-  db: Db;
+  /** Admin commands (no pool): the outbox is read and written through Prisma's raw queries. */
+  db?: Db;
   smtpUrl: string;
   from: string;
   timeoutMs: number;
   logger: Logger;
   pollMs?: number;
   /**
-   * The server's plain pg pool: the poll (every pollMs on every replica, mostly finding nothing)
-   * runs on it rather than through Prisma's query compiler. Without it (admin commands), Prisma.
+   * The server's plain pg pool: every statement of the worker (the poll, every pollMs on every
+   * replica, mostly finding nothing; marking rows sent or failed; removing old ones) runs on it.
+   * Without it (admin commands), the same statements go through Prisma's raw queries (`db`).
    */
   pool?: Queryable;
   /** BRAND_PRODUCT_NAME: named in every mail's subject (DEFAULT_PRODUCT_NAME when not given). */
   productName?: string;
 }): Mailer {
+  if (!opts.pool && !opts.db) throw new Error("createMailer: give a pg pool or a Prisma client");
+  const sql: Queryable = opts.pool ?? prismaQueryable(opts.db!);
   const transport = nodemailer.createTransport(opts.smtpUrl, {
     connectionTimeout: opts.timeoutMs,
     greetingTimeout: opts.timeoutMs,
@@ -157,36 +170,39 @@ export function createMailer(opts: {
 
   async function round(): Promise<number> {
     // Claim due rows atomically (every replica runs this): a claimed row is not due again for a minute.
-    // Committed durably also on the pg pool (whose default is asynchronous commit).
+    // Committed durably also on the pg pool (DURABLE), as is marking a row sent or failed. Times are UTC
+    // (the columns are timestamp without time zone holding UTC, as Prisma writes them).
     const claim = `
-      WITH durable AS (SELECT set_config('synchronous_commit', 'on', true) AS v)
-      UPDATE outbox SET next_attempt_at = now() + interval '60 seconds', attempts = attempts + 1
+      ${DURABLE}
+      UPDATE outbox SET next_attempt_at = now() AT TIME ZONE 'UTC' + interval '60 seconds', attempts = attempts + 1
       WHERE id IN (
-        SELECT id FROM outbox, durable WHERE sent_at IS NULL AND next_attempt_at <= now() AND attempts < $1
+        SELECT id FROM outbox, durable WHERE sent_at IS NULL AND next_attempt_at <= now() AT TIME ZONE 'UTC' AND attempts < $1
         ORDER BY id LIMIT 20 FOR UPDATE OF outbox SKIP LOCKED)
       RETURNING id, "to", template, data, attempts`;
-    const rows = opts.pool
-      ? (await opts.pool.query<DueMail>(claim, [OUTBOX_MAX_ATTEMPTS])).rows
-      : await opts.db.$queryRawUnsafe<DueMail[]>(claim, OUTBOX_MAX_ATTEMPTS);
+    const { rows } = await sql.query<DueMail>(claim, [OUTBOX_MAX_ATTEMPTS]);
     let sent = 0;
     for (const row of rows) {
       try {
         const mail = await renderMail(row.template, row.data, { productName: opts.productName });
         await transport.sendMail({ from: opts.from, to: row.to, subject: mail.subject, text: mail.text, html: mail.html });
-        await opts.db.$executeRaw`UPDATE outbox SET sent_at = now(), last_error = NULL WHERE id = ${BigInt(row.id)}`;
+        await sql.query(`${DURABLE} UPDATE outbox SET sent_at = now() AT TIME ZONE 'UTC', last_error = NULL FROM durable WHERE id = $1::bigint`, [String(row.id)]);
         sent++;
       } catch (err) {
         const delay = retryDelaySeconds(row.attempts);
         opts.logger.warn({ err, mail: String(row.id), template: row.template, attempts: row.attempts, retryInSeconds: delay }, "mail not sent; will retry");
-        await opts.db.$executeRaw`
-          UPDATE outbox SET next_attempt_at = now() + make_interval(secs => ${delay}), last_error = ${String((err as Error).message).slice(0, 500)}
-          WHERE id = ${BigInt(row.id)}`.catch(() => undefined);
+        await sql
+          .query(`${DURABLE} UPDATE outbox SET next_attempt_at = now() AT TIME ZONE 'UTC' + make_interval(secs => $2::double precision), last_error = $3 FROM durable WHERE id = $1::bigint`, [
+            String(row.id),
+            delay,
+            String((err as Error).message).slice(0, 500),
+          ])
+          .catch(() => undefined);
       }
     }
     // Sent mail is kept a week for support questions, then removed (checked every ten minutes).
     if (rows.length === 0 && Date.now() - prunedAt > 10 * 60_000) {
       prunedAt = Date.now();
-      await opts.db.$executeRaw`DELETE FROM outbox WHERE sent_at < now() - interval '7 days'`;
+      await sql.query("DELETE FROM outbox WHERE sent_at < now() AT TIME ZONE 'UTC' - interval '7 days'");
     }
     return sent;
   }

@@ -1,12 +1,65 @@
-// The one module that reads and writes the app's database: Prisma, and the plain pg pool for the sign-in path.
+// The one module that reads and writes the app's database, in SQL: on the plain pg pool in the
+// server, through Prisma's raw queries in the admin commands (which have no pool; src/services/db.ts).
 import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from "node:crypto";
 import type { Pool } from "pg";
-import { inTransaction, type Db, type Param, type Queryable } from "./db";
-import { Prisma } from "../generated/prisma/client";
-import type { Audience, User, Consent, Invitation } from "../generated/prisma/client";
+import { inTransaction, prismaQueryable, type Db, type Param, type Queryable } from "./db";
 import type { ClaimDef } from "../decisions/claims";
 
-export type { Audience, User, Consent, Invitation };
+// The rows as the app uses them (the shapes Prisma's generated model types have: the schema's field
+// names, Date for timestamps, string[] for arrays, JSON as parsed values).
+
+/** A JSON column's value, parsed. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key in string]?: JsonValue };
+
+export interface Audience {
+  id: string;
+  displayName: string;
+  tokenAudience: string;
+  signUpEnabled: boolean;
+  invitationEnabled: boolean;
+  requireVerifiedEmail: boolean;
+  startUrl: string | null;
+  brandName: string | null;
+  brandLogo: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface User {
+  id: string;
+  email: string;
+  emailNormalized: string;
+  emailVerified: boolean;
+  passwordHash: string;
+  name: string | null;
+  givenName: string | null;
+  familyName: string | null;
+  attributes: JsonValue;
+  disabledAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface Consent {
+  id: string;
+  userId: string;
+  audienceId: string;
+  scopes: string[];
+  clientIds: string[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface Invitation {
+  id: string;
+  audienceId: string;
+  codeHash: string;
+  email: string | null;
+  expiresAt: Date;
+  usedAt: Date | null;
+  usedByUserId: string | null;
+  createdAt: Date;
+}
 
 /** Invitation codes are 256-bit random strings; only their SHA-256 is stored. */
 export function invitationCodeHash(code: string): string {
@@ -55,12 +108,30 @@ const challengeHash = (kind: ChallengeKind, challenge: string) => createHash("sh
 /** Hydra's challenges live for 30 minutes (hydra.yml ttl.login_consent_request); records are kept a day. */
 const HANDLED_CHALLENGE_RETENTION_MS = 24 * 60 * 60 * 1000;
 
+/**
+ * A unique constraint refused a write: PostgreSQL's 23505 (on the pg pool), or Prisma's P2002 (a
+ * model call) or P2010 (a raw query) with 23505 from its driver adapter (admin commands).
+ */
 export function isUniqueViolation(err: unknown): boolean {
-  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === "P2002";
+  const e = err as { code?: unknown; meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown; kind?: unknown } } } } | null;
+  if (!e || typeof e !== "object") return false;
+  if (e.code === "23505" || e.code === "P2002") return true;
+  const cause = e.meta?.driverAdapterError?.cause;
+  return e.code === "P2010" && (e.meta?.code === "23505" || cause?.originalCode === "23505" || cause?.kind === "UniqueConstraintViolation");
 }
 
 export type OneTimeTokenKind = "VERIFY_EMAIL" | "RECOVERY" | "CHANGE_EMAIL";
-type Tx = Parameters<Parameters<Db["$transaction"]>[0]>[0];
+
+/** A JS time as a statement parameter for a UTC timestamp column: `${p}::timestamptz AT TIME ZONE 'UTC'` (independent of any time zone setting). */
+const utc = (d: Date | null) => (d ? d.toISOString() : null);
+
+/**
+ * Prisma's model calls that update one row by its id threw when there was none ("Record to update
+ * not found"); the SQL keeps that: a write that was to change one row and changed none throws.
+ */
+function expectOne(rows: readonly unknown[], what: string): void {
+  if (rows.length !== 1) throw new Error(`${what}: no such row`);
+}
 
 const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
 export const oneTimeTokenHash = (token: string) => sha256(`ott:${token}`);
@@ -78,22 +149,29 @@ export type TokenLookup =
  * Earlier unused tokens of the same kind for the user are retired: only the newest mail works.
  */
 export async function issueOneTimeToken(
-  tx: Tx,
+  tx: Queryable,
   opts: { kind: OneTimeTokenKind; userId: string; email: string; ttlSeconds: number; withCode: boolean },
 ): Promise<{ token: string; code: string | null; expiresAt: Date }> {
   const token = randomBytes(32).toString("base64url");
   const code = opts.withCode ? String(randomInt(0, 1_000_000)).padStart(6, "0") : null;
   const id = randomUUID();
   const expiresAt = new Date(Date.now() + opts.ttlSeconds * 1000);
-  await tx.oneTimeToken.updateMany({ where: { userId: opts.userId, kind: opts.kind, usedAt: null }, data: { usedAt: new Date() } });
-  await tx.oneTimeToken.create({
-    data: { id, kind: opts.kind, tokenHash: oneTimeTokenHash(token), codeHash: code ? codeHash(id, code) : null, userId: opts.userId, email: opts.email, expiresAt },
-  });
+  // One statement: the earlier unused tokens retired, the new one written.
+  await tx.query(
+    `WITH retired AS (
+       UPDATE one_time_tokens SET used_at = now() AT TIME ZONE 'UTC'
+       WHERE user_id = $4::uuid AND kind = $2::"OneTimeTokenKind" AND used_at IS NULL)
+     INSERT INTO one_time_tokens (id, kind, token_hash, code_hash, attempts, user_id, email, expires_at, created_at)
+     VALUES ($1::uuid, $2::"OneTimeTokenKind", $3, $5, 0, $4::uuid, $6, $7::timestamptz AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')`,
+    [id, opts.kind, oneTimeTokenHash(token), opts.userId, code ? codeHash(id, code) : null, opts.email, utc(expiresAt)],
+  );
   return { token, code, expiresAt };
 }
 
-// The sign-in path's statements run on the plain pg pool (src/services/db.ts): the users row as
-// Prisma's User, timestamps read as UTC (the columns are timestamp without time zone, as Prisma writes them).
+// Every statement is SQL with parameters (constant texts: the pool prepares them by name, db.ts):
+// rows are read into the shapes above, timestamps read as UTC (the columns are timestamp without
+// time zone holding UTC, as Prisma writes them) and written as now() AT TIME ZONE 'UTC' or as a
+// timestamptz parameter converted to UTC.
 const USER_COLUMNS = `u.id, u.email, u.email_normalized, u.email_verified, u.password_hash, u.name, u.given_name, u.family_name,
   u.attributes, u.disabled_at AT TIME ZONE 'UTC' AS disabled_at, u.created_at AT TIME ZONE 'UTC' AS created_at, u.updated_at AT TIME ZONE 'UTC' AS updated_at`;
 
@@ -135,6 +213,67 @@ function jsonUser(r: UserRow): UserRow {
   return { ...r, disabled_at: date(r.disabled_at), created_at: date(r.created_at)!, updated_at: date(r.updated_at)! };
 }
 
+/** The audiences row `t`'s columns, named with `as` before each (for joins). */
+export function audienceColumns(t: string, as = ""): string {
+  return `${t}.id AS ${as}id, ${t}.display_name AS ${as}display_name, ${t}.token_audience AS ${as}token_audience,
+  ${t}.sign_up_enabled AS ${as}sign_up_enabled, ${t}.invitation_enabled AS ${as}invitation_enabled,
+  ${t}.require_verified_email AS ${as}require_verified_email, ${t}.start_url AS ${as}start_url, ${t}.brand_name AS ${as}brand_name,
+  ${t}.brand_logo AS ${as}brand_logo, ${t}.created_at AT TIME ZONE 'UTC' AS ${as}created_at, ${t}.updated_at AT TIME ZONE 'UTC' AS ${as}updated_at`;
+}
+const AUDIENCE_COLUMNS = audienceColumns("a");
+const JOINED_AUDIENCE_COLUMNS = audienceColumns("a", "a_");
+
+/**
+ * An Audience from a row of audienceColumns(…, as). `json`: the row went through row_to_json
+ * (timestamps as text, with their offset).
+ */
+export function audienceOf(r: Record<string, unknown>, as = "", json = false): Audience {
+  const at = (k: string) => (json ? new Date(String(r[as + k])) : (r[as + k] as Date));
+  return {
+    id: r[`${as}id`] as string,
+    displayName: r[`${as}display_name`] as string,
+    tokenAudience: r[`${as}token_audience`] as string,
+    signUpEnabled: r[`${as}sign_up_enabled`] as boolean,
+    invitationEnabled: r[`${as}invitation_enabled`] as boolean,
+    requireVerifiedEmail: r[`${as}require_verified_email`] as boolean,
+    startUrl: r[`${as}start_url`] as string | null,
+    brandName: r[`${as}brand_name`] as string | null,
+    brandLogo: r[`${as}brand_logo`] as string | null,
+    createdAt: at("created_at"),
+    updatedAt: at("updated_at"),
+  };
+}
+
+const INVITATION_COLUMNS = `i.id, i.audience_id, i.code_hash, i.email, i.expires_at AT TIME ZONE 'UTC' AS expires_at, i.used_at AT TIME ZONE 'UTC' AS used_at,
+  i.used_by_user_id, i.created_at AT TIME ZONE 'UTC' AS created_at`;
+
+interface InvitationRow {
+  id: string;
+  audience_id: string;
+  code_hash: string;
+  email: string | null;
+  expires_at: Date;
+  used_at: Date | null;
+  used_by_user_id: string | null;
+  created_at: Date;
+}
+
+function invitationOf(r: InvitationRow): Invitation {
+  return {
+    id: r.id,
+    audienceId: r.audience_id,
+    codeHash: r.code_hash,
+    email: r.email,
+    expiresAt: r.expires_at,
+    usedAt: r.used_at,
+    usedByUserId: r.used_by_user_id,
+    createdAt: r.created_at,
+  };
+}
+
+/** Counts as numbers: Prisma's raw queries return bigint columns as BigInt, pg as text. */
+const count = (v: unknown) => Number(v ?? 0);
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What a consent step needs from the database, read in one statement. */
@@ -162,32 +301,46 @@ export function claimChallengeStatement(kind: ChallengeKind, challenge: string):
 }
 
 /**
+ * Where the store's statements go: the server's plain pg pool, or (admin commands, the seed's
+ * callers, tests) a Prisma client whose raw queries run the same SQL. A configuration cache is optional.
+ */
+export type StoreOptions = { configCache?: ConfigCache } & ({ pool: Pool; db?: undefined } | { db: Db; pool?: undefined });
+
+/** Prisma's limits for the interactive transaction of store.transaction (admin commands; the pool waits connectionTimeoutMillis for a connection). */
+const TRANSACTION_LIMITS = { maxWait: 10_000, timeout: 15_000 };
+
+/**
  * The app's store. With a configuration cache, the configuration reads (client membership, scopes,
  * claims, audiences) come from memory; without one (admin commands) or before it is loaded, from the
- * database. With a pg pool (the server), the sign-in path's statements use it instead of Prisma.
+ * database. Every statement is SQL: on the pool when one is given (the server, which has no Prisma
+ * client at all), else through Prisma's raw queries.
  */
-export function createStore(db: Db, configCache?: ConfigCache, pool?: Pool) {
+export function createStore(opts: StoreOptions) {
+  const { configCache, pool, db } = opts;
   const config = () => configCache?.current() ?? null;
-  /** The plain pool, or a client inside a transaction. Without a pool (admin commands), Prisma's raw queries. */
-  const sql: Queryable = pool ?? {
-    async query(text, values) {
-      const rows = (await db.$queryRawUnsafe(text, ...(values ?? []))) as never[];
-      return { rows, rowCount: rows.length };
-    },
-  };
-  const tx = <T>(fn: (q: Queryable) => Promise<T>): Promise<T> => (pool ? inTransaction(pool, fn) : db.$transaction((t) => fn({
-    async query(text, values) {
-      const rows = (await t.$queryRawUnsafe(text, ...(values ?? []))) as never[];
-      return { rows, rowCount: rows.length };
-    },
-  })));
+  if (!pool && !db) throw new Error("createStore: give a pg pool or a Prisma client");
+  /** The plain pool (its commits asynchronous: sign-in bookkeeping, db.ts createPool). Without a pool (admin commands), Prisma's raw queries. */
+  const sql: Queryable = pool ?? prismaQueryable(db!);
+  /**
+   * Runs `fn` between BEGIN and COMMIT on one connection (a pool's client, or Prisma's interactive
+   * transaction). `durable`: committed synchronously on the pool too (Prisma's connections always are).
+   */
+  const tx = <T>(fn: (q: Queryable) => Promise<T>, how: { durable?: boolean; limits?: { maxWait: number; timeout: number } } = {}): Promise<T> =>
+    pool ? inTransaction(pool, fn, { durable: how.durable }) : db!.$transaction((t) => fn(prismaQueryable(t)), how.limits);
+  /**
+   * One statement committed synchronously on the pool too: the writes that went through Prisma
+   * (always durable) before the server ran without it (accounts, invitations, revocations, deletions, ended sessions).
+   */
+  const durable: Queryable = pool ? { query: (text, values) => tx((q) => q.query(text, values), { durable: true }) } : sql;
   return {
     async ping(): Promise<void> {
       await sql.query("SELECT 1");
     },
 
-    /** Runs `fn` in one transaction on the plain pool (several sign-in writes as one). */
-    inTransaction: tx,
+    /** Runs `fn` in one transaction (several sign-in writes as one). */
+    inTransaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+      return tx(fn);
+    },
 
     async findUserByEmail(email: string, q: Queryable = sql): Promise<User | null> {
       const { rows } = await q.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.email_normalized = $1`, [normalizeEmail(email)]);
@@ -285,7 +438,11 @@ export function createStore(db: Db, configCache?: ConfigCache, pool?: Pool) {
 
     /** Forgets answered challenges older than Hydra's challenges can live (server.ts runs it now and then). */
     async pruneHandledChallenges(): Promise<number> {
-      return (await db.handledChallenge.deleteMany({ where: { handledAt: { lt: new Date(Date.now() - HANDLED_CHALLENGE_RETENTION_MS) } } })).count;
+      const { rows } = await sql.query<{ n: unknown }>(
+        "WITH gone AS (DELETE FROM handled_challenges WHERE handled_at < $1::timestamptz AT TIME ZONE 'UTC' RETURNING 1) SELECT count(*)::int AS n FROM gone",
+        [utc(new Date(Date.now() - HANDLED_CHALLENGE_RETENTION_MS))],
+      );
+      return count(rows[0]?.n);
     },
 
     /** Undoes claimChallenge when answering Hydra failed, so the user can retry. */
@@ -297,15 +454,18 @@ export function createStore(db: Db, configCache?: ConfigCache, pool?: Pool) {
     async getScopeOwners(names: readonly string[]): Promise<Map<string, string | null>> {
       const c = config();
       if (c) return new Map(names.filter((n) => c.scopeOwners.has(n)).map((n) => [n, c.scopeOwners.get(n)!]));
-      const rows = await db.scope.findMany({ where: { name: { in: [...names] } }, select: { name: true, audienceId: true } });
-      return new Map(rows.map((r) => [r.name, r.audienceId]));
+      const { rows } = await sql.query<{ name: string; audience_id: string | null }>("SELECT name, audience_id FROM scopes WHERE name = ANY($1::text[])", [[...names]]);
+      return new Map(rows.map((r) => [r.name, r.audience_id]));
     },
 
     /** Declared descriptions of scopes: one text, or one per language. */
     async getScopeDescriptions(names: readonly string[]): Promise<Map<string, DeclaredDescription>> {
       const c = config();
       if (c) return new Map(names.filter((n) => c.scopeDescriptions.has(n)).map((n) => [n, c.scopeDescriptions.get(n)!]));
-      const rows = await db.scope.findMany({ where: { name: { in: [...names] } }, select: { name: true, description: true, descriptions: true } });
+      const { rows } = await sql.query<{ name: string; description: string | null; descriptions: JsonValue }>(
+        "SELECT name, description, descriptions FROM scopes WHERE name = ANY($1::text[])",
+        [[...names]],
+      );
       const out = new Map<string, DeclaredDescription>();
       for (const r of rows) {
         const perLanguage = r.descriptions && typeof r.descriptions === "object" && !Array.isArray(r.descriptions) ? (r.descriptions as Record<string, string>) : null;
@@ -319,13 +479,16 @@ export function createStore(db: Db, configCache?: ConfigCache, pool?: Pool) {
     async getClaimDefs(audienceId: string): Promise<ClaimDef[]> {
       const c = config();
       if (c) return c.claims.filter((d) => d.audience === null || d.audience === audienceId);
-      const rows = await db.claim.findMany({ where: { OR: [{ audienceId: null }, { audienceId }] }, orderBy: { name: "asc" } });
-      return rows.map((r) => ({ name: r.name, scope: r.scope, source: r.source, audience: r.audienceId }));
+      const { rows } = await sql.query<{ name: string; scope: string; source: string; audience_id: string | null }>(
+        "SELECT name, scope, source, audience_id FROM claims WHERE audience_id IS NULL OR audience_id = $1 ORDER BY name ASC",
+        [audienceId],
+      );
+      return rows.map((r) => ({ name: r.name, scope: r.scope, source: r.source, audience: r.audience_id }));
     },
 
     async getGrantedScopes(userId: string, audienceId: string): Promise<string[]> {
-      const row = await db.consent.findUnique({ where: { userId_audienceId: { userId, audienceId } }, select: { scopes: true } });
-      return row?.scopes ?? [];
+      const { rows } = await sql.query<{ scopes: string[] | null }>("SELECT scopes FROM consents WHERE user_id = $1::uuid AND audience_id = $2", [userId, audienceId]);
+      return rows[0]?.scopes ?? [];
     },
 
     /**
@@ -366,98 +529,141 @@ export function createStore(db: Db, configCache?: ConfigCache, pool?: Pool) {
       );
     },
 
+    /** The user's consents (one per audience, by audience id) with their audience and the names of the clients that used them. */
     async listConsents(userId: string): Promise<ConsentView[]> {
-      const rows = await db.consent.findMany({ where: { userId }, include: { audience: { include: { clients: true } } }, orderBy: { audienceId: "asc" } });
+      const { rows } = await sql.query<{ scopes: string[]; client_ids: string[]; created_at: Date; updated_at: Date; client_names: Record<string, string | null> }>(
+        `SELECT coalesce(c.scopes, '{}') AS scopes, coalesce(c.client_ids, '{}') AS client_ids,
+                c.created_at AT TIME ZONE 'UTC' AS created_at, c.updated_at AT TIME ZONE 'UTC' AS updated_at, ${JOINED_AUDIENCE_COLUMNS},
+                (SELECT coalesce(json_object_agg(cl.id, cl.display_name), '{}') FROM clients cl WHERE cl.audience_id = a.id) AS client_names
+         FROM consents c JOIN audiences a ON a.id = c.audience_id
+         WHERE c.user_id = $1::uuid
+         ORDER BY c.audience_id ASC`,
+        [userId],
+      );
       return rows.map((r) => ({
-        audience: r.audience,
+        audience: audienceOf(r, "a_"),
         scopes: r.scopes,
-        clients: r.clientIds.map((id) => ({ id, name: r.audience.clients.find((c) => c.id === id)?.displayName ?? id })),
-        createdAt: r.createdAt,
-        updatedAt: r.updatedAt,
+        clients: r.client_ids.map((id) => ({ id, name: r.client_names[id] ?? id })),
+        createdAt: r.created_at,
+        updatedAt: r.updated_at,
       }));
     },
 
     async getAudience(id: string): Promise<Audience | null> {
       const c = config();
       if (c) return c.audiences.get(id) ?? null;
-      return db.audience.findUnique({ where: { id } });
+      const { rows } = await sql.query(`SELECT ${AUDIENCE_COLUMNS} FROM audiences a WHERE a.id = $1`, [id]);
+      return rows[0] ? audienceOf(rows[0]) : null;
     },
 
     async listAudienceClientIds(audienceId: string): Promise<string[]> {
       const c = config();
       if (c) return [...(c.audienceClients.get(audienceId) ?? [])];
-      return (await db.client.findMany({ where: { audienceId }, select: { id: true } })).map((c) => c.id);
+      const { rows } = await sql.query<{ id: string }>("SELECT id FROM clients WHERE audience_id = $1 ORDER BY id", [audienceId]);
+      return rows.map((r) => r.id);
     },
 
     /** Deletes the user's consent for the audience and records the revocation; false when there was none. */
     async revokeConsent(userId: string, audienceId: string): Promise<boolean> {
-      return db.$transaction(async (tx) => {
-        const [row] = await tx.$queryRaw<{ id: string; scopes: string[] }[]>`
-          DELETE FROM consents WHERE user_id = ${userId}::uuid AND audience_id = ${audienceId} RETURNING id, scopes`;
-        if (!row) return false;
-        await tx.consentEvent.create({ data: { userId, audienceId, clientId: null, action: "REVOKE", scopesAdded: [], scopesRemoved: row.scopes } });
-        return true;
-      });
+      // One statement (atomic): the deleted row's scopes go into the history entry.
+      const { rows } = await durable.query<{ n: unknown }>(
+        `WITH gone AS (DELETE FROM consents WHERE user_id = $1::uuid AND audience_id = $2 RETURNING scopes),
+              event AS (
+                INSERT INTO consent_events (user_id, audience_id, client_id, action, scopes_added, scopes_removed, created_at)
+                SELECT $1::uuid, $2, NULL, 'REVOKE'::"ConsentAction", '{}', coalesce(gone.scopes, '{}'), now() AT TIME ZONE 'UTC' FROM gone)
+         SELECT count(*)::int AS n FROM gone`,
+        [userId, audienceId],
+      );
+      return count(rows[0]?.n) > 0;
     },
 
     /** Stores a new invitation and returns its code (shown once; only its hash is kept). */
     async createInvitation(audienceId: string, email: string | null, expiresAt: Date): Promise<{ code: string; invitation: Invitation }> {
       const code = randomBytes(32).toString("base64url");
-      const invitation = await db.invitation.create({
-        data: { audienceId, email: email ? normalizeEmail(email) : null, expiresAt, codeHash: invitationCodeHash(code) },
-      });
-      return { code, invitation };
+      const { rows } = await durable.query<InvitationRow>(
+        `INSERT INTO invitations AS i (id, audience_id, code_hash, email, expires_at, created_at)
+         VALUES ($1::uuid, $2, $3, $4, $5::timestamptz AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
+         RETURNING ${INVITATION_COLUMNS}`,
+        [randomUUID(), audienceId, invitationCodeHash(code), email ? normalizeEmail(email) : null, utc(expiresAt)],
+      );
+      return { code, invitation: invitationOf(rows[0]!) };
     },
 
-    findInvitation(code: string): Promise<(Invitation & { audience: Audience }) | null> {
-      return db.invitation.findUnique({ where: { codeHash: invitationCodeHash(code) }, include: { audience: true } });
+    async findInvitation(code: string): Promise<(Invitation & { audience: Audience }) | null> {
+      const { rows } = await sql.query<InvitationRow>(
+        `SELECT ${INVITATION_COLUMNS}, ${JOINED_AUDIENCE_COLUMNS} FROM invitations i JOIN audiences a ON a.id = i.audience_id WHERE i.code_hash = $1`,
+        [invitationCodeHash(code)],
+      );
+      const r = rows[0];
+      return r ? { ...invitationOf(r), audience: audienceOf(r as unknown as Record<string, unknown>, "a_") } : null;
     },
 
     /**
      * Creates the user and, when given, redeems the invitation — atomically: a used, expired or
      * concurrently redeemed invitation or a taken email leaves nothing written.
      */
-    async registerUser(user: NewUser, invitationId: string | null, alsoInTx?: (tx: Tx, user: User) => Promise<void>): Promise<User> {
+    async registerUser(user: NewUser, invitationId: string | null, alsoInTx?: (tx: Queryable, user: User) => Promise<void>): Promise<User> {
       try {
-        return await db.$transaction(async (tx) => {
-          const now = new Date();
+        return await tx(async (q) => {
           if (invitationId) {
-            const { count } = await tx.invitation.updateMany({ where: { id: invitationId, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
-            if (count !== 1) throw new InvitationRedeemedError("invitation already redeemed");
+            const { rows } = await q.query(
+              `UPDATE invitations SET used_at = now() AT TIME ZONE 'UTC'
+               WHERE id = $1::uuid AND used_at IS NULL AND expires_at > now() AT TIME ZONE 'UTC' RETURNING id`,
+              [invitationId],
+            );
+            if (rows.length !== 1) throw new InvitationRedeemedError("invitation already redeemed");
           }
-          const created = await tx.user.create({
-            data: { email: user.email.trim(), emailNormalized: normalizeEmail(user.email), passwordHash: user.passwordHash, name: user.name, emailVerified: user.emailVerified },
-          });
-          if (invitationId) await tx.invitation.update({ where: { id: invitationId }, data: { usedByUserId: created.id } });
-          if (alsoInTx) await alsoInTx(tx, created);
+          const { rows } = await q.query<UserRow>(
+            `INSERT INTO users AS u (id, email, email_normalized, email_verified, password_hash, name, created_at, updated_at)
+             VALUES ($1::uuid, $2, $3, $4, $5, $6, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
+             RETURNING ${USER_COLUMNS}`,
+            [randomUUID(), user.email.trim(), normalizeEmail(user.email), user.emailVerified, user.passwordHash, user.name],
+          );
+          const created = userOf(rows[0]!);
+          if (invitationId) {
+            const used = await q.query("UPDATE invitations SET used_by_user_id = $2::uuid WHERE id = $1::uuid RETURNING id", [invitationId, created.id]);
+            expectOne(used.rows, "registerUser: the invitation");
+          }
+          if (alsoInTx) await alsoInTx(q, created);
           return created;
-        });
+        }, { durable: true });
       } catch (err) {
         if (isUniqueViolation(err)) throw new EmailTakenError("email taken");
         throw err;
       }
     },
 
-    /** Runs `fn` in one transaction (for writes that must happen together, e.g. a token and its mail). */
-    transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-      return db.$transaction(fn, { maxWait: 10_000, timeout: 15_000 });
+    /**
+     * Runs `fn` in one transaction (for writes that must happen together, e.g. a token and its mail):
+     * a pool client between BEGIN and COMMIT, or Prisma's interactive transaction (admin commands;
+     * waiting up to 10 s for a connection and rolled back after 15 s).
+     */
+    transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      return tx(fn, { durable: true, limits: TRANSACTION_LIMITS });
     },
 
     /** What a link's token is, without using it. */
     async lookupOneTimeToken(kind: OneTimeTokenKind, token: string): Promise<TokenLookup> {
-      const row = await db.oneTimeToken.findUnique({ where: { tokenHash: oneTimeTokenHash(token) } });
+      const { rows } = await sql.query<{ id: string; kind: OneTimeTokenKind; user_id: string; email: string; expires_at: Date; used_at: Date | null }>(
+        `SELECT id, kind, user_id, email, expires_at AT TIME ZONE 'UTC' AS expires_at, used_at AT TIME ZONE 'UTC' AS used_at
+         FROM one_time_tokens WHERE token_hash = $1`,
+        [oneTimeTokenHash(token)],
+      );
+      const row = rows[0];
       if (!row || row.kind !== kind) return { status: "unknown" };
-      if (row.usedAt) return { status: "used" };
-      if (row.expiresAt <= new Date()) return { status: "expired" };
-      return { status: "valid", token: { id: row.id, userId: row.userId, email: row.email, kind: row.kind, expiresAt: row.expiresAt } };
+      if (row.used_at) return { status: "used" };
+      if (row.expires_at <= new Date()) return { status: "expired" };
+      return { status: "valid", token: { id: row.id, userId: row.user_id, email: row.email, kind: row.kind, expiresAt: row.expires_at } };
     },
 
     /** Uses a link's token exactly once (atomic); null when it is not (any longer) valid. */
-    async useOneTimeToken(tx: Tx, kind: OneTimeTokenKind, token: string): Promise<{ userId: string; email: string } | null> {
-      const rows = await tx.$queryRaw<{ user_id: string; email: string }[]>`
-        UPDATE one_time_tokens SET used_at = now()
-        WHERE token_hash = ${oneTimeTokenHash(token)} AND kind = ${kind}::"OneTimeTokenKind" AND used_at IS NULL AND expires_at > now()
-        RETURNING user_id, email`;
+    async useOneTimeToken(tx: Queryable, kind: OneTimeTokenKind, token: string): Promise<{ userId: string; email: string } | null> {
+      const { rows } = await tx.query<{ user_id: string; email: string }>(
+        `UPDATE one_time_tokens SET used_at = now() AT TIME ZONE 'UTC'
+         WHERE token_hash = $1 AND kind = $2::"OneTimeTokenKind" AND used_at IS NULL AND expires_at > now() AT TIME ZONE 'UTC'
+         RETURNING user_id, email`,
+        [oneTimeTokenHash(token), kind],
+      );
       return rows[0] ? { userId: rows[0].user_id, email: rows[0].email } : null;
     },
 
@@ -466,39 +672,52 @@ export function createStore(db: Db, configCache?: ConfigCache, pool?: Pool) {
      * Wrong codes count; after MAX_CODE_ATTEMPTS the token takes no more codes.
      */
     async useCode(kind: OneTimeTokenKind, userId: string, code: string): Promise<{ status: "ok"; email: string } | { status: "wrong" | "none" | "locked" }> {
-      return db.$transaction(async (tx) => {
-        const [row] = await tx.$queryRaw<{ id: string; code_hash: string | null; attempts: number; email: string }[]>`
-          SELECT id, code_hash, attempts, email FROM one_time_tokens
-          WHERE user_id = ${userId}::uuid AND kind = ${kind}::"OneTimeTokenKind" AND used_at IS NULL AND expires_at > now() AND code_hash IS NOT NULL
-          ORDER BY created_at DESC LIMIT 1 FOR UPDATE`;
+      return tx(async (q) => {
+        const { rows } = await q.query<{ id: string; code_hash: string | null; attempts: number; email: string }>(
+          `SELECT id, code_hash, attempts, email FROM one_time_tokens
+           WHERE user_id = $1::uuid AND kind = $2::"OneTimeTokenKind" AND used_at IS NULL AND expires_at > now() AT TIME ZONE 'UTC' AND code_hash IS NOT NULL
+           ORDER BY created_at DESC LIMIT 1 FOR UPDATE`,
+          [userId, kind],
+        );
+        const row = rows[0];
         if (!row) return { status: "none" as const };
         if (row.attempts >= MAX_CODE_ATTEMPTS) return { status: "locked" as const };
         const given = Buffer.from(codeHash(row.id, code.trim()));
         const expected = Buffer.from(row.code_hash!);
         if (given.length === expected.length && timingSafeEqual(given, expected)) {
-          await tx.oneTimeToken.update({ where: { id: row.id }, data: { usedAt: new Date() } });
+          await q.query("UPDATE one_time_tokens SET used_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid", [row.id]);
           return { status: "ok" as const, email: row.email };
         }
-        await tx.oneTimeToken.update({ where: { id: row.id }, data: { attempts: { increment: 1 } } });
+        await q.query("UPDATE one_time_tokens SET attempts = attempts + 1 WHERE id = $1::uuid", [row.id]);
         return { status: row.attempts + 1 >= MAX_CODE_ATTEMPTS ? ("locked" as const) : ("wrong" as const) };
-      });
+      }, { durable: true });
     },
 
     /** Marks the address verified, if it is still the user's address. */
-    async markEmailVerified(tx: Tx, userId: string, email: string): Promise<boolean> {
-      const { count } = await tx.user.updateMany({ where: { id: userId, emailNormalized: normalizeEmail(email) }, data: { emailVerified: true } });
-      return count === 1;
+    async markEmailVerified(tx: Queryable, userId: string, email: string): Promise<boolean> {
+      const { rows } = await tx.query(
+        "UPDATE users SET email_verified = true, updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid AND email_normalized = $2 RETURNING id",
+        [userId, normalizeEmail(email)],
+      );
+      return rows.length === 1;
     },
 
     /** Removes one-time tokens that expired a day ago or more. */
     async pruneOneTimeTokens(): Promise<number> {
-      const { count } = await db.oneTimeToken.deleteMany({ where: { expiresAt: { lt: new Date(Date.now() - 24 * 60 * 60 * 1000) } } });
-      return count;
+      const { rows } = await sql.query<{ n: unknown }>(
+        "WITH gone AS (DELETE FROM one_time_tokens WHERE expires_at < $1::timestamptz AT TIME ZONE 'UTC' RETURNING 1) SELECT count(*)::int AS n FROM gone",
+        [utc(new Date(Date.now() - 24 * 60 * 60 * 1000))],
+      );
+      return count(rows[0]?.n);
     },
 
     /** Ends every app session (express-session rows) of the user; returns how many ended. */
     async endUserSessions(userId: string): Promise<number> {
-      return db.$executeRaw`DELETE FROM session WHERE sess->>'userId' = ${userId}`;
+      const { rows } = await durable.query<{ n: unknown }>(
+        "WITH gone AS (DELETE FROM session WHERE sess->>'userId' = $1 RETURNING 1) SELECT count(*)::int AS n FROM gone",
+        [userId],
+      );
+      return count(rows[0]?.n);
     },
 
     /** The audience a Hydra client belongs to, or null when the client has none. */
@@ -508,35 +727,45 @@ export function createStore(db: Db, configCache?: ConfigCache, pool?: Pool) {
         const audience = c.audiences.get(c.clientAudience.get(clientId) ?? "");
         return audience ? { clientId, audience } : null;
       }
-      const row = await db.client.findUnique({ where: { id: clientId }, include: { audience: true } });
-      return row ? { clientId: row.id, audience: row.audience } : null;
+      const { rows } = await sql.query(`SELECT ${AUDIENCE_COLUMNS} FROM clients c JOIN audiences a ON a.id = c.audience_id WHERE c.id = $1`, [clientId]);
+      return rows[0] ? { clientId, audience: audienceOf(rows[0]) } : null;
     },
 
     // ---- Self-service account (/account) and the admin user commands (user:disable/enable/delete).
 
     /** Ends every app session of the user except `keepSid` (this browser's); returns how many ended. */
     async endUserSessionsExcept(userId: string, keepSid: string): Promise<number> {
-      return db.$executeRaw`DELETE FROM session WHERE sess->>'userId' = ${userId} AND sid <> ${keepSid}`;
+      const { rows } = await durable.query<{ n: unknown }>(
+        "WITH gone AS (DELETE FROM session WHERE sess->>'userId' = $1 AND sid <> $2 RETURNING 1) SELECT count(*)::int AS n FROM gone",
+        [userId, keepSid],
+      );
+      return count(rows[0]?.n);
     },
 
     /** Sets the user's display name and the given/family names derived from it. */
     async setName(userId: string, names: { name: string | null; givenName: string | null; familyName: string | null }): Promise<void> {
-      await db.user.update({ where: { id: userId }, data: names });
+      const { rows } = await durable.query(
+        "UPDATE users SET name = $2, given_name = $3, family_name = $4, updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid RETURNING id",
+        [userId, names.name, names.givenName, names.familyName],
+      );
+      expectOne(rows, "setName: the user");
     },
 
     /** Stores a new password hash (inside `tx`, e.g. together with the notification mail). */
-    async setPasswordHash(tx: Tx, userId: string, passwordHash: string): Promise<void> {
-      await tx.user.update({ where: { id: userId }, data: { passwordHash } });
+    async setPasswordHash(tx: Queryable, userId: string, passwordHash: string): Promise<void> {
+      const { rows } = await tx.query("UPDATE users SET password_hash = $2, updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid RETURNING id", [userId, passwordHash]);
+      expectOne(rows, "setPasswordHash: the user");
     },
 
     /** The change of address waiting for its link to be confirmed (the newest valid CHANGE_EMAIL token), if any. */
     async pendingEmailChange(userId: string): Promise<{ email: string; expiresAt: Date } | null> {
-      const row = await db.oneTimeToken.findFirst({
-        where: { userId, kind: "CHANGE_EMAIL", usedAt: null, expiresAt: { gt: new Date() } },
-        orderBy: { createdAt: "desc" },
-        select: { email: true, expiresAt: true },
-      });
-      return row;
+      const { rows } = await sql.query<{ email: string; expires_at: Date }>(
+        `SELECT email, expires_at AT TIME ZONE 'UTC' AS expires_at FROM one_time_tokens
+         WHERE user_id = $1::uuid AND kind = 'CHANGE_EMAIL' AND used_at IS NULL AND expires_at > $2::timestamptz AT TIME ZONE 'UTC'
+         ORDER BY created_at DESC LIMIT 1`,
+        [userId, utc(new Date())],
+      );
+      return rows[0] ? { email: rows[0].email, expiresAt: rows[0].expires_at } : null;
     },
 
     /**
@@ -545,33 +774,50 @@ export function createStore(db: Db, configCache?: ConfigCache, pool?: Pool) {
      * they went to the old address. Returns the old address; throws EmailTakenError when another
      * account has the new address by now (the caller's transaction then rolls back).
      */
-    async applyEmailChange(tx: Tx, userId: string, newEmail: string): Promise<{ oldEmail: string; name: string | null } | null> {
-      const user = await tx.user.findUnique({ where: { id: userId }, select: { email: true, name: true } });
+    async applyEmailChange(tx: Queryable, userId: string, newEmail: string): Promise<{ oldEmail: string; name: string | null } | null> {
+      const { rows } = await tx.query<{ email: string; name: string | null }>("SELECT email, name FROM users WHERE id = $1::uuid", [userId]);
+      const user = rows[0];
       if (!user) return null;
       try {
-        await tx.user.update({ where: { id: userId }, data: { email: newEmail.trim(), emailNormalized: normalizeEmail(newEmail), emailVerified: true } });
+        const updated = await tx.query(
+          "UPDATE users SET email = $2, email_normalized = $3, email_verified = true, updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid RETURNING id",
+          [userId, newEmail.trim(), normalizeEmail(newEmail)],
+        );
+        expectOne(updated.rows, "applyEmailChange: the user");
       } catch (err) {
         if (isUniqueViolation(err)) throw new EmailTakenError("email taken");
         throw err;
       }
-      await tx.oneTimeToken.updateMany({ where: { userId, usedAt: null, kind: { in: ["VERIFY_EMAIL", "RECOVERY"] } }, data: { usedAt: new Date() } });
+      await tx.query(
+        `UPDATE one_time_tokens SET used_at = now() AT TIME ZONE 'UTC'
+         WHERE user_id = $1::uuid AND used_at IS NULL AND kind IN ('VERIFY_EMAIL', 'RECOVERY')`,
+        [userId],
+      );
       return { oldEmail: user.email, name: user.name };
     },
 
     /** Sets or clears users.disabled_at; returns the value it had before (null: there is no such user). */
     async setDisabled(userId: string, disabled: boolean): Promise<{ before: Date | null } | null> {
-      return db.$transaction(async (tx) => {
-        const row = await tx.user.findUnique({ where: { id: userId }, select: { disabledAt: true } });
+      return tx(async (q) => {
+        const { rows } = await q.query<{ disabled_at: Date | null }>("SELECT disabled_at AT TIME ZONE 'UTC' AS disabled_at FROM users WHERE id = $1::uuid FOR UPDATE", [userId]);
+        const row = rows[0];
         if (!row) return null;
-        if (disabled && !row.disabledAt) await tx.user.update({ where: { id: userId }, data: { disabledAt: new Date() } });
-        if (!disabled && row.disabledAt) await tx.user.update({ where: { id: userId }, data: { disabledAt: null } });
-        return { before: row.disabledAt };
-      });
+        if (disabled !== (row.disabled_at !== null)) {
+          await q.query(
+            "UPDATE users SET disabled_at = CASE WHEN $2::boolean THEN now() AT TIME ZONE 'UTC' END, updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid",
+            [userId, disabled],
+          );
+        }
+        return { before: row.disabled_at };
+      }, { durable: true });
     },
 
     /** Puts back a disabled_at value read earlier (undoing setDisabled when a deletion could not go on). */
     async restoreDisabled(userId: string, disabledAt: Date | null): Promise<void> {
-      await db.user.updateMany({ where: { id: userId }, data: { disabledAt } });
+      await durable.query("UPDATE users SET disabled_at = $2::timestamptz AT TIME ZONE 'UTC', updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid", [
+        userId,
+        utc(disabledAt),
+      ]);
     },
 
     /**
@@ -580,12 +826,16 @@ export function createStore(db: Db, configCache?: ConfigCache, pool?: Pool) {
      * deleted, or null when there was no such user.
      */
     async deleteUser(userId: string): Promise<{ consents: number; consentEvents: number } | null> {
-      return db.$transaction(async (tx) => {
-        const consents = await tx.consent.count({ where: { userId } });
-        const consentEvents = await tx.consentEvent.count({ where: { userId } });
-        const { count } = await tx.user.deleteMany({ where: { id: userId } });
-        return count === 1 ? { consents, consentEvents } : null;
-      });
+      // One statement (atomic): the counts are of the rows the deletion takes with it.
+      const { rows } = await durable.query<{ consents: unknown; consent_events: unknown; deleted: unknown }>(
+        `WITH gone AS (DELETE FROM users WHERE id = $1::uuid RETURNING id)
+         SELECT (SELECT count(*)::int FROM consents WHERE user_id = $1::uuid) AS consents,
+                (SELECT count(*)::int FROM consent_events WHERE user_id = $1::uuid) AS consent_events,
+                (SELECT count(*)::int FROM gone) AS deleted`,
+        [userId],
+      );
+      const r = rows[0]!;
+      return count(r.deleted) === 1 ? { consents: count(r.consents), consentEvents: count(r.consent_events) } : null;
     },
   };
 }

@@ -83,7 +83,7 @@ beforeAll(async () => {
     }),
     launchChromium(),
   ]);
-  store = createStore(stack.db);
+  store = createStore({ db: stack.db });
 });
 afterAll(async () => {
   await browser?.close();

@@ -2,7 +2,7 @@
 // against real PostgreSQL: the merge is mergeScopes', the history is exact, concurrent approvals
 // lose nothing, and a replayed challenge, a deleted or a disabled account write nothing.
 import type { Pool } from "pg";
-import { createDb, createPool, type Db } from "../../src/services/db";
+import { createPool } from "../../src/services/db";
 import { createStore, type Store } from "../../src/services/store";
 import { mergeScopes } from "../../src/decisions/consent";
 import { createDatabase, databaseUrl, dropDatabase, recordStatements, uniqueName } from "../support/pg";
@@ -11,7 +11,6 @@ jest.setTimeout(60_000);
 
 let dbName: string;
 let pool: Pool;
-let db: Db;
 let store: Store;
 let statements: string[] = [];
 
@@ -20,13 +19,11 @@ beforeAll(async () => {
   await createDatabase(dbName, process.env.TEST_APP_DB_TEMPLATE);
   pool = createPool(databaseUrl(dbName), { max: 12 });
   recordStatements(pool, (text) => statements.push(text));
-  db = createDb(databaseUrl(dbName), { max: 2 });
-  store = createStore(db, undefined, pool);
+  store = createStore({ pool });
   await pool.query("INSERT INTO audiences (id, display_name, token_audience, created_at, updated_at) VALUES ('aud', 'Aud', '{https://api}', now(), now())");
 });
 afterAll(async () => {
   await pool?.end();
-  await db?.$disconnect();
   await dropDatabase(dbName);
 });
 

@@ -137,7 +137,7 @@ describe("sign-up when Hydra fails after the account was written", () => {
     await proxy?.close();
   });
 
-  const invitedFor = async (email: string) => (await createStore(stack.db).createInvitation("demo", email, new Date(Date.now() + 3_600_000))).code;
+  const invitedFor = async (email: string) => (await createStore({ db: stack.db }).createInvitation("demo", email, new Date(Date.now() + 3_600_000))).code;
 
   test("a retry with the same email and password in the same flow continues; another password does not", async () => {
     const browser = new Browser();

@@ -95,7 +95,7 @@ test("the server's sender polls on the plain pg pool: it sends due mail, marks i
   await createDatabase(dbName, process.env.TEST_APP_DB_TEMPLATE);
   const db = createDb(databaseUrl(dbName), { max: 2 });
   const pool = createPool(databaseUrl(dbName), { max: 2 });
-  const mailer = createMailer({ db, pool, smtpUrl: mailpit.smtpUrl, from: stack.env.MAIL_FROM, timeoutMs: 5000, logger: createLogger("silent"), pollMs: 3_600_000 });
+  const mailer = createMailer({ pool, smtpUrl: mailpit.smtpUrl, from: stack.env.MAIL_FROM, timeoutMs: 5000, logger: createLogger("silent"), pollMs: 3_600_000 });
   try {
     const to = address("outbox");
     const old = address("old");
@@ -106,7 +106,7 @@ test("the server's sender polls on the plain pg pool: it sends due mail, marks i
         { to: recent, template: "account-exists", data: {}, sentAt: new Date(Date.now() - 6 * 86_400_000) },
       ],
     });
-    await enqueueMail(db, { to, template: "account-exists", data: { email: to, name: null, recoveryLink: "http://127.0.0.1/recovery" } });
+    await enqueueMail(pool, { to, template: "account-exists", data: { email: to, name: null, recoveryLink: "http://127.0.0.1/recovery" } });
     // The first round sends; the next one finds nothing due and removes what was sent over a week ago.
     expect(await mailer.flush()).toBe(1);
     const row = await db.outboxMail.findFirstOrThrow({ where: { to } });

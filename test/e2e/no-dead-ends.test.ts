@@ -90,7 +90,7 @@ test("answered challenges are pruned after a day (now and then, not on every ste
   const { createStore } = await import("../../src/services/store");
   const old = new Date(Date.now() - 25 * 60 * 60 * 1000);
   await stack.db.handledChallenge.createMany({ data: [{ hash: `old-${Date.now()}`, kind: "login", handledAt: old }, { hash: `new-${Date.now()}`, kind: "login" }] });
-  expect(await createStore(stack.db).pruneHandledChallenges()).toBeGreaterThanOrEqual(1);
+  expect(await createStore({ db: stack.db }).pruneHandledChallenges()).toBeGreaterThanOrEqual(1);
   expect(await stack.db.handledChallenge.count({ where: { handledAt: { lt: new Date(Date.now() - 24 * 60 * 60 * 1000) } } })).toBe(0);
   expect(await stack.db.handledChallenge.count({ where: { hash: { startsWith: "new-" } } })).toBe(1);
 });

@@ -31,7 +31,7 @@ beforeAll(async () => {
     },
     appEnv: { REGISTRATION_MAX_PER_IP: "1000" },
   });
-  store = createStore(stack.db);
+  store = createStore({ db: stack.db });
 });
 afterAll(async () => stack?.stop());
 

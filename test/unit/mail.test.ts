@@ -1,7 +1,8 @@
 // Mail in the person's language: every template renders in English and German (subject, text and
 // HTML), names the product, writes times in the mail's language in UTC, and mails written before
 // mails were translated (no data.lng, "2026-11-28 14:05" times, English data.how) still render.
-import { enqueueMail, mailDate, mailDateTime, renderMail, type MailTemplate } from "../../src/services/mail";
+import { ENQUEUE_MAIL, enqueueMail, mailDate, mailDateTime, renderMail, type MailTemplate } from "../../src/services/mail";
+import type { Queryable } from "../../src/services/db";
 
 const WHEN = "2026-11-28T14:05:00.000Z";
 const DATA: Record<MailTemplate, Record<string, unknown>> = {
@@ -80,7 +81,14 @@ test("times in mail data", () => {
 
 test("enqueueMail keeps the language in the row's data (the mail's lng, else data.lng, else en)", async () => {
   const rows: unknown[] = [];
-  const tx = { outboxMail: { create: async (args: { data: unknown }) => void rows.push(args.data) } } as never;
+  const tx: Queryable = {
+    async query(text, values) {
+      expect(text).toBe(ENQUEUE_MAIL);
+      const [to, template, data] = values as [string, string, string];
+      rows.push({ to, template, data: JSON.parse(data) });
+      return { rows: [], rowCount: 1 };
+    },
+  };
   await enqueueMail(tx, { to: "a@example.com", template: "recovery", lng: "de", data: { name: "A" } });
   await enqueueMail(tx, { to: "b@example.com", template: "recovery", data: { name: "B", lng: "de" } });
   await enqueueMail(tx, { to: "c@example.com", template: "recovery", data: { name: "C" } });
