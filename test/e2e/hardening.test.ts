@@ -109,7 +109,7 @@ test("/account names a revoked audience from the store and never echoes the URL'
 });
 
 test("a frozen Hydra gets a clear 503 within the configured timeout, and the app recovers when it thaws", async () => {
-  stack.hydraProcess.signal("SIGSTOP");
+  await stack.hydraProcess.freeze();
   try {
     const started = Date.now();
     const res = await fetch(`${stack.appUrl}/login?login_challenge=frozen-0123456789`, { headers: { accept: "text/html" } });
@@ -119,7 +119,7 @@ test("a frozen Hydra gets a clear 503 within the configured timeout, and the app
     expect(await res.text()).toContain("temporarily unavailable");
     expect(elapsed).toBeLessThan(2000); // HYDRA_TIMEOUT_MS=1000 here; the default is 2000
   } finally {
-    stack.hydraProcess.signal("SIGCONT");
+    stack.hydraProcess.thaw();
   }
   const after = await fetch(`${stack.appUrl}/login?login_challenge=frozen-0123456789`, { headers: { accept: "application/json" } });
   expect(after.status).toBe(404); // Hydra answers again: an unknown challenge

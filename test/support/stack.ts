@@ -2,6 +2,7 @@
 // the configuration applied by the real seed code, and the app listening on its own port.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
 import { HYDRA_BIN, HYDRA_CONFIG } from "./paths";
 import { createDatabase, dropDatabase, uniqueName } from "./pg";
 import { parseAppConfig, type ConfigFile } from "../../src/config/audiences";
@@ -28,13 +29,31 @@ async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs: n
   throw new Error(`${what} did not become ready within ${timeoutMs} ms\n${log?.() ?? ""}`);
 }
 
+/** Whether every thread of a process is in the stopped state ("T" in /proc/<pid>/task/<tid>/stat). */
+async function allThreadsStopped(pid: number): Promise<boolean> {
+  const tids = await readdir(`/proc/${pid}/task`);
+  for (const tid of tids) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, "utf8").catch(() => "");
+    if (!stat) continue; // the thread ended
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    if (state !== "T") return false;
+  }
+  return true;
+}
+
 export interface HydraProcess {
   publicUrl: string;
   adminUrl: string;
   stop(): Promise<void>;
   start(): Promise<void>;
-  /** Sends a signal to the Hydra process (SIGSTOP freezes it, SIGCONT thaws it). */
-  signal(sig: NodeJS.Signals): void;
+  /**
+   * Freezes the Hydra process (SIGSTOP) and resolves once every one of its threads is stopped.
+   * kill(2) returns before that: the kernel wakes one thread to take the stop, and until it runs
+   * (late on a loaded machine) Hydra's other threads go on serving requests.
+   */
+  freeze(): Promise<void>;
+  /** Thaws a frozen Hydra (SIGCONT). */
+  thaw(): void;
 }
 
 /** Starts the real Hydra binary with its public/admin ports and the app's URLs. */
@@ -69,8 +88,14 @@ export async function startHydra(opts: { dsn: string; appUrl: string }): Promise
       proc.stderr!.on("data", (d) => (output += d));
       await waitFor(async () => (await fetch(`${adminUrl}/health/ready`)).ok, "Hydra", 30_000, proc, () => output);
     },
-    signal(sig) {
-      proc?.kill(sig);
+    async freeze() {
+      const pid = proc?.pid;
+      if (!pid || proc!.exitCode !== null) throw new Error("Hydra is not running");
+      proc!.kill("SIGSTOP");
+      await waitFor(async () => allThreadsStopped(pid), "Hydra's threads to stop", 5000);
+    },
+    thaw() {
+      proc?.kill("SIGCONT");
     },
     async stop() {
       const p = proc;
