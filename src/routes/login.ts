@@ -6,6 +6,7 @@ import { afterCheck, challenge, checkbox } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { decideLoginStart } from "../decisions/login";
 import { challengeDigest, finishLogin, holdsForVerification, renderCheckInbox, saveSession } from "./login-step";
+import { saveSessionWith } from "../services/sessions";
 import { AppError } from "../errors";
 import { verifyPassword } from "../services/passwords";
 import { ensureNotHandled, withRestartLink } from "./challenges";
@@ -106,15 +107,29 @@ export function loginRoutes(deps: Deps): Router {
     // A replayed challenge: the skipped sign-in below is refused when it is answered (its claim);
     // a page is not shown for one. Only a page needs this browser's session (its CSRF token).
     if (step.kind !== "accept") {
-      // The replay check reads the browser's session in the same statement.
-      const { loaded, result } = deps.loadSessionWith(req, res, (sid) => store.isChallengeHandledWithSession("login", login_challenge, sid));
+      const replayed = () => new FlowAlreadyHandledError(loginRequest.request_url || undefined);
+      // The replay check reads the browser's session in the same statement. A browser without a
+      // session to read (a new one) has the check made with its new session's save instead (below).
+      let readsSession = true;
+      const { loaded, result } = deps.loadSessionWith(req, res, (sid) => {
+        if (sid !== null) return store.isChallengeHandledWithSession("login", login_challenge, sid);
+        readsSession = false;
+        return Promise.resolve({ handled: false, session: null });
+      });
       await loaded;
       // A browser without a form token yet gets it now, and its session is saved while the check
       // runs rather than after the page is rendered (one round trip less to wait for).
       const hadToken = Boolean((req.session as { csrfToken?: string }).csrfToken);
       deps.csrf.token(req);
-      const [{ handled }] = await Promise.all([result, hadToken ? undefined : saveSession(req)]);
-      if (handled) throw new FlowAlreadyHandledError(loginRequest.request_url || undefined);
+      if (!readsSession && !hadToken) {
+        // A new browser: the check is the gate of its new session's save, one statement for both
+        // (when the challenge was answered, nothing is written here and the replay is refused).
+        await saveSessionWith(req, { gate: { sql: store.unansweredChallengeGate("login", login_challenge), refused: replayed } });
+      } else {
+        const handled = readsSession ? result.then((r) => r.handled) : store.isChallengeHandled("login", login_challenge);
+        const [answered] = await Promise.all([handled, hadToken ? undefined : saveSession(req)]);
+        if (answered) throw replayed();
+      }
     }
     if (step.kind === "accept") {
       const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");

@@ -427,6 +427,15 @@ export function createStore(opts: StoreOptions) {
       return { handled: rows[0]!.handled, session: rows[0]!.session_data };
     },
 
+    /**
+     * A gate for a session's save (sessions.ts saveSessionWith): the session is written only while
+     * the challenge has not been answered (one statement for both, e.g. a new browser's first login page).
+     */
+    unansweredChallengeGate(kind: ChallengeKind, challenge: string): (p: Param) => string {
+      const hash = challengeHash(kind, challenge);
+      return (p) => `SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM handled_challenges WHERE hash = ${p(hash)})`;
+    },
+
     /** Marks a challenge as answered; false when it already was (a replay or a double submit). */
     async claimChallenge(kind: ChallengeKind, challenge: string, q: Queryable = sql): Promise<boolean> {
       const { rows } = await q.query(

@@ -68,6 +68,10 @@ describe("challenges", () => {
     // Resubmitting the old form is refused too: signing in rotated the session, so its CSRF token is stale.
     const resubmit = await browser.submit(start.page, "#login-form", { email: user.email, password: user.password }, { stopAt: [CALLBACK] });
     expect(resubmit.status).toBe(403);
+    // In a browser without a session of this app (its new session's save carries the check): refused too.
+    const elsewhere = await new Browser().fetch(`${stack.appUrl}/login?login_challenge=${encodeURIComponent(challenge)}`);
+    expect(elsewhere.status).toBe(410);
+    expect(await elsewhere.text()).toMatch(/already completed/);
   });
 
   test("resubmitting an answered consent form is refused with 410", async () => {
