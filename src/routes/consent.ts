@@ -56,6 +56,35 @@ export function consentRoutes(deps: Deps): Router {
   const router = Router();
   const ticketKeys = deps.env.SESSION_SECRETS.map((secret) => ticketKey(secret, "consent"));
 
+  /** Refuses (403) a browser signed in as someone else than `subject`, or that did not answer this flow's login step. */
+  function refuseOtherBrowsers(req: Request, subject: string, answeredLogin: boolean, clientId: string): void {
+    const guard = guardConsent({ sessionUserId: req.session.userId, subject, answeredLogin });
+    if (guard.kind === "refuse") {
+      deps.logger.warn({ event: "consent_refused", reason: guard.reason, client: clientId }, "consent step refused for this browser");
+      throw new AppError(403, `consent_${guard.reason}`, msg(guard.message), { title: msg("consent:refused.title") });
+    }
+  }
+
+  /** What decideConsent needs of the request and the configuration (the stored consent aside). */
+  async function decisionInput(request: OAuth2ConsentRequest | TicketedConsentRequest, clientId: string) {
+    const requestedScopes = [...new Set(request.requested_scope ?? [])];
+    const membership = clientId ? await store.getClientMembership(clientId) : null;
+    const audience = membership?.audience ?? null;
+    const declaredScopes = await store.getScopeOwners(requestedScopes);
+    const prompt = promptValues(request.request_url);
+    const input = {
+      clientId,
+      audience,
+      requestedScopes,
+      requestedAudiences: request.requested_access_token_audience ?? [],
+      declaredScopes,
+      forcePrompt: prompt.includes("consent"),
+      promptNone: prompt.includes("none"),
+      firstParty: clientId === deps.env.ACCOUNT_CLIENT_ID,
+    };
+    return { requestedScopes, membership, audience, input };
+  }
+
   /**
    * Loads everything the decision needs and decides. Refuses (403, nothing stored, nothing sent to
    * Hydra) a browser that is signed in as someone else or did not answer this flow's login step.
@@ -74,32 +103,12 @@ export function consentRoutes(deps: Deps): Router {
     const clientId = request.client?.client_id ?? "";
     const subject = request.subject ?? "";
     const answeredLogin = deps.browser.answeredLogin(req, request.login_session_id);
-    const guardBrowser = () => {
-      const guard = guardConsent({ sessionUserId: req.session.userId, subject, answeredLogin });
-      if (guard.kind === "refuse") {
-        deps.logger.warn({ event: "consent_refused", reason: guard.reason, client: clientId }, "consent step refused for this browser");
-        throw new AppError(403, `consent_${guard.reason}`, msg(guard.message), { title: msg("consent:refused.title") });
-      }
-    };
+    const guardBrowser = () => refuseOtherBrowsers(req, subject, answeredLogin, clientId);
     if (session || !answeredLogin) {
       if (!session) await deps.loadSession(req, res);
       guardBrowser();
     }
-    const requestedScopes = [...new Set(request.requested_scope ?? [])];
-    const membership = clientId ? await store.getClientMembership(clientId) : null;
-    const audience = membership?.audience ?? null;
-    const declaredScopes = await store.getScopeOwners(requestedScopes);
-    const prompt = promptValues(request.request_url);
-    const input = {
-      clientId,
-      audience,
-      requestedScopes,
-      requestedAudiences: request.requested_access_token_audience ?? [],
-      declaredScopes,
-      forcePrompt: prompt.includes("consent"),
-      promptNone: prompt.includes("none"),
-      firstParty: clientId === deps.env.ACCOUNT_CLIENT_ID,
-    };
+    const { requestedScopes, membership, audience, input } = await decisionInput(request, clientId);
     // GET claims the challenge in the same statement when the step will be answered without a page.
     // The form's answer (POST, `stored: false`) reads nothing here: an approval's one statement
     // does (approve()); only prompt=none, which never asks, depends on the stored consent.
@@ -172,6 +181,59 @@ export function consentRoutes(deps: Deps): Router {
     }
     deps.metrics.consentDecisions.inc({ decision: "approved" });
     await acceptAtHydra(res, { ...ctx, user: recorded.user, claimed: true }, recorded.scopes);
+  }
+
+  /**
+   * The consent page's approval in one statement (issue #12). When the form's ticket describes the
+   * request, the browser holds the flow's mark and the step is an approval, the browser's session is
+   * read by the statement that records the approval (store.recordConsentInSession), which writes only
+   * for a session holding the form's CSRF token and nobody's or the subject's; the token and the
+   * browser are then checked here with that session, exactly as on the usual path. False: the usual
+   * path answers (no usable ticket, another step, or a refusal it puts into words).
+   */
+  async function approveInOneStatement(req: Request, res: Response, challenge: string, ticket: string | undefined): Promise<boolean> {
+    const request = readConsentTicket(ticket, challenge, ticketKeys, Date.now());
+    if (!request) return false;
+    const clientId = request.client?.client_id ?? "";
+    const subject = request.subject ?? "";
+    const answeredLogin = deps.browser.answeredLogin(req, request.login_session_id);
+    if (!answeredLogin || req.session) return false;
+    const { requestedScopes, membership, audience, input } = await decisionInput(request, clientId);
+    if (!audience || input.promptNone) return false;
+    const step = decideConsent({ ...input, grantedScopes: [] });
+    if (step.kind === "first_party" || step.kind === "reject") return false;
+    const csrf = typeof req.body?._csrf === "string" ? (req.body._csrf as string) : null;
+    const { loaded, result } = deps.loadSessionWith(req, res, (sid) => store.recordConsentInSession(sid, csrf, subject, audience.id, clientId, requestedScopes, challenge));
+    result.catch(() => undefined); // awaited after the checks
+    await deps.csrf.check(req, res, loaded);
+    refuseOtherBrowsers(req, subject, answeredLogin, clientId);
+    const recorded = await result;
+    // The statement refused although the checks passed (no session was read with it): the usual path.
+    if (recorded.outcome === "refused") return false;
+    if (recorded.outcome === "handled") throw new FlowAlreadyHandledError(request.request_url || undefined);
+    const ctx: Context = {
+      challenge,
+      request,
+      clientId,
+      clientName: request.client?.client_name || clientId,
+      subject,
+      audience,
+      audienceBrand: membership?.audience ?? null,
+      requestedScopes,
+      user: recorded.user,
+      grantedScopes: [],
+      consentClients: [],
+      claimed: false,
+      step,
+    };
+    if (recorded.outcome !== "recorded") {
+      // Nothing was written (the account is gone or disabled): refused at Hydra, as approve() does.
+      await reject(res, ctx, "access_denied", recorded.outcome === "disabled" ? "The user account is disabled." : "The user account no longer exists.");
+      return true;
+    }
+    deps.metrics.consentDecisions.inc({ decision: "approved" });
+    await acceptAtHydra(res, { ...ctx, audience, user: recorded.user, claimed: true }, recorded.scopes);
+    return true;
   }
 
   /** A silent pass (the stored consent covers the request): the first use by this client is noted. */
@@ -271,6 +333,9 @@ export function consentRoutes(deps: Deps): Router {
   });
 
   router.post("/consent", async (req: Request, res: Response) => {
+    // An approval whose form's ticket describes the request: one statement (approveInOneStatement).
+    const approval = ConsentForm.safeParse(req.body);
+    if (approval.success && approval.data.decision === "allow" && (await approveInOneStatement(req, res, approval.data.consent_challenge, approval.data.consent_ticket))) return;
     // The session loads and the CSRF token is checked while Hydra describes the request (unless the
     // form's ticket does: decisions/request-ticket.ts).
     const { form, checked } = await checkedForm(deps, req, res, ConsentForm, "consent form");

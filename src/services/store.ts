@@ -529,6 +529,35 @@ export function createStore(opts: StoreOptions) {
       return { outcome: r.outcome === "recorded" ? "no_user" : r.outcome, user };
     },
 
+    /**
+     * recordConsent for the consent form's post, with the browser's session read in the same
+     * statement (the database function record_consent_in_session, migration 20261129040000): the
+     * approval is written only when the live session `sessionId` holds the form's CSRF token `csrf`
+     * and is nobody's or the subject's; else the outcome is "refused" and nothing is written. The
+     * caller checks the token and the browser again with the session returned here.
+     */
+    async recordConsentInSession(
+      sessionId: string | null,
+      csrf: string | null,
+      subject: string,
+      audienceId: string,
+      clientId: string,
+      approved: readonly string[],
+      claimChallenge: string,
+    ): Promise<({ outcome: "recorded"; user: User; scopes: string[]; added: string[] } | { outcome: "no_user" | "disabled" | "handled" | "refused"; user: User | null }) & { session: SessionData | null }> {
+      const id = UUID.test(subject) ? subject : "00000000-0000-0000-0000-000000000000";
+      const { rows } = await sql.query<UserRow & { session_data: SessionData | null; outcome: "recorded" | "no_user" | "disabled" | "handled" | "refused"; scopes: string[] | null; added: string[] | null; found: boolean }>(
+        `SELECT r.session_data, r.outcome, r.scopes, r.added, u.id IS NOT NULL AS found, ${USER_COLUMNS}
+         FROM record_consent_in_session($1::text, $2::text, $3::text, $4::uuid, $5::text, $6::text, $7::text[], $8::text) r LEFT JOIN users u ON u.id = $4::uuid`,
+        [sessionId, csrf, subject, id, audienceId, clientId, [...approved], challengeHash("consent", claimChallenge)],
+      );
+      const r = rows[0]!;
+      const user = r.found ? userOf(r) : null;
+      const session = r.session_data;
+      if (r.outcome === "recorded" && user) return { outcome: "recorded", user, scopes: r.scopes ?? [], added: r.added ?? [], session };
+      return { outcome: r.outcome === "recorded" ? "no_user" : r.outcome, user, session };
+    },
+
     /** Notes that a client used the user's existing consent for its audience (a silent pass). */
     async noteConsentUse(userId: string, audienceId: string, clientId: string, q: Queryable = sql): Promise<void> {
       await q.query(

@@ -146,7 +146,35 @@ test("consent is refused (403) when this browser is signed in to the app as anot
   const res = await browser.fetch(`${stack.appUrl}/consent`, { method: "POST", body: new URLSearchParams({ _csrf: csrf, consent_challenge: new URL(consentUrl).searchParams.get("consent_challenge")!, decision: "allow" }) });
   expect(res.status).toBe(403);
   expect(await res.text()).toContain("another account");
+  // The same with the page's ticket, as the page's own form posts it (the approval's one statement
+  // reads the session and writes nothing for another user's).
+  const ticket = page.$("input[name=consent_ticket]").attr("value")!;
+  expect(ticket).toBeTruthy();
+  const withTicket = await browser.fetch(`${stack.appUrl}/consent`, {
+    method: "POST",
+    body: new URLSearchParams({ _csrf: csrf, consent_challenge: new URL(consentUrl).searchParams.get("consent_challenge")!, consent_ticket: ticket, decision: "allow" }),
+  });
+  expect(withTicket.status).toBe(403);
+  expect(await withTicket.text()).toContain("another account");
   expect((await stack.db.consent.findFirst({ where: { userId: ada.id } }))!.scopes).not.toContain("email");
+});
+
+test("an approval with a wrong CSRF token is refused (403) and writes nothing; the page's own form then goes through", async () => {
+  const ada = await createUser(stack.db);
+  const browser = await rememberedBrowser(ada);
+  const consentUrl = await linkTo(browser, "/consent", "openid profile email");
+  const page = await browser.get(consentUrl);
+  const challenge = new URL(consentUrl).searchParams.get("consent_challenge")!;
+  const ticket = page.$("input[name=consent_ticket]").attr("value")!;
+  const csrf = page.$("input[name=_csrf]").attr("value")!;
+  for (const token of [`${csrf.slice(0, -1)}${csrf.endsWith("0") ? "1" : "0"}`, "", csrf.toUpperCase()]) {
+    const res = await browser.fetch(`${stack.appUrl}/consent`, { method: "POST", body: new URLSearchParams({ _csrf: token, consent_challenge: challenge, consent_ticket: ticket, decision: "allow" }) });
+    expect(res.status).toBe(403);
+  }
+  expect((await stack.db.consent.findFirst({ where: { userId: ada.id } }))!.scopes).not.toContain("email");
+  const done = await browser.submit(page, "#consent-form", {}, { button: ["decision", "allow"], stopAt: [CALLBACK] });
+  expect(new URL(done.url).searchParams.get("code")).toBeTruthy();
+  expect((await stack.db.consent.findFirst({ where: { userId: ada.id } }))!.scopes).toContain("email");
 });
 
 test("the callback refuses an answer that this browser did not ask for (state)", async () => {

@@ -169,4 +169,46 @@ describe("statements that read the browser's session alongside (Deps.loadSession
     expect(attempt.session).toMatchObject({ userId: user });
     expect(statements).toHaveLength(4); // one each (the claim included)
   });
+  type Sess = (self: string, other: string) => Record<string, unknown> | null;
+  test.each<{ what: string; sess: Sess; csrf: string | null; expired?: boolean; outcome: "recorded" | "refused" }>([
+    { what: "the subject's session with the form's token", sess: (self) => ({ userId: self, csrfToken: "tok-1" }), csrf: "tok-1", outcome: "recorded" },
+    { what: "a session nobody signed in to", sess: () => ({ csrfToken: "tok-1" }), csrf: "tok-1", outcome: "recorded" },
+    { what: "an empty userId (nobody's, as guardConsent reads it)", sess: () => ({ userId: "", csrfToken: "tok-1" }), csrf: "tok-1", outcome: "recorded" },
+    { what: "another token", sess: (self) => ({ userId: self, csrfToken: "tok-1" }), csrf: "tok-2", outcome: "refused" },
+    { what: "the token in other letter case", sess: (self) => ({ userId: self, csrfToken: "tok-1" }), csrf: "TOK-1", outcome: "refused" },
+    { what: "no token in the form", sess: (self) => ({ userId: self, csrfToken: "tok-1" }), csrf: null, outcome: "refused" },
+    { what: "an empty token against a session without one", sess: (self) => ({ userId: self }), csrf: "", outcome: "refused" },
+    { what: "a stored token that is not a string", sess: (self) => ({ userId: self, csrfToken: 5 }), csrf: "5", outcome: "refused" },
+    { what: "another user's session", sess: (_self, other) => ({ userId: other, csrfToken: "tok-1" }), csrf: "tok-1", outcome: "refused" },
+    { what: "an expired session", sess: (self) => ({ userId: self, csrfToken: "tok-1" }), csrf: "tok-1", expired: true, outcome: "refused" },
+    { what: "no session", sess: () => null, csrf: "tok-1", outcome: "refused" },
+  ])("recordConsentInSession with $what: $outcome", async ({ sess, csrf, expired, outcome }) => {
+    const user = await newUser();
+    const other = await newUser();
+    const data = sess(user, other);
+    let sid: string | null = null;
+    if (data) {
+      sid = `sid-${++n}`;
+      const cookie = { originalMaxAge: 3600_000, expires: new Date(Date.now() + 3600_000).toISOString(), httpOnly: true, path: "/" };
+      await pool.query(`INSERT INTO session (sid, sess, expire) VALUES ($1, $2::json, now() + interval '${expired ? "-1 second" : "1 hour"}')`, [sid, JSON.stringify({ cookie, ...data })]);
+    }
+    const challenge = `in-session-${n}`;
+    statements = [];
+    const result = await store.recordConsentInSession(sid, csrf, user, "aud", "c1", ["openid", "email"], challenge);
+    expect(statements).toHaveLength(1); // the session, the gate and the approval: one round trip
+    expect(result.outcome).toBe(outcome);
+    if (data && !expired) expect(result.session).toMatchObject(data);
+    else expect(result.session).toBeNull();
+    if (outcome === "recorded") {
+      expect(result).toMatchObject({ user: { id: user }, scopes: ["openid", "email"], added: ["openid", "email"] });
+      expect(await stored(user)).toEqual({ scopes: ["openid", "email"], client_ids: ["c1"] });
+      // The challenge was claimed with it: the same approval again is a replay.
+      expect((await store.recordConsentInSession(sid, csrf, user, "aud", "c1", ["openid"], challenge)).outcome).toBe("handled");
+    } else {
+      // Nothing written: no consent, no history, the challenge still open for the right browser.
+      expect(await stored(user)).toBeUndefined();
+      expect(await events(user)).toEqual([]);
+      expect((await store.recordConsent(user, "aud", "c1", ["openid"], { claimChallenge: challenge })).outcome).toBe("recorded");
+    }
+  });
 });
