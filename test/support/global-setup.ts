@@ -4,7 +4,7 @@
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { HYDRA_BIN, ROOT } from "./paths";
-import { createDatabase, pgAdmin, uniqueName } from "./pg";
+import { createDatabase, dropDatabase, pgAdmin, uniqueName } from "./pg";
 
 export default async function globalSetup(): Promise<void> {
   execFileSync("bash", [path.join(ROOT, "scripts", "build-hydra.sh")], { stdio: "inherit" });
@@ -27,13 +27,19 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEST_APP_DB_TEMPLATE = appTemplate;
   process.env.TEST_HYDRA_DB_TEMPLATE = hydraTemplate;
 
-  execFileSync(path.join(ROOT, "node_modules", ".bin", "prisma"), ["migrate", "deploy"], {
-    cwd: ROOT,
-    env: { ...process.env, DATABASE_URL: appUrl },
-    stdio: "pipe",
-  });
-  execFileSync(HYDRA_BIN, ["migrate", "sql", "-e", "--yes"], {
-    env: { ...process.env, DSN: `${hydraUrl}?sslmode=disable` },
-    stdio: "pipe",
-  });
+  try {
+    execFileSync(path.join(ROOT, "node_modules", ".bin", "prisma"), ["migrate", "deploy"], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: appUrl },
+      stdio: "pipe",
+    });
+    execFileSync(HYDRA_BIN, ["migrate", "sql", "-e", "--yes"], {
+      env: { ...process.env, DSN: `${hydraUrl}?sslmode=disable` },
+      stdio: "pipe",
+    });
+  } catch (err) {
+    // Jest runs no global teardown after a failed setup: the templates go now.
+    await Promise.all([dropDatabase(appTemplate), dropDatabase(hydraTemplate)]).catch(() => undefined);
+    throw err;
+  }
 }
