@@ -98,7 +98,14 @@ test("the consent step reads no configuration from the database (it completes wh
   const outcome = await stack.db.$transaction(
     async (tx) => {
       await tx.$executeRaw`LOCK TABLE audiences, clients, scopes, claims IN ACCESS EXCLUSIVE MODE`;
-      return Promise.race([consentDescription(browser, user), new Promise<string>((r) => setTimeout(() => r("blocked"), 8000))]);
+      // The 8 s limit is cleared once the step is done: a pending timer would keep the process (a Jest worker) alive after the tests.
+      let limit: NodeJS.Timeout | undefined;
+      const blocked = new Promise<string>((r) => (limit = setTimeout(() => r("blocked"), 8000)));
+      try {
+        return await Promise.race([consentDescription(browser, user), blocked]);
+      } finally {
+        clearTimeout(limit);
+      }
     },
     { timeout: 20_000 },
   );
