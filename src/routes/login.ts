@@ -52,9 +52,6 @@ const LoginForm = z.object({
   login_ticket: z.string().max(8192, "is too long").optional(),
 });
 
-/** The gate of a new session's save refused: the login challenge was answered already. */
-class AnsweredAlready extends Error {}
-
 export function loginRoutes(deps: Deps): Router {
   const { hydra, store, env } = deps;
   const router = Router();
@@ -100,58 +97,19 @@ export function loginRoutes(deps: Deps): Router {
     });
   }
 
-  /**
-   * A browser without this app's session cookie (a new one) needs a session for the form's CSRF token
-   * when Hydra asks for the form (the usual case): it is made and saved while Hydra answers, with the
-   * replay check as the gate of its save (one statement, off the critical path). "answered": the
-   * challenge was answered already and nothing was written.
-   */
-  async function newSessionMeanwhile(req: Request, res: Response, loginChallenge: string): Promise<"saved" | "answered"> {
-    await deps.loadSession(req, res);
-    deps.csrf.token(req);
-    try {
-      await saveSessionWith(req, { gate: { sql: store.unansweredChallengeGate("login", loginChallenge), refused: () => new AnsweredAlready() } });
-      return "saved";
-    } catch (err) {
-      if (err instanceof AnsweredAlready) return "answered";
-      throw err;
-    }
-  }
-
-  /** Ends that session again when no form is shown after all (Hydra refused the challenge, a replay): no row, no cookie. */
-  async function discardNewSession(req: Request, made: Promise<unknown>): Promise<void> {
-    await made.catch(() => undefined);
-    const sess = req.session as Request["session"] | undefined;
-    if (sess) await new Promise<void>((resolve) => sess.destroy(() => resolve()));
-  }
-
   router.get("/login", async (req, res) => {
     const { login_challenge } = parseInput(LoginQuery, req.query, "login link");
-    const cookies = req.cookies as Record<string, unknown> | undefined;
-    const early = cookies?.[env.SESSION_COOKIE_NAME] === undefined ? newSessionMeanwhile(req, res, login_challenge) : null;
-    early?.catch(() => undefined); // awaited below
-    let loginRequest: OAuth2LoginRequest;
-    try {
-      loginRequest = await hydra.getLoginRequest(login_challenge);
-    } catch (err) {
-      if (early) await discardNewSession(req, early);
-      throw err;
-    }
+    const loginRequest = await hydra.getLoginRequest(login_challenge);
     // The application asked for a language (OIDC ui_locales): the pages of this step follow it,
     // unless the person chose one on the switcher.
     useUiLocales(req, res, uiLocalesOf(loginRequest), env);
     const step = decideLoginStart(loginRequest);
     // A replayed challenge: the skipped sign-in below is refused when it is answered (its claim);
     // a page is not shown for one. Only a page needs this browser's session (its CSRF token).
-    if (step.kind !== "accept" && early) {
-      if ((await early) === "answered") {
-        await discardNewSession(req, early);
-        throw new FlowAlreadyHandledError(loginRequest.request_url || undefined);
-      }
-    } else if (step.kind !== "accept") {
+    if (step.kind !== "accept") {
       const replayed = () => new FlowAlreadyHandledError(loginRequest.request_url || undefined);
       // The replay check reads the browser's session in the same statement. A browser without a
-      // session to read (a cookie that names none) has the check made with its new session's save instead (below).
+      // session to read (a new one) has the check made with its new session's save instead (below).
       let readsSession = true;
       const { loaded, result } = deps.loadSessionWith(req, res, (sid) => {
         if (sid !== null) return store.isChallengeHandledWithSession("login", login_challenge, sid);
@@ -174,8 +132,6 @@ export function loginRoutes(deps: Deps): Router {
       }
     }
     if (step.kind === "accept") {
-      // A session made meanwhile (a browser without one that Hydra remembers) holds only a form token.
-      if (early) await early.catch(() => undefined);
       const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");
       const audience = membership?.audience ?? null;
       // Only an audience that requires a verified address needs the user's row here.
@@ -183,7 +139,7 @@ export function loginRoutes(deps: Deps): Router {
       // Held until the address is verified: the step waits in this browser's session.
       if (holdsForVerification({ audience, user })) await deps.loadSession(req, res);
       // Hydra vouches for this browser (its own session cookie): the flow continues. The app's own
-      // session is NOT signed in here: a login challenge in a URL is no proof of who the browser is.
+      // session is NOT created here: a login challenge in a URL is no proof of who the browser is.
       return finishLogin(deps, req, res, { loginChallenge: login_challenge, loginSessionId: loginRequest.session_id, user, audience, remember: false, startSession: false, skipped: true }).catch(
         withRestartLink(loginRequest.request_url),
       );
