@@ -44,6 +44,17 @@ describe("challenges", () => {
     expect(res.body).toMatch(message);
   });
 
+  test("a login link Hydra does not know leaves no session behind in a new browser (no row, no cookie)", async () => {
+    const sessions = async () => Number((await stack.db.$queryRawUnsafe<{ n: bigint }[]>("SELECT count(*) AS n FROM session"))[0]!.n);
+    const before = await sessions();
+    for (let i = 0; i < 3; i++) {
+      const res = await get(`/login?login_challenge=unknown-${i}-${Date.now()}`);
+      expect(res.status).toBe(404);
+      expect(res.headers.get("set-cookie") ?? "").not.toContain(stack.env.SESSION_COOKIE_NAME);
+    }
+    expect(await sessions()).toBe(before);
+  });
+
   test("a challenge with control characters is refused before reaching Hydra", async () => {
     const res = await get("/login?login_challenge=%00%01");
     expect(res.status).toBe(400);
