@@ -12,7 +12,7 @@ import { verifyPassword } from "../services/passwords";
 import { ensureNotHandled, withRestartLink } from "./challenges";
 import { FlowAlreadyHandledError, type OAuth2LoginRequest } from "../services/hydra";
 import { offersSignUp, registrationMode } from "../decisions/registration";
-import { normalizeEmail } from "../services/store";
+import { normalizeEmail, unansweredChallengeGate } from "../services/store";
 import { msg, say, type Msg } from "../i18n";
 import { tOf, useAudienceBrand, useUiLocales } from "../middleware/page-locals";
 import { issueTicket, loginTicketSubset, readLoginTicket, ticketKey, type TicketedLoginRequest } from "../decisions/request-ticket";
@@ -124,7 +124,7 @@ export function loginRoutes(deps: Deps): Router {
       if (!readsSession && !hadToken) {
         // A new browser: the check is the gate of its new session's save, one statement for both
         // (when the challenge was answered, nothing is written here and the replay is refused).
-        await saveSessionWith(req, { gate: { sql: store.unansweredChallengeGate("login", login_challenge), refused: replayed } });
+        await saveSessionWith(req, { gate: { sql: unansweredChallengeGate("login", login_challenge), refused: replayed } });
       } else {
         const handled = readsSession ? result.then((r) => r.handled) : store.isChallengeHandled("login", login_challenge);
         const [answered] = await Promise.all([handled, hadToken ? undefined : saveSession(req)]);

@@ -105,6 +105,16 @@ export type ChallengeKind = "login" | "consent" | "logout";
 
 const challengeHash = (kind: ChallengeKind, challenge: string) => createHash("sha256").update(`${kind}:${challenge}`).digest("hex");
 
+/**
+ * A gate for a session's save (sessions.ts saveSessionWith): the session is written only while the
+ * challenge has not been answered (one statement for both, e.g. a new browser's first login page).
+ * Builds SQL only (no statement of its own, so not a store operation).
+ */
+export function unansweredChallengeGate(kind: ChallengeKind, challenge: string): (p: Param) => string {
+  const hash = challengeHash(kind, challenge);
+  return (p) => `SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM handled_challenges WHERE hash = ${p(hash)})`;
+}
+
 /** Hydra's challenges live for 30 minutes (hydra.yml ttl.login_consent_request); records are kept a day. */
 const HANDLED_CHALLENGE_RETENTION_MS = 24 * 60 * 60 * 1000;
 
@@ -425,15 +435,6 @@ export function createStore(opts: StoreOptions) {
         [challengeHash(kind, challenge), sessionId],
       );
       return { handled: rows[0]!.handled, session: rows[0]!.session_data };
-    },
-
-    /**
-     * A gate for a session's save (sessions.ts saveSessionWith): the session is written only while
-     * the challenge has not been answered (one statement for both, e.g. a new browser's first login page).
-     */
-    unansweredChallengeGate(kind: ChallengeKind, challenge: string): (p: Param) => string {
-      const hash = challengeHash(kind, challenge);
-      return (p) => `SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM handled_challenges WHERE hash = ${p(hash)})`;
     },
 
     /** Marks a challenge as answered; false when it already was (a replay or a double submit). */
