@@ -65,6 +65,30 @@ export function consentRoutes(deps: Deps): Router {
     }
   }
 
+  /** The step's context from Hydra's description, the client's audience and what the store said. */
+  function contextOf(
+    challenge: string,
+    request: Context["request"],
+    membership: Awaited<ReturnType<typeof store.getClientMembership>>,
+    requestedScopes: string[],
+    step: ConsentStep,
+    stored: Pick<Context, "user" | "grantedScopes" | "consentClients" | "claimed">,
+  ): Context {
+    const clientId = request.client?.client_id ?? "";
+    return {
+      challenge,
+      request,
+      clientId,
+      clientName: request.client?.client_name || clientId,
+      subject: request.subject ?? "",
+      audience: membership?.audience ?? null,
+      audienceBrand: membership?.audience ?? null,
+      requestedScopes,
+      step,
+      ...stored,
+    };
+  }
+
   /** What decideConsent needs of the request and the configuration (the stored consent aside). */
   async function decisionInput(request: OAuth2ConsentRequest | TicketedConsentRequest, clientId: string) {
     const requestedScopes = [...new Set(request.requested_scope ?? [])];
@@ -131,21 +155,12 @@ export function consentRoutes(deps: Deps): Router {
     }
     if (found.handled) throw new FlowAlreadyHandledError(request.request_url || undefined);
     const step = decideConsent({ ...input, grantedScopes: audience ? found.grantedScopes : [] });
-    return {
-      challenge: consentChallenge,
-      request,
-      clientId,
-      clientName: request.client?.client_name || clientId,
-      subject,
-      audience,
-      audienceBrand: membership?.audience ?? null,
-      requestedScopes,
+    return contextOf(consentChallenge, request, membership, requestedScopes, step, {
       user: found.user,
       grantedScopes: audience ? found.grantedScopes : [],
       consentClients: audience ? found.clientIds : [],
       claimed: found.claimed,
-      step,
-    };
+    });
   }
 
   /** Answers Hydra once: with the challenge claimed already, or claimed now (with `alongside` in the claim's transaction). */
@@ -211,21 +226,7 @@ export function consentRoutes(deps: Deps): Router {
     // The statement refused although the checks passed (no session was read with it): the usual path.
     if (recorded.outcome === "refused") return false;
     if (recorded.outcome === "handled") throw new FlowAlreadyHandledError(request.request_url || undefined);
-    const ctx: Context = {
-      challenge,
-      request,
-      clientId,
-      clientName: request.client?.client_name || clientId,
-      subject,
-      audience,
-      audienceBrand: membership?.audience ?? null,
-      requestedScopes,
-      user: recorded.user,
-      grantedScopes: [],
-      consentClients: [],
-      claimed: false,
-      step,
-    };
+    const ctx = contextOf(challenge, request, membership, requestedScopes, step, { user: recorded.user, grantedScopes: [], consentClients: [], claimed: false });
     if (recorded.outcome !== "recorded") {
       // Nothing was written (the account is gone or disabled): refused at Hydra, as approve() does.
       await reject(res, ctx, "access_denied", recorded.outcome === "disabled" ? "The user account is disabled." : "The user account no longer exists.");
