@@ -123,9 +123,8 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
     return { loaded, result };
   };
 
-  const { csrfSynchronisedProtection, generateToken, isRequestValid, invalidCsrfTokenError } = csrfSync({
-    getTokenFromRequest: (req: Request) => (typeof req.body?._csrf === "string" ? req.body._csrf : undefined),
-  });
+  const submittedToken = (req: Request): string | undefined => (typeof req.body?._csrf === "string" ? (req.body._csrf as string) : undefined);
+  const { csrfSynchronisedProtection, generateToken, isRequestValid, invalidCsrfTokenError } = csrfSync({ getTokenFromRequest: submittedToken });
   const checkCsrf = async (req: Request, res: express.Response, loaded?: Promise<void>): Promise<void> => {
     await (loaded ?? loadSession(req, res));
     if (!isRequestValid(req)) throw invalidCsrfTokenError;
@@ -136,7 +135,7 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
     hydra,
     store,
     logger,
-    csrf: { token: (req) => generateToken(req), protect: csrfSynchronisedProtection as RequestHandler, check: checkCsrf },
+    csrf: { token: (req) => generateToken(req), protect: csrfSynchronisedProtection as RequestHandler, check: checkCsrf, submitted: (req) => submittedToken(req) ?? null },
     limits,
     browser: browserCookies(env),
     loadSession,

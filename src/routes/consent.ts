@@ -217,7 +217,7 @@ export function consentRoutes(deps: Deps): Router {
     if (!audience || input.promptNone) return false;
     const step = decideConsent({ ...input, grantedScopes: [] });
     if (step.kind === "first_party" || step.kind === "reject") return false;
-    const csrf = typeof req.body?._csrf === "string" ? (req.body._csrf as string) : null;
+    const csrf = deps.csrf.submitted(req);
     const { loaded, result } = deps.loadSessionWith(req, res, (sid) => store.recordConsentInSession(sid, csrf, subject, audience.id, clientId, requestedScopes, challenge));
     result.catch(() => undefined); // awaited after the checks
     await deps.csrf.check(req, res, loaded);

@@ -26,6 +26,8 @@ export interface Deps {
      * for the person before it resolved. `loaded`: the session's load started already (loadSessionWith).
      */
     check(req: Request, res: Response, loaded?: Promise<void>): Promise<void>;
+    /** The token the request submitted (where `check` reads it), or null. */
+    submitted(req: Request): string | null;
   };
   /** Attempt counters shared by all replicas (PostgreSQL). */
   limits: Limits;
