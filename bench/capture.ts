@@ -93,12 +93,18 @@ export async function captureFlows(
         }
         requests[i]!.statements.push({ sql: s.sql, params: s.params, paramTypes: s.paramTypes });
       }
+      // A transaction is the mail worker's (its statements name "outbox") when the last statement
+      // on its connection before its end was one: not counted in any request (nor in the total).
+      const lastOnConn = (t: { t: number; conn: number }) => {
+        let last: (typeof stmts)[number] | undefined;
+        for (const s of stmts) if (s.conn === t.conn && s.t <= t.t) last = s;
+        return last;
+      };
       for (const t of txs) {
         const i = at(t.t);
-        if (i >= 0) requests[i]!.transactions++;
+        const last = lastOnConn(t);
+        if (i >= 0 && !(last && BACKGROUND.test(last.sql))) requests[i]!.transactions++;
       }
-      // A transaction of the mail worker inside a window: take it back (its statements name "outbox").
-      const bgTx = stmts.filter((s) => at(s.t) >= 0 && BACKGROUND.test(s.sql)).length;
       const steps = Object.fromEntries(STEPS.map((s) => [s, { transactions: 0, statements: 0 }])) as CapturedFlow["steps"];
       const posted = requests.some((r) => r.label === "app POST /login");
       for (const r of requests) {
@@ -107,7 +113,7 @@ export async function captureFlows(
         steps[step].transactions += r.transactions;
         steps[step].statements += r.statements.filter((s) => !SKIP.test(s.sql)).length;
       }
-      const transactions = Math.max(0, requests.reduce((n, r) => n + r.transactions, 0) - bgTx);
+      const transactions = requests.reduce((n, r) => n + r.transactions, 0);
       out.push({ scenario: f.scenario, requests, steps, transactions, statements: requests.reduce((n, r) => n + r.statements.filter((s) => !SKIP.test(s.sql)).length, 0), background });
     }
   } finally {
