@@ -1,11 +1,14 @@
 // Developer tool (issue #12): what Express 5 itself costs per request on this machine, apart from
 // what the app does in it. One process runs a keep-alive client and a server that answers every
 // request with a redirect, as plain node:http, as Express with its router only, and as Express with
-// ten more pass-through middleware layers; it prints the process's CPU per request (client and
+// ten more pass-through middleware layers, and as Express with cookie-parser and express-session saving
+// a new session (in memory) for each request; it prints the process's CPU per request (client and
 // server together, so only the differences between the rows mean anything).
 // Usage: npx tsx bench/express-overhead.ts [requests]   (≈ 20 s)
 import http from "node:http";
 import express from "express";
+import session from "express-session";
+import cookieParser from "cookie-parser";
 
 const REQUESTS = Number(process.argv[2] ?? 4000);
 const challenge = "a".repeat(1300); // about the size of a real Hydra challenge
@@ -20,6 +23,24 @@ function expressApp(layers: number): express.Express {
   for (let i = 0; i < layers; i++) app.use((_req, _res, next) => next());
   const router = express.Router();
   router.get("/login", (_req, res) => res.redirect(302, "/next"));
+  app.use(router);
+  return app;
+}
+
+/**
+ * Express with what a first-time GET /login adds around the app's own work: cookie-parser and
+ * express-session creating and saving a new session for a browser without one (in memory here:
+ * the app's store writes PostgreSQL instead), its signed cookie on the answer.
+ */
+function expressWithSession(): express.Express {
+  const app = express();
+  app.use(cookieParser());
+  app.use(session({ name: "sid", secret: "0123456789abcdef0123456789abcdef", resave: false, saveUninitialized: false, store: new session.MemoryStore(), cookie: { httpOnly: true, sameSite: "lax", maxAge: 3_600_000 } }));
+  const router = express.Router();
+  router.get("/login", (req, res) => {
+    (req.session as unknown as { csrfToken: string }).csrfToken = "t".repeat(43);
+    res.redirect(302, "/next");
+  });
   app.use(router);
   return app;
 }
@@ -54,6 +75,7 @@ async function main(): Promise<void> {
     await measure("node:http", redirect);
     await measure("express (router only)", expressApp(0));
     await measure("express + 10 middleware layers", expressApp(10));
+    await measure("express + express-session (new)", expressWithSession());
   }
 }
 
