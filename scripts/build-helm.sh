@@ -16,7 +16,8 @@ out=.bin/helm
 if [ -x "$out" ] && "$out" version --short 2>/dev/null | grep -q "^$HELM_VERSION+"; then
   exit 0
 fi
-command -v go >/dev/null || { echo "build-helm: Go is required to build Helm (https://go.dev/dl)" >&2; exit 1; }
+# Go 1.26 or newer: the one on PATH, else fetched from the Go module proxy (scripts/ensure-go.sh).
+PATH="$(bash scripts/ensure-go.sh):$PATH"
 echo "build-helm: building Helm $HELM_VERSION (first build takes a few minutes)..." >&2
 mkdir -p .bin
 # go install writes <GOBIN>/helm: build into a scratch folder, then move it into place at once.

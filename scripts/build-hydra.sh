@@ -12,7 +12,8 @@ have=""
 if [[ "$have" =~ Version:\ *$HYDRA_VERSION ]]; then
   exit 0
 fi
-command -v go >/dev/null || { echo "build-hydra: Go is required to build Hydra (https://go.dev/dl)" >&2; exit 1; }
+# Go 1.26 or newer: the one on PATH, else fetched from the Go module proxy (scripts/ensure-go.sh).
+PATH="$(bash scripts/ensure-go.sh):$PATH"
 echo "build-hydra: building Ory Hydra $HYDRA_VERSION (first build takes a few minutes)..." >&2
 mkdir -p .bin
 cd hydra/build

@@ -11,7 +11,8 @@ out=.bin/mailpit
 if [ -x "$out" ] && "$out" version --no-release-check 2>&1 | grep -q " $MAILPIT_VERSION compiled with"; then
   exit 0
 fi
-command -v go >/dev/null || { echo "build-mailpit: Go is required to build Mailpit (https://go.dev/dl)" >&2; exit 1; }
+# Go 1.26 or newer: the one on PATH, else fetched from the Go module proxy (scripts/ensure-go.sh).
+PATH="$(bash scripts/ensure-go.sh):$PATH"
 echo "build-mailpit: building Mailpit $MAILPIT_VERSION (first build takes a few minutes)..." >&2
 mkdir -p .bin
 # go install writes <GOBIN>/mailpit: build into a scratch folder, then move it into place at once.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `npm run dev`: the whole demo on this machine, from nothing —
-#   installs npm packages if missing, builds Ory Hydra v2.3.0 and Mailpit if missing, creates the
-#   databases if missing, migrates Hydra and the app, seeds config/demo.yaml (one audience, two
-#   clients) and a demo user, starts Mailpit (catches the app's mail), Hydra, the app and a small
+#   installs npm packages if missing, builds Ory Hydra v2.3.0 and Mailpit if missing (fetching Go
+#   when the machine has none new enough), uses the PostgreSQL on 127.0.0.1:5432 or starts the
+#   project's own there (data in .run/postgres), creates the databases if missing, migrates Hydra
+#   and the app, seeds config/demo.yaml and a demo user, starts Mailpit (catches the app's mail), Hydra, the app and a small
 #   demo OAuth client, and prints where to click and where the mail is read.
 # Ctrl-C stops everything it started. Secrets are generated once into .run/secrets.env (git-ignored).
 set -euo pipefail
@@ -14,6 +15,9 @@ HYDRA_ADMIN_PORT="${HYDRA_ADMIN_PORT:-4445}"
 DEMO_CLIENT_PORT="${DEMO_CLIENT_PORT:-5555}"
 MAILPIT_SMTP_PORT="${MAILPIT_SMTP_PORT:-1025}"
 MAILPIT_HTTP_PORT="${MAILPIT_HTTP_PORT:-8025}"
+# PG_BASE_URL set: that server must answer. Unset: 127.0.0.1:5432 if a server answers there, else
+# the project's own PostgreSQL started on that port (scripts/ensure-postgres.sh).
+PG_CONFIGURED="${PG_BASE_URL:-}"
 PG_BASE_URL="${PG_BASE_URL:-postgresql://postgres@127.0.0.1:5432}"
 APP_DB="${APP_DB:-audience_login}"
 HYDRA_DB="${HYDRA_DB:-hydra}"
@@ -30,6 +34,7 @@ cleanup() {
     wait "${pids[@]}" 2>/dev/null || true
     say "stopped Mailpit, Hydra, the app and the demo client" || true
   fi
+  if [ -n "${own_pg:-}" ]; then bash scripts/ensure-postgres.sh --stop "$own_pg"; say "stopped the project's PostgreSQL (its data stays in $own_pg)" || true; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -48,17 +53,16 @@ done
 # Node.js 24 (the system's when new enough, else the pinned official build in .bin/: scripts/ensure-node.sh).
 PATH="$(bash scripts/ensure-node.sh):$PATH"
 export PATH
-[ -d node_modules ] || { say "installing npm packages"; PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund; }
-[ -d src/generated/prisma ] || npm run --silent prisma:generate >/dev/null
+bash scripts/ensure-npm.sh
 bash scripts/build-hydra.sh
 bash scripts/build-mailpit.sh
-bash scripts/ensure-postgres.sh
-
-for db in "$APP_DB" "$HYDRA_DB"; do
-  if [ "$(psql "$PG_BASE_URL/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != "1" ]; then
-    say "creating database $db"; psql "$PG_BASE_URL/postgres" -qc "CREATE DATABASE \"$db\""
-  fi
-done
+if [ -n "$PG_CONFIGURED" ]; then
+  bash scripts/ensure-postgres.sh "$PG_BASE_URL" >/dev/null
+else
+  [ "$(bash scripts/ensure-postgres.sh --own .run/postgres 5432 "$PG_BASE_URL")" = "$PG_BASE_URL" ]
+  [ ! -f .run/postgres.pid ] || own_pg=.run/postgres
+fi
+node scripts/postgres.mjs createdb "$PG_BASE_URL/postgres" "$APP_DB" "$HYDRA_DB"
 
 mkdir -p .run
 if [ ! -f .run/secrets.env ]; then

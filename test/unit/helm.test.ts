@@ -1,6 +1,6 @@
 // The Helm chart deploy/helm/hydra-audience-login: `helm lint` and `helm template` (offline, no
 // cluster) with its default values and with deploy/helm/examples/app-production.yaml, the rendered
-// manifests parsed and checked. Needs .bin/helm: `bash scripts/build-helm.sh` (.ci/run runs it).
+// manifests parsed and checked. Needs .bin/helm: `bash scripts/build-helm.sh` (npm test runs it).
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
