@@ -1,12 +1,17 @@
 // Two projects: unit tests of pure logic (no servers) and end-to-end tests against the real
 // Ory Hydra v2.3.0 and PostgreSQL (test/support/global-setup.ts builds/prepares them once).
 const fs = require("node:fs");
+const path = require("node:path");
 
 const transform = { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }] };
-// The browser tests (test/e2e/browser-*.test.ts) drive Chromium. Where it is missing and cannot be
-// installed (not root, no apt-get), the rest of the suite still runs and scripts/test.sh says so; CI
-// always runs them (the global setup fails there without Chromium).
+// The browser tests (the e2e files that use test/support/chromium.ts) drive Chromium. Where it is
+// missing and cannot be installed (not root, no apt-get), the rest of the suite still runs and
+// scripts/test.sh says so; CI always runs them (the global setup fails there without Chromium).
 const chromiumMissing = !process.env.CI && !fs.existsSync(process.env.CHROMIUM_PATH ?? "/usr/bin/chromium");
+const e2eDir = path.join(__dirname, "test", "e2e");
+const browserTests = chromiumMissing
+  ? fs.readdirSync(e2eDir).filter((f) => f.endsWith(".test.ts") && fs.readFileSync(path.join(e2eDir, f), "utf8").includes("support/chromium"))
+  : [];
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -22,7 +27,7 @@ module.exports = {
       testEnvironment: "node",
       transform,
       testMatch: ["<rootDir>/test/e2e/**/*.test.ts"],
-      testPathIgnorePatterns: ["/node_modules/", ...(chromiumMissing ? ["<rootDir>/test/e2e/browser-"] : [])],
+      testPathIgnorePatterns: ["/node_modules/", ...browserTests.map((f) => `<rootDir>/test/e2e/${f.replace(/\./g, "\\.")}$`)],
       globalSetup: "<rootDir>/test/support/global-setup.ts",
       globalTeardown: "<rootDir>/test/support/global-teardown.ts",
       slowTestThreshold: 30,

@@ -16,13 +16,13 @@ bash scripts/build-hydra.sh
 bash scripts/build-mailpit.sh
 bash scripts/build-helm.sh
 
-# The browser tests (test/e2e/browser-*.test.ts) drive Debian's Chromium. ensure-chromium.sh installs
-# it when it can (root with apt-get); otherwise it says what to run, and the rest of the suite runs
+# The browser tests (the e2e files using test/support/chromium.ts) drive Debian's Chromium.
+# ensure-chromium.sh installs it when it can (root with apt-get); otherwise it says what to run, and the rest of the suite runs
 # without them (jest.config.js leaves them out; in CI they are required).
 chromium_note=""
 if ! bash scripts/ensure-chromium.sh; then
   [ -z "${CI:-}" ] || { say "CI needs Chromium for the browser tests"; exit 1; }
-  chromium_note="the browser tests (test/e2e/browser-*.test.ts) did not run: Chromium is missing (see the message above)"
+  chromium_note="the browser tests (e2e files using test/support/chromium.ts) did not run: Chromium is missing (see the message above)"
   say "$chromium_note"
 fi
 
