@@ -3,6 +3,7 @@
 // The file defaults to $AUDIENCES_CONFIG, else config/audiences.yaml. `npm run seed` runs this script
 // directly (tsx); Prisma's `npx prisma db seed -- --config <file> …` runs it too (prisma.config.ts),
 // but Prisma takes options before `--` for itself (its own --config is the Prisma config file).
+import "../src/admin/node-version"; // first: an older Node.js stops here, with a message, before anything crashes it
 import { parseArgs } from "node:util";
 import { loadAppConfigFile, AudienceConfigError } from "../src/config/audiences";
 import { applyConfig, formatChanges, ApplyConfigError } from "../src/admin/apply-config";

@@ -93,9 +93,15 @@ function hydraClientDiff(want: OAuth2Client, have: OAuth2Client): string[] {
   return diff;
 }
 
-/** A JSON column's value as canonical text (key order as stored), null when empty. */
+/**
+ * A JSON value as canonical text, null when empty. Object keys are sorted: PostgreSQL's jsonb keeps
+ * keys in an order of its own, so the file's order would otherwise never compare equal.
+ */
 function jsonText(v: unknown): string | null {
-  return v === null || v === undefined ? null : JSON.stringify(v);
+  if (v === null || v === undefined) return null;
+  const sorted = (_key: string, x: unknown) =>
+    x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x;
+  return JSON.stringify(v, sorted);
 }
 
 function fieldsDiffer<T extends object>(want: T, have: { [K in keyof T]?: unknown } | null | undefined, keys: (keyof T)[]): string[] | null {
@@ -156,12 +162,17 @@ export async function applyConfig(config: AppConfig, opts: ApplyOptions): Promis
     return {
       name: s.name,
       description: perLanguage ? (perLanguage.en ?? Object.values(perLanguage)[0] ?? null) : (s.description as string | null),
-      descriptions: perLanguage ? JSON.stringify(perLanguage) : null,
+      descriptions: perLanguage ? jsonText(perLanguage) : null,
       audienceId: s.audience,
     };
   });
+  // The stored descriptions (JSON) are compared as text; a scope without a row is created.
+  const scopeRow = (name: string) => {
+    const row = scopeRows.get(name);
+    return row && { ...row, descriptions: jsonText(row.descriptions) };
+  };
   const scopeWrites = scopeData
-    .filter((s) => record("scope", s.name, fieldsDiffer({ ...s, descriptions: s.descriptions }, { ...scopeRows.get(s.name), descriptions: jsonText(scopeRows.get(s.name)?.descriptions) } as never, ["description", "descriptions", "audienceId"])) !== "unchanged")
+    .filter((s) => record("scope", s.name, fieldsDiffer(s, scopeRow(s.name), ["description", "descriptions", "audienceId"])) !== "unchanged")
     .map((s) => ({ ...s, descriptions: s.descriptions === null ? Prisma.DbNull : (JSON.parse(s.descriptions) as Record<string, string>) }));
   const claimData = config.claims.map((c) => ({ name: c.name, scope: c.scope, source: c.source, audienceId: c.audience }));
   const claimWrites = claimData.filter((c) => record("claim", c.name, fieldsDiffer(c, claimRows.get(c.name), ["scope", "source", "audienceId"])) !== "unchanged");

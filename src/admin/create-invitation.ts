@@ -1,5 +1,6 @@
 // Admin script: create an invitation for one audience and print its link (once; only a hash is stored).
 // Usage: npm run invitation:create -- --audience org.example.demo [--email ada@example.com] [--expires-in 7d]
+import "./node-version"; // first: an older Node.js stops here, with a message, before anything crashes it
 import { parseArgs } from "node:util";
 import { createDb } from "../services/db";
 import { createStore } from "../services/store";

@@ -10,6 +10,7 @@
 // hash is stored (from then on the old password no longer works, so nobody can sign in again with
 // it while the sessions are being ended), then the sessions are ended. Should Hydra fail in between,
 // the command says loudly what was not ended and exits 2; rerunning the same command completes it.
+import "./node-version"; // first: an older Node.js stops here, with a message, before anything crashes it
 import { parseArgs } from "node:util";
 import type { Prisma } from "../generated/prisma/client";
 import { createDb } from "../services/db";

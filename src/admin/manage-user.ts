@@ -7,6 +7,7 @@
 //                                                      /account's "Delete account" (deleteUserEverywhere)
 // Exit codes: 0 done; 1 a usage problem, an unknown email or Hydra unreachable (nothing changed);
 // 2 done only in part (it says in capitals what was not done; run the same command again).
+import "./node-version"; // first: an older Node.js stops here, with a message, before anything crashes it
 import { parseArgs } from "node:util";
 import { createDb } from "../services/db";
 import { createHydra, type Hydra } from "../services/hydra";

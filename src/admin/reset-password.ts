@@ -11,6 +11,7 @@
 // (to lock the account at once, use user:disable or user:create --reset-password).
 // Exit codes: 0 mail written (sent, or queued for retry); 1 a usage problem, an unknown or disabled
 // user, Hydra unreachable (nothing done); 2 --revoke done only in part (it says what; run it again).
+import "./node-version"; // first: an older Node.js stops here, with a message, before anything crashes it
 import { parseArgs } from "node:util";
 import { loadEnv } from "../config/env";
 import { createDb } from "../services/db";
