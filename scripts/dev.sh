@@ -133,9 +133,8 @@ cat >&2 <<EOM
 
   Sign in as   $DEMO_EMAIL   /   $DEMO_PASSWORD
 
-  Mail sent by the app (verification, recovery) arrives here: $MAILPIT_URL/view/latest.html
-  (the newest message; all of them, as JSON: $MAILPIT_URL/api/v1/messages. Mailpit's inbox page
-   $MAILPIT_URL/ stays blank: the Go module it is built from leaves out its web UI's scripts)
+  Mail sent by the app (verification, recovery) arrives in Mailpit's inbox: $MAILPIT_URL/
+  (the newest message alone: $MAILPIT_URL/view/latest.html; all of them, as JSON: $MAILPIT_URL/api/v1/messages)
 
   Logs: .run/app.log  .run/hydra.log  .run/demo-client.log  .run/mailpit.log        Ctrl-C stops everything.
 

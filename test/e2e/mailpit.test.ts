@@ -1,7 +1,9 @@
 // The mail harness against the real Mailpit the stack starts (test/support/mailpit.ts): what the
 // verification and recovery tests rely on — mail sent over SMTP is read back through Mailpit's HTTP
-// API with its links, and stopping Mailpit really makes SMTP refuse connections until it is back.
+// API with its links, and stopping Mailpit really makes SMTP refuse connections until it is back —
+// and the web inbox that `npm run dev` sends people to.
 import { randomBytes } from "node:crypto";
+import vm from "node:vm";
 import nodemailer from "nodemailer";
 import { startStack, type Stack } from "../support/stack";
 import type { Mailpit } from "../support/mailpit";
@@ -35,6 +37,38 @@ test("the app's SMTP_URL is the stack's own Mailpit, on 127.0.0.1", () => {
   expect(mailpit.apiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   expect(stack.env.SMTP_URL).toBe(mailpit.smtpUrl);
   expect(stack.env.MAIL_FROM).toBe("Sign-in service <no-reply@localhost>");
+});
+
+// The inbox people open (npm run dev prints it): the Go module leaves out the web UI's built files,
+// so scripts/build-mailpit.sh builds them; a Mailpit built without them answers 404 for its scripts.
+test("Mailpit's web inbox is served: its page, the script and stylesheet it loads, and the API docs page's script", async () => {
+  const page = await fetch(`${mailpit.apiUrl}/`);
+  expect(page.status).toBe(200);
+  expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+  const html = await page.text();
+  expect(html).toContain("<title>Mailpit</title>");
+  const script = html.match(/<script src="(\/dist\/app\.js[^"]*)"/)?.[1];
+  const stylesheet = html.match(/<link rel=stylesheet href="(\/dist\/app\.css[^"]*)"/)?.[1];
+  expect({ script, stylesheet }).toEqual({ script: expect.stringMatching(/^\/dist\/app\.js/), stylesheet: expect.stringMatching(/^\/dist\/app\.css/) });
+
+  const js = await fetch(`${mailpit.apiUrl}${script}`);
+  expect(js.status).toBe(200);
+  expect(js.headers.get("content-type")).toMatch(/^application\/javascript/);
+  const code = await js.text();
+  expect(code.length).toBeGreaterThan(100_000); // the bundled Vue app, not a stub
+  expect(() => new vm.Script(code, { filename: "app.js" })).not.toThrow(); // JavaScript that compiles
+
+  const css = await fetch(`${mailpit.apiUrl}${stylesheet}`);
+  expect(css.status).toBe(200);
+  expect(css.headers.get("content-type")).toMatch(/^text\/css/);
+
+  const docs = await fetch(`${mailpit.apiUrl}/api/v1/`);
+  expect(docs.status).toBe(200);
+  expect(await docs.text()).toContain('<script src="../../dist/docs.js"');
+  const docsJs = await fetch(`${mailpit.apiUrl}/dist/docs.js`);
+  expect(docsJs.status).toBe(200);
+  expect(docsJs.headers.get("content-type")).toMatch(/^application\/javascript/);
+  expect(await docsJs.text()).toContain("rapi-doc"); // the <rapi-doc> element the page uses
 });
 
 test("mail sent over SMTP is found through the API, with its text, HTML and links", async () => {
