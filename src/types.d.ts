@@ -11,7 +11,10 @@ declare module "express-session" {
     pendingSignUp?: { challenge: string; userId: string };
     /** A login step held until the user's address is verified (require-verified-email). */
     pendingLogin?: {
+      /** The challenge's digest: what a form's login_challenge must match to act on this step. */
       challenge: string;
+      /** The challenge itself: a confirmation by link in this browser continues the step with it. */
+      loginChallenge?: string;
       userId: string;
       remember: boolean;
       startSession: boolean;

@@ -125,6 +125,7 @@ export async function finishLogin(deps: Deps, req: Request, res: Response, o: Lo
   if (holdsForVerification(o)) {
     const pending = {
       challenge: challengeDigest(o.loginChallenge),
+      loginChallenge: o.loginChallenge,
       userId: o.user.id,
       remember: o.remember,
       startSession: o.startSession,

@@ -49,6 +49,9 @@ export async function queueRecoveryMail(tx: Queryable, env: Env, user: Pick<User
 
 const LINK_PROBLEMS = { unknown: 404, used: 410, expired: 410 } as const;
 
+/** "Back to sign-in": the sign-in step the recovery began in, else the account page (it asks to sign in). */
+const signInHref = (loginChallenge: string | undefined) => (loginChallenge ? `/login?login_challenge=${encodeURIComponent(loginChallenge)}` : "/account");
+
 /** How long a recovery link works, in whole minutes (pages say it). */
 const linkMinutes = (env: Pick<Env, "RECOVERY_TTL_SECONDS">) => Math.max(1, Math.round(env.RECOVERY_TTL_SECONDS / 60));
 
@@ -101,7 +104,7 @@ export function recoveryRoutes(deps: Deps): Router {
     }
     const wait = MIN_ANSWER_MS - (Date.now() - started);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    res.render("recovery-sent", { title: tOf(res)("recovery:sent.title"), email: form.email, minutes: linkMinutes(env) });
+    res.render("recovery-sent", { title: tOf(res)("recovery:sent.title"), email: form.email, minutes: linkMinutes(env), signInHref: signInHref(form.login_challenge) });
   });
 
   router.get("/recovery/reset", async (req: Request, res: Response) => {

@@ -1,7 +1,8 @@
 // /verification — confirming an email address with the link or the short code from the mail, and
 // asking for a new mail. A link is proof of access to the mailbox (it works in any browser that is
-// not signed in as somebody else); a code is typed where the user is signing in, so it needs that
-// browser's session (its signed-in user or its login step held for verification).
+// not signed in as somebody else), never of who the browser is: the sign-in held for the address goes
+// on only in the browser whose session holds it. A code is typed where the user is signing in, so it
+// needs that browser's session (its signed-in user or its login step held for verification).
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import type { Deps } from "./deps";
@@ -73,6 +74,21 @@ function linkProblem(status: keyof typeof LINK_PROBLEMS): AppError {
 }
 const notSignedIn = (key: string) => new AppError(401, "not_signed_in", msg(key), { title: msg("verification:notSignedIn.title") });
 
+function renderVerified(res: Response, email: string): void {
+  res.render("verified", { title: tOf(res)("verification:verified.title"), email });
+}
+
+/** Whether a held sign-in went on; a refusal of the flow itself (4xx: expired, answered already) is a no. */
+function continued(resuming: Promise<void>): Promise<boolean> {
+  return resuming.then(
+    () => true,
+    (err: unknown) => {
+      if (err instanceof AppError && err.status < 500) return false;
+      throw err;
+    },
+  );
+}
+
 export function verificationRoutes(deps: Deps): Router {
   const { store, env } = deps;
   const router = Router();
@@ -134,7 +150,12 @@ export function verificationRoutes(deps: Deps): Router {
     });
     if (!used) throw linkProblem(found.status === "valid" ? "used" : found.status);
     deps.logger.info({ event: "email_verified", subject: used.userId, via: "link" }, "email address verified");
-    res.render("verified", { title: tOf(res)("verification:verified.title"), email: used.email, canContinue: req.session.pendingLogin?.userId === used.userId, csrfToken: deps.csrf.token(req) });
+    // Confirmed in the browser that waits on "check your inbox" for this account: the sign-in goes on
+    // here, as "I confirmed it, continue" would. When it cannot (the flow expired or went on
+    // elsewhere), the address is confirmed all the same and the page says so.
+    const held = req.session.pendingLogin;
+    if (held?.loginChallenge && held.userId === used.userId && (await continued(resumePendingLogin(deps, req, res, held.loginChallenge)))) return;
+    renderVerified(res, used.email);
   });
 
   router.post("/verification/code", deps.csrf.protect, async (req: Request, res: Response) => {
@@ -162,7 +183,7 @@ export function verificationRoutes(deps: Deps): Router {
     await store.transaction((tx) => store.markEmailVerified(tx, userId, result.email));
     deps.logger.info({ event: "email_verified", subject: userId, via: "code" }, "email address verified");
     if (form.login_challenge && req.session.pendingLogin?.userId === userId) return resumePendingLogin(deps, req, res, form.login_challenge);
-    res.render("verified", { title: tOf(res)("verification:verified.title"), email: result.email, canContinue: false, csrfToken: deps.csrf.token(req) });
+    renderVerified(res, result.email);
   });
 
   router.post("/verification/resend", deps.csrf.protect, async (req: Request, res: Response) => {

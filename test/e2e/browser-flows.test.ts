@@ -252,7 +252,7 @@ describe.each(PROFILES)("in Chromium: $name", (profile) => {
     expect((await callback(page, state2)).get("code")).toBeTruthy();
   });
 
-  flow("sign-up (open) → check your inbox → the link from the mail (another tab) → confirm → confirmed → continue → consent → code", async ({ context, page, check }) => {
+  flow("sign-up (open) → check your inbox → the link from the mail (another browser) → confirm → confirmed → continue → consent → code", async ({ page, check }) => {
     const email = newEmail("signup");
     const state = await startFlow(page);
     await page.waitForURL(atPath("/login"));
@@ -268,14 +268,19 @@ describe.each(PROFILES)("in Chromium: $name", (profile) => {
     await page.locator("#code-form").waitFor();
     await check("check-inbox");
 
-    // The link from the mail, opened in another tab as a mail program would.
-    const mailTab = await context.newPage();
-    await mailTab.goto(await mailLink(email, "/verification"));
-    await check("verify-confirm", mailTab);
-    await mailTab.locator('#verify-form button[type="submit"]').click();
-    await mailTab.locator("#message").waitFor();
-    await check("verified", mailTab);
-    await mailTab.close();
+    // The link from the mail, opened on another device (in this browser the flow would go on from
+    // the confirmation itself: demo-walkthrough.test.ts).
+    const other = await freshContext(profile.viewport, { locale: profile.locale, colorScheme: profile.colorScheme });
+    try {
+      const mailTab = other.page;
+      await mailTab.goto(await mailLink(email, "/verification"));
+      await check("verify-confirm", mailTab);
+      await mailTab.locator('#verify-form button[type="submit"]').click();
+      await mailTab.locator("#message").waitFor();
+      await check("verified", mailTab);
+    } finally {
+      await other.context.close();
+    }
 
     await page.locator('#continue-form button[type="submit"]').click();
     await page.waitForURL(atPath("/consent"));
@@ -347,6 +352,7 @@ describe.each(PROFILES)("in Chromium: $name", (profile) => {
     const someone = await createUser(stack.db, { email: newEmail("recover"), password: PASSWORD });
     const state = await startFlow(page);
     await page.waitForURL(atPath("/login"));
+    const challenge = new URL(page.url()).searchParams.get("login_challenge");
     await page.locator("#forgot a").click();
     await page.waitForURL(atPath("/recovery"));
     await check("recovery");
@@ -354,6 +360,8 @@ describe.each(PROFILES)("in Chromium: $name", (profile) => {
     await page.locator("#email").fill(someone.email);
     await page.locator('#recovery-form button[type="submit"]').click();
     await page.locator("#message").waitFor();
+    const back = new URL((await page.locator("#back-to-sign-in a").getAttribute("href"))!, stack.appUrl);
+    expect({ path: back.pathname, challenge: back.searchParams.get("login_challenge") }).toEqual({ path: "/login", challenge });
     await check("recovery-sent");
 
     await page.goto(await mailLink(someone.email, "/recovery/reset"));

@@ -113,3 +113,30 @@ test("Back to a sign-in step Hydra skipped (remembered), and to a consent step a
     expect(back.$("#continue").attr("href")!.startsWith(`${stack.hydraPublicUrl}/oauth2/auth?`)).toBe(true);
   }
 });
+
+test("the home page's title names the product once; other pages add it after their own name", async () => {
+  const home = await new Browser().get(`${stack.appUrl}/`);
+  expect(home.text("title")).toBe("Sign-in service");
+  const german = new Browser();
+  await german.jar.setCookie("lang=de", stack.appUrl);
+  expect((await german.get(`${stack.appUrl}/`)).text("title")).toBe("Anmeldedienst – Sign-in service");
+  expect((await new Browser().get(`${stack.appUrl}/recovery`)).text("title")).toBe("Reset your password – Sign-in service");
+});
+
+test("'check your inbox' after asking for a new password leads back to sign-in: to the step it came from, else to the account page's", async () => {
+  const browser = new Browser();
+  const start = await startAuthorization(browser, stack, web);
+  const request = await browser.get(new URL(start.page.$("#forgot a").attr("href")!, stack.appUrl).toString());
+  const sent = await browser.submit(request, "#recovery-form", { email: `nobody-${Date.now()}@example.com` });
+  expect(sent.text("#back-to-sign-in")).toBe("Back to sign-in");
+  const back = await browser.get(new URL(sent.$("#back-to-sign-in a").attr("href")!, stack.appUrl).toString());
+  const step = (url: string) => ({ path: new URL(url).pathname, challenge: new URL(url).searchParams.get("login_challenge") });
+  expect(step(back.url)).toEqual(step(start.page.url)); // the same sign-in step, its form again
+  expect(back.$("#login-form").length).toBe(1);
+
+  const outside = new Browser();
+  await outside.jar.setCookie("lang=de", stack.appUrl);
+  const sentOutside = await outside.submit(await outside.get(`${stack.appUrl}/recovery`), "#recovery-form", { email: `nobody-${Date.now()}@example.com` });
+  expect(sentOutside.text("#back-to-sign-in")).toBe("Zurück zur Anmeldung");
+  expect(sentOutside.$("#back-to-sign-in a").attr("href")).toBe("/account");
+});

@@ -1,6 +1,7 @@
 // Issue 10 (first slice): email verification through a real SMTP server (Mailpit), with the real
 // Hydra and PostgreSQL: sign-up → mail → link or code → email_verified in the ID token; the
-// require-verified-email gate holds the login step and continues the same flow; used, expired,
+// require-verified-email gate holds the login step and continues the same flow (from the link too,
+// when it is confirmed in the browser that holds the step); used, expired,
 // replaced and other accounts' links are refused; SMTP down loses nothing.
 import { Browser, type Page } from "../support/browser";
 import { startStack, type Stack } from "../support/stack";
@@ -71,7 +72,9 @@ test("sign-up sends a link and a code; the link, opened in another browser, veri
   expect((await stack.db.user.findFirstOrThrow({ where: { email } })).emailVerified).toBe(false); // opening is not confirming
   const done = await phone.submit(confirm, "#verify-form");
   expect(done.status).toBe(200);
+  expect(new URL(done.url).pathname).toBe("/verification"); // no sign-in waits in this browser: nothing goes on here
   expect(done.text("#message")).toContain(email);
+  expect(done.text("main")).toMatch(/go back to where you were signing in/);
   expect((await stack.db.user.findFirstOrThrow({ where: { email } })).emailVerified).toBe(true);
 
   const next = await browser.submit(page, "#continue-form", {}, { stopAt: [CALLBACK] });
@@ -81,6 +84,51 @@ test("sign-up sends a link and a code; the link, opened in another browser, veri
   const reused = await new Browser().get(link);
   expect(reused.status).toBe(410);
   expect(reused.text("#error")).toMatch(/already used/);
+});
+
+test("the link confirmed in the browser where the sign-up waits: the flow goes on from the confirmation to the client, with a code", async () => {
+  const browser = new Browser();
+  const email = newEmail();
+  const { page, state } = await signUp(browser, "open-web", email);
+  expect(page.$("#continue-form").length).toBe(1);
+
+  // The mail's link in another tab of the same browser (its cookies): Confirm goes on to the consent.
+  const confirm = await browser.get(linkIn(await stack.mailpit!.waitForMessage({ to: email })));
+  expect(confirm.status).toBe(200);
+  const next = await browser.submit(confirm, "#verify-form", {}, { stopAt: [CALLBACK] });
+  expect(new URL(next.url).pathname).toBe("/consent");
+  const claims = await finishFlow(browser, next, "open-web", state);
+  expect(claims).toMatchObject({ email, email_verified: true });
+});
+
+test("a strict audience's sign-in held in this browser goes on from the link confirmed here too", async () => {
+  const user = await createUser(stack.db, { email: newEmail() });
+  await stack.db.user.update({ where: { id: user.id }, data: { emailVerified: false } });
+  const browser = new Browser();
+  const start = await startAuthorization(browser, stack, auth("strict-web"));
+  const held = await browser.submit(start.page, "#login-form", { email: user.email, password: user.password });
+  await browser.submit(held, "#resend-form");
+  const confirm = await browser.get(linkIn(await stack.mailpit!.waitForMessage({ to: user.email })));
+  const next = await browser.submit(confirm, "#verify-form", {}, { stopAt: [CALLBACK] });
+  expect(new URL(next.url).pathname).toBe("/consent");
+  expect((await finishFlow(browser, next, "strict-web", start.state)).email_verified).toBe(true);
+});
+
+test("another account's link confirmed where a sign-up waits: that address is confirmed, the waiting sign-in does not go on", async () => {
+  const browser = new Browser();
+  const mine = newEmail();
+  const { page } = await signUp(browser, "strict-web", mine);
+  const theirs = newEmail();
+  await signUp(new Browser(), "strict-web", theirs);
+
+  const confirm = await browser.get(linkIn(await stack.mailpit!.waitForMessage({ to: theirs })));
+  const done = await browser.submit(confirm, "#verify-form", {}, { stopAt: [CALLBACK] });
+  expect(new URL(done.url).pathname).toBe("/verification");
+  expect(done.text("#message")).toContain(theirs);
+  expect((await stack.db.user.findFirstOrThrow({ where: { email: theirs } })).emailVerified).toBe(true);
+  expect((await stack.db.user.findFirstOrThrow({ where: { email: mine } })).emailVerified).toBe(false);
+  const early = await browser.submit(page, "#continue-form");
+  expect(early.status).toBe(409);
 });
 
 test("require-verified-email: the login step waits on 'check your inbox'; a wrong code is refused; the right code continues the same flow", async () => {
