@@ -4,6 +4,9 @@ const fs = require("node:fs");
 const path = require("node:path");
 
 const transform = { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }] };
+// The fetched and built tools (.bin/: Node, Go, Mailpit's UI build with its own node_modules) and
+// the demo's data (.run/) are no modules of this project: jest's file map leaves them out.
+const modulePathIgnorePatterns = ["<rootDir>/.bin/", "<rootDir>/.run/", "<rootDir>/dist/"];
 // The browser tests (the e2e files that use test/support/chromium.ts) drive Chromium. Where it is
 // missing and cannot be installed (not root, no apt-get), the rest of the suite still runs and
 // scripts/test.sh says so; CI always runs them (the global setup fails there without Chromium).
@@ -20,12 +23,14 @@ module.exports = {
       displayName: "unit",
       testEnvironment: "node",
       transform,
+      modulePathIgnorePatterns,
       testMatch: ["<rootDir>/test/unit/**/*.test.ts"],
     },
     {
       displayName: "e2e",
       testEnvironment: "node",
       transform,
+      modulePathIgnorePatterns,
       testMatch: ["<rootDir>/test/e2e/**/*.test.ts"],
       testPathIgnorePatterns: ["/node_modules/", ...browserTests.map((f) => `<rootDir>/test/e2e/${f.replace(/\./g, "\\.")}$`)],
       globalSetup: "<rootDir>/test/support/global-setup.ts",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds Mailpit (the SMTP server with an HTTP API and a web inbox that catches the app's mail in
 # development and tests) from the Go module proxy, web UI included, into .bin/mailpit (git-ignored)
-# and reuses it when it is already there. See ../shared/notes/mail.md and README "Development".
+# and reuses it when it is already there. See README "Tests".
 #
 # The module (github.com/axllent/mailpit@v1.33.1) ships the web UI's sources (server/ui-src,
 # package.json, package-lock.json, esbuild.config.mjs) but not the built server/ui/dist that its

@@ -65,18 +65,21 @@ fi
 node scripts/postgres.mjs createdb "$PG_BASE_URL/postgres" "$APP_DB" "$HYDRA_DB"
 
 mkdir -p .run
+rnd() { node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("hex"))'; }
 if [ ! -f .run/secrets.env ]; then
-  rnd() { node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("hex"))'; }
   umask 077
   cat > .run/secrets.env <<EOS
 SECRETS_SYSTEM=$(rnd)
 SESSION_SECRETS=$(rnd)
-DEMO_WEB_CLIENT_SECRET=$(rnd)
 DEMO_PASSWORD=demo-$(rnd | cut -c1-12)
 EOS
   say "generated secrets in .run/secrets.env"
   new_demo_password=1
 fi
+# Client secrets config/demo.yaml names; one added to it later is appended to an older secrets.env.
+for name in DEMO_WEB_CLIENT_SECRET DEMO_BACKEND_CLIENT_SECRET; do
+  grep -q "^$name=" .run/secrets.env || echo "$name=$(rnd)" >> .run/secrets.env
+done
 set -a
 # shellcheck disable=SC1091
 . .run/secrets.env

@@ -2,7 +2,7 @@
 # Makes sure Debian's Chromium (what the browser tests drive through playwright-core; Playwright's
 # own browser download is never used: PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1) is installed at
 # $CHROMIUM_PATH (default /usr/bin/chromium). Installs `chromium` and `fonts-dejavu-core` with
-# apt-get when it is missing. See ../shared/notes/browser.md and README "Development → Tests".
+# apt-get when it is missing. See README "Tests".
 #   --check   only check; exit 1 with a message saying how to install it
 set -euo pipefail
 chromium="${CHROMIUM_PATH:-/usr/bin/chromium}"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # The production start of the compiled server (`npm start`, the Docker image, the Helm chart,
-# `npm run bench`): node with the memory settings the app is measured with (README "Scaling").
+# `npm run bench`): node with the memory settings the app is measured with (docs/benchmark.md).
 #   MALLOC_ARENA_MAX=1  one glibc malloc arena for every thread: the 19 MiB an argon2id hash takes on
 #     a thread of libuv's pool is reused, instead of each pool thread's own arena keeping its last
 #     block (about 80 MiB more after a burst of sign-ins).

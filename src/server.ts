@@ -37,7 +37,7 @@ export interface RunningServer {
 }
 
 export async function startServer(env: Env, logger: Logger = createLogger(env.LOG_LEVEL)): Promise<RunningServer> {
-  // argon2id (19 MiB each) one at a time unless configured: the memory bound of README "Scaling".
+  // argon2id (19 MiB each) one at a time unless configured: the memory bound of docs/operations.md.
   setPasswordHashConcurrency(env.PASSWORD_HASH_CONCURRENCY);
   // The app's database, all of it: sessions, attempt counters, answered challenges, consents,
   // users, mail links, the outbox, the configuration (src/services/db.ts).

@@ -10,7 +10,7 @@ import type { Metrics } from "./metrics";
 import type { Along, Param, Queryable } from "./db";
 import { loginLimitKeys, type LimitKey } from "../decisions/device-cookie";
 
-/** What is counted. Each kind has its own limit and window (README "Security model"). */
+/** What is counted. Each kind has its own limit and window (docs/security.md). */
 export type LimitKind = "loginIp" | "loginAccount" | "loginDevice" | "registrationIp" | "invitationIp" | "verificationMail" | "recoveryIp" | "recoveryAddress" | "passwordCheckIp";
 
 export interface LimitResult {

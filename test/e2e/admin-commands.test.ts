@@ -10,7 +10,7 @@ import YAML from "yaml";
 import { configSnapshot, startStack, type Stack } from "../support/stack";
 import { ROOT } from "../support/paths";
 import { runCommand, type CommandResult } from "../support/fixtures";
-import { adminEnvironment, devStackSeedCommands, parsed, readmeAdminCommands, type ReadmeCommand } from "../support/readme-commands";
+import { adminEnvironment, applyDevStackConfig, devStackSeedCommands, parsed, readmeAdminCommands, type ReadmeCommand } from "../support/readme-commands";
 import { invitationCodeHash, normalizeEmail } from "../../src/services/store";
 import { verifyPassword } from "../../src/services/passwords";
 import { Browser } from "../support/browser";
@@ -32,19 +32,7 @@ const environmentFor = (names: readonly string[]) => adminEnvironment(stack, nam
 
 beforeAll(async () => {
   stack = await startStack({ config: {} });
-  // scripts/dev.sh's seed and demo-user lines, run as dev.sh runs them (its variables, its secrets).
-  const config = YAML.parse(fs.readFileSync(path.join(ROOT, DEV_CONFIG), "utf8")) as ConfigFileShape;
-  const secretNames = (config.clients ?? []).flatMap((c) => (c["secret-env"] ? [c["secret-env"]] : []));
-  const env = {
-    ...environmentFor(["DATABASE_URL", "HYDRA_ADMIN_URL", "APP_BASE_URL", "SMTP_URL", "MAIL_FROM", ...secretNames]),
-    HYDRA_PUBLIC_URL: stack.hydraPublicUrl,
-    DEMO_EMAIL: "demo@example.com",
-    DEMO_PASSWORD: `demo-${randomBytes(6).toString("hex")}`,
-  };
-  for (const line of [...DEV.seed, ...DEV.user]) {
-    const r = await runCommand("bash", ["-c", line], env);
-    if (r.code !== 0) throw new Error(`scripts/dev.sh's line failed (exit ${r.code}): ${line}\n${r.stdout}\n${r.stderr}`);
-  }
+  await applyDevStackConfig(stack, secrets);
 });
 afterAll(async () => stack?.stop());
 

@@ -13,10 +13,13 @@ export interface ReadmeCommand {
 }
 
 /** The shell commands of the README's "## Admin scripts" section, block by block, in order. */
-export function readmeAdminCommands(): ReadmeCommand[] {
+export const readmeAdminCommands = (): ReadmeCommand[] => readmeCommands("## Admin scripts");
+
+/** The shell commands of a README section (`heading` and its subsections), block by block, in order. */
+export function readmeCommands(heading: string): ReadmeCommand[] {
   const readme = fs.readFileSync(path.join(ROOT, "README.md"), "utf8");
-  const start = readme.indexOf("\n## Admin scripts\n");
-  if (start < 0) throw new Error('README.md has no "## Admin scripts" section');
+  const start = readme.indexOf(`\n${heading}\n`);
+  if (start < 0) throw new Error(`README.md has no "${heading}" section`);
   const rest = readme.slice(start + 1);
   const next = rest.indexOf("\n## ", 3);
   const section = next < 0 ? rest : rest.slice(0, next);
@@ -29,7 +32,8 @@ export function readmeAdminCommands(): ReadmeCommand[] {
       pending = "";
       const envLine = /^#\s*Environment:\s*(.*)$/.exec(line.trim());
       if (envLine) {
-        env = envLine[1]!.split(/[,\s]+/).filter(Boolean);
+        // "# Environment: A, B (where it comes from)": the names, without the notes in parentheses.
+        env = envLine[1]!.replace(/\([^)]*\)/g, "").split(/[,\s]+/).filter(Boolean);
         for (const name of env) if (!/^[A-Z][A-Z0-9_]*$/.test(name)) throw new Error(`README "# Environment:" line names "${name}", which is not a variable name`);
         continue;
       }
@@ -38,7 +42,7 @@ export function readmeAdminCommands(): ReadmeCommand[] {
         pending = line.slice(0, -1);
         continue;
       }
-      if (!env) throw new Error(`README admin command without an "# Environment:" line before it in its block: ${line}`);
+      if (!env) throw new Error(`README command without an "# Environment:" line before it in its block: ${line}`);
       commands.push({ line: line.trim(), env });
     }
   }
@@ -119,4 +123,28 @@ export function adminEnvironment(stack: Stack, names: readonly string[], secrets
     } else throw new Error(`the README names ${name}, which this test does not know how to provide`);
   }
   return env;
+}
+
+/**
+ * Applies what `npm run dev` applies to a fresh stack: scripts/dev.sh's own seed and demo-user lines,
+ * run as dev.sh runs them (its variables; each client secret the file names, made up once in `secrets`).
+ */
+export async function applyDevStackConfig(stack: Stack, secrets: Map<string, string>): Promise<void> {
+  const { runCommand } = await import("./fixtures");
+  const YAML = (await import("yaml")).default;
+  const dev = devStackSeedCommands();
+  const p = parsed(dev.seed[0]!);
+  const file = p.option("config") ?? p.assignments.AUDIENCES_CONFIG ?? "config/audiences.yaml";
+  const config = YAML.parse(fs.readFileSync(path.join(ROOT, file), "utf8")) as { clients?: { "secret-env"?: string }[] };
+  const secretNames = (config.clients ?? []).flatMap((c) => (c["secret-env"] ? [c["secret-env"]] : []));
+  const env = {
+    ...adminEnvironment(stack, ["DATABASE_URL", "HYDRA_ADMIN_URL", "APP_BASE_URL", "SMTP_URL", "MAIL_FROM", ...secretNames], secrets),
+    HYDRA_PUBLIC_URL: stack.hydraPublicUrl,
+    DEMO_EMAIL: "demo@example.com",
+    DEMO_PASSWORD: `demo-${randomBytes(6).toString("hex")}`,
+  };
+  for (const line of [...dev.seed, ...dev.user]) {
+    const r = await runCommand("bash", ["-c", line], env);
+    if (r.code !== 0) throw new Error(`scripts/dev.sh's line failed (exit ${r.code}): ${line}\n${r.stdout}\n${r.stderr}`);
+  }
 }
