@@ -226,8 +226,12 @@ export function loginRoutes(deps: Deps): Router {
   });
 
   /** The "check your inbox" page's Continue: the address was verified meanwhile (link on another device). */
-  router.post("/login/continue", deps.csrf.protect, async (req, res) => {
+  router.post("/login/continue", async (req, res) => {
     const { login_challenge } = parseInput(LoginQuery, req.body, "sign-in form");
+    // A sign-in that went on in another tab (its mail link confirmed in this browser) renewed the
+    // session, so this tab's form token is stale: the step being answered already is the news then.
+    await ensureNotHandled(deps.store, "login", login_challenge, deps.hydra);
+    await deps.csrf.check(req, res);
     await resumePendingLogin(deps, req, res, login_challenge);
   });
 

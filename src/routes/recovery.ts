@@ -66,6 +66,7 @@ export function recoveryRoutes(deps: Deps): Router {
       email: extra.email ?? "",
       challenge: extra.loginChallenge ?? null,
       error: extra.error ?? null,
+      signInHref: signInHref(extra.loginChallenge),
     });
   }
 

@@ -123,10 +123,11 @@ test("the home page's title names the product once; other pages add it after the
   expect((await new Browser().get(`${stack.appUrl}/recovery`)).text("title")).toBe("Reset your password – Sign-in service");
 });
 
-test("'check your inbox' after asking for a new password leads back to sign-in: to the step it came from, else to the account page's", async () => {
+test("'forgot password' and its 'check your inbox' lead back to sign-in: to the step they came from, else to the account page's", async () => {
   const browser = new Browser();
   const start = await startAuthorization(browser, stack, web);
   const request = await browser.get(new URL(start.page.$("#forgot a").attr("href")!, stack.appUrl).toString());
+  expect(request.$("#back-to-sign-in a").attr("href")).toBe(`/login?login_challenge=${encodeURIComponent(new URL(start.page.url).searchParams.get("login_challenge")!)}`);
   const sent = await browser.submit(request, "#recovery-form", { email: `nobody-${Date.now()}@example.com` });
   expect(sent.text("#back-to-sign-in")).toBe("Back to sign-in");
   const back = await browser.get(new URL(sent.$("#back-to-sign-in a").attr("href")!, stack.appUrl).toString());
@@ -136,7 +137,9 @@ test("'check your inbox' after asking for a new password leads back to sign-in: 
 
   const outside = new Browser();
   await outside.jar.setCookie("lang=de", stack.appUrl);
-  const sentOutside = await outside.submit(await outside.get(`${stack.appUrl}/recovery`), "#recovery-form", { email: `nobody-${Date.now()}@example.com` });
+  const requestOutside = await outside.get(`${stack.appUrl}/recovery`);
+  expect(requestOutside.$("#back-to-sign-in a").attr("href")).toBe("/account");
+  const sentOutside = await outside.submit(requestOutside, "#recovery-form", { email: `nobody-${Date.now()}@example.com` });
   expect(sentOutside.text("#back-to-sign-in")).toBe("Zurück zur Anmeldung");
   expect(sentOutside.$("#back-to-sign-in a").attr("href")).toBe("/account");
 });

@@ -97,6 +97,14 @@ test("the link confirmed in the browser where the sign-up waits: the flow goes o
   expect(confirm.status).toBe(200);
   const next = await browser.submit(confirm, "#verify-form", {}, { stopAt: [CALLBACK] });
   expect(new URL(next.url).pathname).toBe("/consent");
+
+  // The first tab's "I confirmed it, continue" (its form token is from before the sign-in renewed the
+  // session): the step is done already, said plainly with a way to start again, not "form expired".
+  const stale = await browser.submit(page, "#continue-form", {}, { stopAt: [CALLBACK] });
+  expect(stale.status).toBe(410);
+  expect(stale.text("#error")).toMatch(/already completed/);
+  expect(stale.$("#continue").attr("href")!.startsWith(`${stack.hydraPublicUrl}/oauth2/auth?`)).toBe(true);
+
   const claims = await finishFlow(browser, next, "open-web", state);
   expect(claims).toMatchObject({ email, email_verified: true });
 });
