@@ -12,7 +12,10 @@ import { darkSchemeAccent } from "../src/decisions/brand";
 export interface DemoClientOptions {
   /** Where this client is reached (its redirect URI is `${baseUrl}/callback`). */
   baseUrl: string;
+  /** Hydra's public URL as browsers reach it (the authorization and logout endpoints). */
   hydraPublicUrl: string;
+  /** Hydra's public URL as this client reaches it for the token endpoint (default hydraPublicUrl). */
+  hydraPublicInternalUrl?: string;
   hydraAdminUrl: string;
   /** demo-web's secret (DEMO_WEB_CLIENT_SECRET). */
   webSecret?: string;
@@ -117,7 +120,7 @@ export function createDemoClient(opts: DemoClientOptions): express.Express {
     const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded" };
     if (client.secret) headers.authorization = `Basic ${Buffer.from(`${flow.clientId}:${client.secret}`).toString("base64")}`;
     else body.set("client_id", flow.clientId);
-    const tokenRes = await fetch(`${opts.hydraPublicUrl}/oauth2/token`, { method: "POST", headers, body });
+    const tokenRes = await fetch(`${opts.hydraPublicInternalUrl ?? opts.hydraPublicUrl}/oauth2/token`, { method: "POST", headers, body });
     const tokens = (await tokenRes.json()) as Record<string, string>;
     if (!tokenRes.ok) return void res.status(502).send(page("Token exchange failed", json(tokens)));
     const idClaims = tokens.id_token ? JSON.parse(Buffer.from(tokens.id_token.split(".")[1]!, "base64url").toString()) : {};
@@ -140,13 +143,16 @@ export function createDemoClient(opts: DemoClientOptions): express.Express {
 
 if (require.main === module) {
   const port = Number(process.env.DEMO_CLIENT_PORT ?? 5555);
+  // Browsers reach it at 127.0.0.1 (its redirect URI in config/demo.yaml); in a container it listens
+  // on every interface (DEMO_CLIENT_HOST=0.0.0.0) behind that published port.
   const baseUrl = `http://127.0.0.1:${port}`;
   const app = createDemoClient({
     baseUrl,
     hydraPublicUrl: process.env.HYDRA_PUBLIC_URL ?? "http://127.0.0.1:4444",
+    hydraPublicInternalUrl: process.env.HYDRA_PUBLIC_INTERNAL_URL,
     hydraAdminUrl: process.env.HYDRA_ADMIN_URL ?? "http://127.0.0.1:4445",
     webSecret: process.env.DEMO_WEB_CLIENT_SECRET,
     primaryColor: process.env.BRAND_PRIMARY_COLOR,
   });
-  app.listen(port, "127.0.0.1", () => console.log(`demo client on ${baseUrl}`));
+  app.listen(port, process.env.DEMO_CLIENT_HOST ?? "127.0.0.1", () => console.log(`demo client on ${baseUrl}`));
 }
