@@ -139,6 +139,8 @@ cat >&2 <<EOM
   Mail sent by the app (verification, recovery) arrives in Mailpit's inbox: $MAILPIT_URL/
   (the newest message alone: $MAILPIT_URL/view/latest.html; all of them, as JSON: $MAILPIT_URL/api/v1/messages)
 
+  Your account (consents, name, address, password): $APP_BASE_URL/account
+
   Logs: .run/app.log  .run/hydra.log  .run/demo-client.log  .run/mailpit.log        Ctrl-C stops everything.
 
 EOM
