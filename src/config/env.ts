@@ -92,6 +92,15 @@ const EnvSchema = z
     /** Verification mails a user may ask for within VERIFICATION_MAIL_WINDOW_SECONDS. */
     VERIFICATION_MAIL_MAX: int(1).default(5),
     VERIFICATION_MAIL_WINDOW_SECONDS: int(1).default(60 * 60),
+    /**
+     * Verification codes that may be tried per address and per client IP within
+     * VERIFICATION_CODE_WINDOW_SECONDS: counted for the address, so a new account for it starts no new budget.
+     */
+    VERIFICATION_CODE_MAX_PER_ADDRESS: int(1).default(10),
+    VERIFICATION_CODE_MAX_PER_IP: int(1).default(50),
+    VERIFICATION_CODE_WINDOW_SECONDS: int(1).default(60 * 60),
+    /** A self sign-up whose address is not confirmed within this long is deleted, freeing the address (seconds). */
+    PENDING_ACCOUNT_TTL_SECONDS: int(60).default(7 * 24 * 60 * 60),
     /** How long a password-recovery link works (seconds). */
     RECOVERY_TTL_SECONDS: int(60).default(30 * 60),
     /** Recovery requests allowed per client IP and per address within RECOVERY_WINDOW_SECONDS. */

@@ -25,6 +25,8 @@ export function loginAcceptance(opts: {
 }
 
 /** Whether the login step must wait until the user's address is verified (audience require-verified-email). */
-export function mustVerifyFirst(audience: { requireVerifiedEmail: boolean } | null, user: { emailVerified: boolean }): boolean {
+export function mustVerifyFirst(audience: { requireVerifiedEmail: boolean } | null, user: { emailVerified: boolean; pendingSince: Date | null }): boolean {
+  // A self sign-up nobody confirmed may be someone else's claim on the address: it signs in nowhere.
+  if (user.pendingSince !== null && !user.emailVerified) return true;
   return Boolean(audience?.requireVerifiedEmail) && !user.emailVerified;
 }

@@ -7,3 +7,12 @@ export const OUTBOX_MAX_ATTEMPTS = 40;
 export function retryDelaySeconds(attempts: number): number {
   return Math.min(600, 5 * 2 ** Math.max(0, attempts - 1));
 }
+
+/**
+ * The name a mail greets its reader with: only an account's own name sent to its confirmed address.
+ * Whoever signs up or asks for a new address chooses the name, so a mail to an address nobody has
+ * confirmed would carry their text to a stranger ("Hello Prize! Claim it at …"): it greets nobody.
+ */
+export function greetingName(user: { name: string | null; emailVerified: boolean }): string {
+  return user.emailVerified ? (user.name ?? "") : "";
+}

@@ -15,6 +15,7 @@ import { enqueueMail } from "../services/mail";
 import { EmailTakenError, issueOneTimeToken, normalizeEmail, type User } from "../services/store";
 import { hashPassword, passwordProblem, personalInputs, verifyPassword } from "../services/passwords";
 import { credentialRefusal, decideEmailChange, decidePasswordChange, judgeChangeEmailLink, splitName, type CredentialCheck } from "../decisions/account-settings";
+import { greetingName } from "../decisions/outbox";
 import { deleteUserEverywhere, DeleteUserError, endUserAccess, EndUserAccessError } from "../admin/credential-change";
 
 const password = z.string({ message: "is required" }).max(1024, "is too long");
@@ -99,14 +100,16 @@ export function accountSettingsRoutes(deps: Deps): Router {
       // pending change); when the address is taken it is never sent, so it can never be used.
       const { token, expiresAt } = await issueOneTimeToken(tx, { kind: "CHANGE_EMAIL", userId: user.id, email: form.email, ttlSeconds: env.EMAIL_VERIFICATION_TTL_SECONDS, withCode: false });
       if (decision.kind === "send-link") {
+        // To an address nobody has confirmed yet: the mail greets nobody (greetingName).
         await enqueueMail(tx, {
           to: form.email,
+          userId: user.id,
           template: "change-email",
           lng,
-          data: { name: user.name ?? "", email: form.email, link: `${env.APP_BASE_URL}/account/email/confirm?token=${token}`, expiresAt: expiresAt.toISOString() },
+          data: { email: form.email, link: `${env.APP_BASE_URL}/account/email/confirm?token=${token}`, expiresAt: expiresAt.toISOString() },
         });
       } else {
-        await enqueueMail(tx, { to: form.email, template: "change-email-taken", lng, data: { email: form.email, recoveryLink: `${env.APP_BASE_URL}/recovery` } });
+        await enqueueMail(tx, { to: form.email, userId: user.id, template: "change-email-taken", lng, data: { email: form.email, recoveryLink: `${env.APP_BASE_URL}/recovery` } });
       }
     });
     deps.mailer.kick();
@@ -137,9 +140,10 @@ export function accountSettingsRoutes(deps: Deps): Router {
         if (!applied) return null;
         await enqueueMail(tx, {
           to: applied.oldEmail,
+          userId: used.userId,
           template: "email-changed",
           lng,
-          data: { name: applied.name ?? "", oldEmail: applied.oldEmail, newEmail: used.email, when: new Date().toISOString() },
+          data: { name: greetingName({ name: applied.name, emailVerified: applied.oldEmailVerified }), oldEmail: applied.oldEmail, newEmail: used.email, when: new Date().toISOString() },
         });
         return used;
       });
@@ -177,9 +181,10 @@ export function accountSettingsRoutes(deps: Deps): Router {
       await store.setPasswordHash(tx, user.id, passwordHash);
       await enqueueMail(tx, {
         to: user.email,
+        userId: user.id,
         template: "password-changed",
         lng: lngOf(res),
-        data: { name: user.name ?? "", email: user.email, when: new Date().toISOString(), how: "account" },
+        data: { name: greetingName(user), email: user.email, when: new Date().toISOString(), how: "account" },
       });
     });
     deps.mailer.kick();

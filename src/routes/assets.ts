@@ -25,6 +25,8 @@ export function assetRoutes(deps: Deps): Router {
 
   // The language switcher: remembers the choice for a year and returns to the page (on this site only).
   router.get("/language", (req, res) => {
+    // A redirect made for this browser's choice, like every page: never kept by a cache.
+    res.setHeader("Cache-Control", "no-store");
     const lng = req.query.lng;
     if (isLanguage(lng)) {
       res.cookie(LANGUAGE_COOKIE, lng, { httpOnly: true, secure: env.COOKIE_SECURE, sameSite: "lax", path: "/", maxAge: 365 * 24 * 60 * 60 * 1000 });

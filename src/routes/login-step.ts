@@ -20,7 +20,7 @@ export interface LoginOutcome {
   loginChallenge: string;
   /** Hydra's login-session id of the request (the browser's flow mark). */
   loginSessionId: string | undefined;
-  user: Pick<User, "id" | "email" | "emailVerified">;
+  user: Pick<User, "id" | "email" | "emailVerified" | "pendingSince">;
   audience: Pick<Audience, "id" | "displayName" | "requireVerifiedEmail"> | null;
   remember: boolean;
   /** The user proved who they are here (password, sign-up): the app session gets the user. */

@@ -134,8 +134,9 @@ export function loginRoutes(deps: Deps): Router {
     if (step.kind === "accept") {
       const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");
       const audience = membership?.audience ?? null;
-      // Only an audience that requires a verified address needs the user's row here.
-      const user = (audience?.requireVerifiedEmail ? await store.getUser(step.subject) : null) ?? { id: step.subject, email: "", emailVerified: true };
+      // Only an audience that requires a verified address needs the user's row here (a pending account
+      // never completed a sign-in, so Hydra remembers no browser of one).
+      const user = (audience?.requireVerifiedEmail ? await store.getUser(step.subject) : null) ?? { id: step.subject, email: "", emailVerified: true, pendingSince: null };
       // Held until the address is verified: the step waits in this browser's session.
       if (holdsForVerification({ audience, user })) await deps.loadSession(req, res);
       // Hydra vouches for this browser (its own session cookie): the flow continues. The app's own

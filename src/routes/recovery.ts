@@ -11,6 +11,7 @@ import type { Env } from "../config/env";
 import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
 import { enqueueMail } from "../services/mail";
+import { greetingName } from "../decisions/outbox";
 import { msg, type Language } from "../i18n";
 import { lngOf, tOf } from "../middleware/page-locals";
 import { hashPassword, passwordProblem, personalInputs, PASSWORD_MIN_LENGTH } from "../services/passwords";
@@ -37,13 +38,14 @@ const MIN_ANSWER_MS = 400;
  * Issues a recovery link for the user and writes the mail, in `tx` (also used by `user:reset-password`).
  * `lng` is the mail's language: the page's (lngOf(res)) when a person asked for it.
  */
-export async function queueRecoveryMail(tx: Queryable, env: Env, user: Pick<User, "id" | "email" | "name">, lng: Language = "en"): Promise<void> {
+export async function queueRecoveryMail(tx: Queryable, env: Env, user: Pick<User, "id" | "email" | "name" | "emailVerified">, lng: Language = "en"): Promise<void> {
   const { token, expiresAt } = await issueOneTimeToken(tx, { kind: "RECOVERY", userId: user.id, email: user.email, ttlSeconds: env.RECOVERY_TTL_SECONDS, withCode: false });
   await enqueueMail(tx, {
     to: user.email,
+    userId: user.id,
     template: "recovery",
     lng,
-    data: { name: user.name ?? "", email: user.email, link: `${env.APP_BASE_URL}/recovery/reset?token=${token}`, expiresAt: expiresAt.toISOString() },
+    data: { name: greetingName(user), email: user.email, link: `${env.APP_BASE_URL}/recovery/reset?token=${token}`, expiresAt: expiresAt.toISOString() },
   });
 }
 
@@ -126,19 +128,26 @@ export function recoveryRoutes(deps: Deps): Router {
       return res.status(400).render("recovery-reset", { title: tOf(res)("recovery:reset.title"), csrfToken: deps.csrf.token(req), token: form.token, email: found.token.email, passwordMinLength: PASSWORD_MIN_LENGTH, error: weak });
     }
     const passwordHash = await hashPassword(form.password);
+    // Someone who resets a password by mail may fear a compromise: every session and every token ends.
     // Hydra first: if it cannot be reached nothing changes, and the link still works for a retry.
     await hydra.revokeLoginSessions(user.id);
+    await hydra.revokeConsentSessions(user.id);
+    // Nobody had confirmed the address: whoever made the account may not own the mailbox (a
+    // pre-account takeover). The mailbox's owner takes it over, without what its maker typed or allowed.
+    const takenOver = !user.emailVerified;
     const changed = await store.transaction(async (tx) => {
       const used = await store.useOneTimeToken(tx, "RECOVERY", form.token);
       if (!used) return false;
       await store.setPasswordHash(tx, user.id, passwordHash);
+      if (takenOver) await store.clearUnconfirmedAccount(tx, user.id);
       // The link reached the mailbox: the address is verified too (when it is still the account's).
       await store.markEmailVerified(tx, user.id, used.email);
       await enqueueMail(tx, {
         to: user.email,
+        userId: user.id,
         template: "password-changed",
         lng: lngOf(res),
-        data: { name: user.name ?? "", email: user.email, when: new Date().toISOString(), how: "recovery" },
+        data: { name: greetingName(user), email: user.email, when: new Date().toISOString(), how: "recovery" },
       });
       return true;
     });
@@ -146,12 +155,22 @@ export function recoveryRoutes(deps: Deps): Router {
     deps.mailer.kick();
     const flow = req.session.recoveryFlow;
     try {
-      await endUserAccess({ store, hydra, userId: user.id, revokeTokens: false });
+      // Again after the change: a session or token made in between ends too.
+      await endUserAccess({ store, hydra, userId: user.id, revokeTokens: true });
     } catch (err) {
       if (!(err instanceof EndUserAccessError)) throw err;
       deps.logger.error({ event: "recovery_sessions", subject: user.id, failures: err.failures }, "password reset, but not every session ended");
     }
-    deps.logger.info({ event: "password_reset", subject: user.id }, "password reset by recovery link");
+    deps.logger.info({ event: "password_reset", subject: user.id, takenOver }, "password reset by recovery link");
+    const t = tOf(res);
+    if (takenOver) {
+      // Said before anything goes on: the account's earlier details and permissions are gone.
+      return res.render("message", {
+        title: t("recovery:changed.title"),
+        message: t("recovery:changed.takenOver"),
+        link: { href: signInHref(flow?.email === normalizeEmail(user.email) ? flow.challenge : undefined), label: t("recovery:sent.backToSignIn") },
+      });
+    }
 
     // Began inside an OAuth flow in this browser, for this account: continue it, signed in.
     if (flow && flow.email === normalizeEmail(user.email)) {
@@ -161,7 +180,6 @@ export function recoveryRoutes(deps: Deps): Router {
       });
       if (resumed) return;
     }
-    const t = tOf(res);
     res.render("message", { title: t("recovery:changed.title"), message: t("recovery:changed.message") });
   });
 

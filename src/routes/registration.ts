@@ -220,7 +220,8 @@ export function registrationRoutes(deps: Deps): Router {
     let user;
     try {
       user = await store.registerUser(
-        { email: form.email, name: form.name, passwordHash: await hashPassword(form.password), emailVerified: decision.emailVerified },
+        // Self sign-up: pending until the address is confirmed, unless an email-bound invitation vouched for it.
+        { email: form.email, name: form.name, passwordHash: await hashPassword(form.password), emailVerified: decision.emailVerified, pending: !decision.emailVerified },
         decision.useInvitation ? invitationId : null,
         // The verification mail is written with the account (outbox): no account without its mail.
         decision.emailVerified ? undefined : (tx, created) => queueVerificationMail(tx, env, created, lngOf(res)),

@@ -11,9 +11,10 @@ import type { Env } from "../config/env";
 import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
 import { enqueueMail } from "../services/mail";
+import { greetingName } from "../decisions/outbox";
 import { msg, say, type Language, type Msg } from "../i18n";
 import { lngOf, tOf } from "../middleware/page-locals";
-import { issueOneTimeToken, MAX_CODE_ATTEMPTS, type User } from "../services/store";
+import { issueOneTimeToken, MAX_CODE_ATTEMPTS, normalizeEmail, type User } from "../services/store";
 import type { Queryable } from "../services/db";
 import { renderCheckInbox, challengeDigest, saveSession } from "./login-step";
 import { resumePendingLogin } from "./login";
@@ -28,7 +29,7 @@ const ResendForm = z.object({ login_challenge: challenge.optional() });
  * Issues a verification link and code for the user's address and writes the mail, in `tx`.
  * `lng` is the mail's language: the language of the page where the person signed up (lngOf(res)).
  */
-export async function queueVerificationMail(tx: Queryable, env: Env, user: Pick<User, "id" | "email" | "name">, lng: Language = "en"): Promise<void> {
+export async function queueVerificationMail(tx: Queryable, env: Env, user: Pick<User, "id" | "email">, lng: Language = "en"): Promise<void> {
   const { token, code, expiresAt } = await issueOneTimeToken(tx, {
     kind: "VERIFY_EMAIL",
     userId: user.id,
@@ -36,12 +37,13 @@ export async function queueVerificationMail(tx: Queryable, env: Env, user: Pick<
     ttlSeconds: env.EMAIL_VERIFICATION_TTL_SECONDS,
     withCode: true,
   });
+  // The address is not confirmed yet: the mail greets nobody (decisions/outbox.ts greetingName).
   await enqueueMail(tx, {
     to: user.email,
+    userId: user.id,
     template: "verify-email",
     lng,
     data: {
-      name: user.name ?? "",
       email: user.email,
       link: `${env.APP_BASE_URL}/verification?token=${token}`,
       code,
@@ -54,12 +56,13 @@ export async function queueVerificationMail(tx: Queryable, env: Env, user: Pick<
  * Mail to an address's owner when someone signs up with it: nothing changes, here is how to get in.
  * `lng`: the language of the sign-up page (the owner's own language is not stored).
  */
-export async function queueAccountExistsMail(tx: Queryable, env: Env, owner: Pick<User, "email" | "name">, lng: Language = "en"): Promise<void> {
+export async function queueAccountExistsMail(tx: Queryable, env: Env, owner: Pick<User, "id" | "email" | "name" | "emailVerified">, lng: Language = "en"): Promise<void> {
   await enqueueMail(tx, {
     to: owner.email,
+    userId: owner.id,
     template: "account-exists",
     lng,
-    data: { name: owner.name ?? "", email: owner.email, recoveryLink: `${env.APP_BASE_URL}/recovery` },
+    data: { name: greetingName(owner), email: owner.email, recoveryLink: `${env.APP_BASE_URL}/recovery` },
   });
 }
 
@@ -166,6 +169,18 @@ export function verificationRoutes(deps: Deps): Router {
       return inboxPage(req, res, userId, form.login_challenge, { status: 400, error: msg("verification:code.format") });
     }
     const decoy = decoyOf(req, form.login_challenge);
+    const address = decoy ? decoy.email : userId ? (await store.getUser(userId))?.email : undefined;
+    if (!address) throw notSignedIn("verification:notSignedIn.accountGone");
+    // Counted for the address and the client's IP, never for the account: an account deleted and made
+    // again starts no new budget of guesses. The same for an address that has an account (the decoy).
+    for (const [kind, key] of [["verificationCodeIp", req.ip ?? ""], ["verificationCodeAddress", normalizeEmail(address)]] as const) {
+      const limit = await deps.limits.consume(kind, key);
+      if (!limit.allowed) {
+        res.setHeader("Retry-After", String(limit.retryAfterSeconds));
+        const error = msg("verification:code.tooManyTries", { count: Math.max(1, Math.ceil(limit.retryAfterSeconds / 60)) });
+        return inboxPage(req, res, userId, form.login_challenge, { status: 429, error });
+      }
+    }
     if (decoy) {
       // Answers exactly as a wrong code for a new account would: there is nothing to verify here.
       decoy.codeTries++;
@@ -191,7 +206,10 @@ export function verificationRoutes(deps: Deps): Router {
     const userId = browserUserId(req, form.login_challenge);
     if (!userId && !decoyOf(req, form.login_challenge)) throw notSignedIn("verification:notSignedIn.resend");
     const decoy = decoyOf(req, form.login_challenge);
-    const limit = await deps.limits.consume("verificationMail", decoy ? `address:${decoy.email.toLowerCase()}` : userId!);
+    const user = decoy ? null : await store.getUser(userId!);
+    if (!decoy && !user) throw notSignedIn("verification:notSignedIn.accountGone");
+    // Per address, as the codes: a new account for the address gets no new budget of mails.
+    const limit = await deps.limits.consume("verificationMail", `address:${normalizeEmail(decoy ? decoy.email : user!.email)}`);
     if (!limit.allowed) {
       res.setHeader("Retry-After", String(limit.retryAfterSeconds));
       return inboxPage(req, res, userId, form.login_challenge, { status: 429, error: msg("verification:resend.tooMany") });
@@ -203,7 +221,6 @@ export function verificationRoutes(deps: Deps): Router {
       deps.mailer.kick();
       return inboxPage(req, res, userId, form.login_challenge, { notice: msg("verification:resend.sent", { email: decoy.email }) });
     }
-    const user = await store.getUser(userId!);
     if (!user) throw notSignedIn("verification:notSignedIn.accountGone");
     if (user.emailVerified) return inboxPage(req, res, userId, form.login_challenge, { notice: msg("verification:resend.alreadyConfirmed") });
     await store.transaction((tx) => queueVerificationMail(tx, env, user, lngOf(res)));

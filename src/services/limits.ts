@@ -11,7 +11,7 @@ import type { Along, Param, Queryable } from "./db";
 import { loginLimitKeys, type LimitKey } from "../decisions/device-cookie";
 
 /** What is counted. Each kind has its own limit and window (docs/security.md). */
-export type LimitKind = "loginIp" | "loginAccount" | "loginDevice" | "registrationIp" | "invitationIp" | "verificationMail" | "recoveryIp" | "recoveryAddress" | "passwordCheckIp";
+export type LimitKind = "loginIp" | "loginAccount" | "loginDevice" | "registrationIp" | "invitationIp" | "verificationMail" | "verificationCodeAddress" | "verificationCodeIp" | "recoveryIp" | "recoveryAddress" | "passwordCheckIp";
 
 export interface LimitResult {
   allowed: boolean;
@@ -67,6 +67,8 @@ export function limitSettings(env: Env): Record<LimitKind, { points: number; dur
     registrationIp: { points: env.REGISTRATION_MAX_PER_IP, durationSeconds: env.REGISTRATION_WINDOW_SECONDS },
     invitationIp: { points: env.INVITATION_MAX_PER_IP, durationSeconds: env.INVITATION_WINDOW_SECONDS },
     verificationMail: { points: env.VERIFICATION_MAIL_MAX, durationSeconds: env.VERIFICATION_MAIL_WINDOW_SECONDS },
+    verificationCodeAddress: { points: env.VERIFICATION_CODE_MAX_PER_ADDRESS, durationSeconds: env.VERIFICATION_CODE_WINDOW_SECONDS },
+    verificationCodeIp: { points: env.VERIFICATION_CODE_MAX_PER_IP, durationSeconds: env.VERIFICATION_CODE_WINDOW_SECONDS },
     recoveryIp: { points: env.RECOVERY_MAX_PER_IP, durationSeconds: env.RECOVERY_WINDOW_SECONDS },
     recoveryAddress: { points: env.RECOVERY_MAX_PER_ADDRESS, durationSeconds: env.RECOVERY_WINDOW_SECONDS },
     // The live password-strength feedback (a few ms of CPU each; the script waits for a pause in typing).

@@ -18,6 +18,8 @@ export type MailTemplate = "verify-email" | "account-exists" | "recovery" | "pas
 
 export interface OutgoingMail {
   to: string;
+  /** The account the mail is about (null: none): its deletion deletes the mail in the same statement. */
+  userId: string | null;
   template: MailTemplate;
   data: Record<string, unknown>;
   /**
@@ -95,6 +97,8 @@ export async function renderMail(template: MailTemplate, data: Record<string, un
   const t = fixedT(lng);
   const how = typeof data.how === "string" ? (LEGACY_HOW[data.how] ?? data.how) : data.how;
   const locals = {
+    // No name given (a mail to an address nobody has confirmed greets nobody): plain "Hello".
+    name: "",
     ...data,
     how,
     lng,
@@ -121,14 +125,14 @@ const DURABLE = "WITH durable AS (SELECT set_config('synchronous_commit', 'on', 
 
 type DueMail = { id: bigint | string; to: string; template: MailTemplate; data: Record<string, unknown>; attempts: number };
 
-/** The outbox row enqueueMail writes; its parameters: $1 to, $2 template, $3 data (JSON text). */
-export const ENQUEUE_MAIL = `INSERT INTO outbox ("to", template, data, attempts, next_attempt_at, created_at)
-  VALUES ($1, $2, $3::jsonb, 0, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')`;
+/** The outbox row enqueueMail writes; its parameters: $1 to, $2 template, $3 data (JSON text), $4 user id. */
+export const ENQUEUE_MAIL = `INSERT INTO outbox ("to", template, data, user_id, attempts, next_attempt_at, created_at)
+  VALUES ($1, $2, $3::jsonb, $4::uuid, 0, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')`;
 
 /** Writes a mail into the outbox (inside the caller's transaction when `tx` is one: store.transaction). */
 export async function enqueueMail(tx: Queryable, mail: OutgoingMail): Promise<void> {
   const lng = mail.lng ?? (isLanguage(mail.data.lng) ? mail.data.lng : DEFAULT_LANGUAGE);
-  await tx.query(ENQUEUE_MAIL, [mail.to, mail.template, JSON.stringify({ ...mail.data, lng })]);
+  await tx.query(ENQUEUE_MAIL, [mail.to, mail.template, JSON.stringify({ ...mail.data, lng }), mail.userId]);
 }
 
 export interface Mailer {
@@ -185,17 +189,19 @@ export function createMailer(opts: {
       try {
         const mail = await renderMail(row.template, row.data, { productName: opts.productName });
         await transport.sendMail({ from: opts.from, to: row.to, subject: mail.subject, text: mail.text, html: mail.html });
-        await sql.query(`${DURABLE} UPDATE outbox SET sent_at = now() AT TIME ZONE 'UTC', last_error = NULL FROM durable WHERE id = $1::bigint`, [String(row.id)]);
+        // Sent: its links and codes are of no more use here, and whoever reads the table must not use them.
+        await sql.query(`${DURABLE} UPDATE outbox SET sent_at = now() AT TIME ZONE 'UTC', last_error = NULL, data = '{}' FROM durable WHERE id = $1::bigint`, [String(row.id)]);
         sent++;
       } catch (err) {
         const delay = retryDelaySeconds(row.attempts);
         opts.logger.warn({ err, mail: String(row.id), template: row.template, attempts: row.attempts, retryInSeconds: delay }, "mail not sent; will retry");
         await sql
-          .query(`${DURABLE} UPDATE outbox SET next_attempt_at = now() AT TIME ZONE 'UTC' + make_interval(secs => $2::double precision), last_error = $3 FROM durable WHERE id = $1::bigint`, [
-            String(row.id),
-            delay,
-            String((err as Error).message).slice(0, 500),
-          ])
+          .query(
+            // The last attempt failed for good: the mail is never sent, and its secrets go too.
+            `${DURABLE} UPDATE outbox SET next_attempt_at = now() AT TIME ZONE 'UTC' + make_interval(secs => $2::double precision), last_error = $3,
+               data = CASE WHEN attempts >= $4 THEN '{}'::jsonb ELSE data END FROM durable WHERE id = $1::bigint`,
+            [String(row.id), delay, String((err as Error).message).slice(0, 500), OUTBOX_MAX_ATTEMPTS],
+          )
           .catch(() => undefined);
       }
     }

@@ -36,6 +36,8 @@ export interface User {
   familyName: string | null;
   attributes: JsonValue;
   disabledAt: Date | null;
+  /** Made by self sign-up, its address not confirmed yet: completes no sign-in (decisions/login.ts). */
+  pendingSince: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -76,6 +78,8 @@ export interface NewUser {
   passwordHash: string;
   name: string;
   emailVerified: boolean;
+  /** Self sign-up whose address nobody has vouched for: pending until the address is confirmed. */
+  pending: boolean;
 }
 
 export interface ConsentView {
@@ -183,7 +187,7 @@ export async function issueOneTimeToken(
 // time zone holding UTC, as Prisma writes them) and written as now() AT TIME ZONE 'UTC' or as a
 // timestamptz parameter converted to UTC.
 const USER_COLUMNS = `u.id, u.email, u.email_normalized, u.email_verified, u.password_hash, u.name, u.given_name, u.family_name,
-  u.attributes, u.disabled_at AT TIME ZONE 'UTC' AS disabled_at, u.created_at AT TIME ZONE 'UTC' AS created_at, u.updated_at AT TIME ZONE 'UTC' AS updated_at`;
+  u.attributes, u.disabled_at AT TIME ZONE 'UTC' AS disabled_at, u.pending_since AT TIME ZONE 'UTC' AS pending_since, u.created_at AT TIME ZONE 'UTC' AS created_at, u.updated_at AT TIME ZONE 'UTC' AS updated_at`;
 
 interface UserRow {
   id: string;
@@ -196,6 +200,7 @@ interface UserRow {
   family_name: string | null;
   attributes: User["attributes"];
   disabled_at: Date | null;
+  pending_since: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -212,6 +217,7 @@ function userOf(r: UserRow): User {
     familyName: r.family_name,
     attributes: r.attributes,
     disabledAt: r.disabled_at,
+    pendingSince: r.pending_since,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
   };
@@ -220,7 +226,7 @@ function userOf(r: UserRow): User {
 /** A users row that went through row_to_json: timestamps come back as text. */
 function jsonUser(r: UserRow): UserRow {
   const date = (v: unknown) => (v === null || v === undefined ? null : new Date(String(v)));
-  return { ...r, disabled_at: date(r.disabled_at), created_at: date(r.created_at)!, updated_at: date(r.updated_at)! };
+  return { ...r, disabled_at: date(r.disabled_at), pending_since: date(r.pending_since), created_at: date(r.created_at)!, updated_at: date(r.updated_at)! };
 }
 
 /** The audiences row `t`'s columns, named with `as` before each (for joins). */
@@ -653,10 +659,10 @@ export function createStore(opts: StoreOptions) {
             if (rows.length !== 1) throw new InvitationRedeemedError("invitation already redeemed");
           }
           const { rows } = await q.query<UserRow>(
-            `INSERT INTO users AS u (id, email, email_normalized, email_verified, password_hash, name, created_at, updated_at)
-             VALUES ($1::uuid, $2, $3, $4, $5, $6, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
+            `INSERT INTO users AS u (id, email, email_normalized, email_verified, password_hash, name, pending_since, created_at, updated_at)
+             VALUES ($1::uuid, $2, $3, $4, $5, $6, CASE WHEN $7::boolean THEN now() AT TIME ZONE 'UTC' END, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
              RETURNING ${USER_COLUMNS}`,
-            [randomUUID(), user.email.trim(), normalizeEmail(user.email), user.emailVerified, user.passwordHash, user.name],
+            [randomUUID(), user.email.trim(), normalizeEmail(user.email), user.emailVerified, user.passwordHash, user.name, user.pending && !user.emailVerified],
           );
           const created = userOf(rows[0]!);
           if (invitationId) {
@@ -735,7 +741,7 @@ export function createStore(opts: StoreOptions) {
     /** Marks the address verified, if it is still the user's address. */
     async markEmailVerified(tx: Queryable, userId: string, email: string): Promise<boolean> {
       const { rows } = await tx.query(
-        "UPDATE users SET email_verified = true, updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid AND email_normalized = $2 RETURNING id",
+        "UPDATE users SET email_verified = true, pending_since = NULL, updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid AND email_normalized = $2 RETURNING id",
         [userId, normalizeEmail(email)],
       );
       return rows.length === 1;
@@ -813,13 +819,13 @@ export function createStore(opts: StoreOptions) {
      * they went to the old address. Returns the old address; throws EmailTakenError when another
      * account has the new address by now (the caller's transaction then rolls back).
      */
-    async applyEmailChange(tx: Queryable, userId: string, newEmail: string): Promise<{ oldEmail: string; name: string | null } | null> {
-      const { rows } = await tx.query<{ email: string; name: string | null }>("SELECT email, name FROM users WHERE id = $1::uuid", [userId]);
+    async applyEmailChange(tx: Queryable, userId: string, newEmail: string): Promise<{ oldEmail: string; name: string | null; oldEmailVerified: boolean } | null> {
+      const { rows } = await tx.query<{ email: string; name: string | null; email_verified: boolean }>("SELECT email, name, email_verified FROM users WHERE id = $1::uuid", [userId]);
       const user = rows[0];
       if (!user) return null;
       try {
         const updated = await tx.query(
-          "UPDATE users SET email = $2, email_normalized = $3, email_verified = true, updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid RETURNING id",
+          "UPDATE users SET email = $2, email_normalized = $3, email_verified = true, pending_since = NULL, updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid RETURNING id",
           [userId, newEmail.trim(), normalizeEmail(newEmail)],
         );
         expectOne(updated.rows, "applyEmailChange: the user");
@@ -832,7 +838,7 @@ export function createStore(opts: StoreOptions) {
          WHERE user_id = $1::uuid AND used_at IS NULL AND kind IN ('VERIFY_EMAIL', 'RECOVERY')`,
         [userId],
       );
-      return { oldEmail: user.email, name: user.name };
+      return { oldEmail: user.email, name: user.name, oldEmailVerified: user.email_verified };
     },
 
     /** Sets or clears users.disabled_at; returns the value it had before (null: there is no such user). */
@@ -860,8 +866,38 @@ export function createStore(opts: StoreOptions) {
     },
 
     /**
-     * Deletes the user. Their consents, consent history and mail links go with the row (ON DELETE
-     * CASCADE); an invitation they redeemed keeps only the fact that it was used. Returns what was
+     * The mailbox's owner took over an account nobody had confirmed the address of (a password reset
+     * by mail): what its creator typed (name, attributes) and allowed (consents, revoked in the
+     * history) goes, in `tx`.
+     */
+    async clearUnconfirmedAccount(tx: Queryable, userId: string): Promise<void> {
+      await tx.query(
+        `WITH gone AS (DELETE FROM consents WHERE user_id = $1::uuid RETURNING audience_id, scopes),
+              event AS (
+                INSERT INTO consent_events (user_id, audience_id, client_id, action, scopes_added, scopes_removed, created_at)
+                SELECT $1::uuid, audience_id, NULL, 'REVOKE'::"ConsentAction", '{}', scopes, now() AT TIME ZONE 'UTC' FROM gone)
+         UPDATE users SET name = NULL, given_name = NULL, family_name = NULL, attributes = '{}', updated_at = now() AT TIME ZONE 'UTC'
+         WHERE id = $1::uuid`,
+        [userId],
+      );
+    },
+
+    /**
+     * Deletes accounts made by self sign-up whose address nobody confirmed within `seconds`, which
+     * frees their addresses; returns how many. They never completed a sign-in, so Hydra holds nothing of them.
+     */
+    async prunePendingAccounts(seconds: number): Promise<number> {
+      const { rows } = await durable.query<{ n: unknown }>(
+        `WITH gone AS (DELETE FROM users WHERE pending_since < now() AT TIME ZONE 'UTC' - make_interval(secs => $1::double precision) AND NOT email_verified RETURNING 1)
+         SELECT count(*)::int AS n FROM gone`,
+        [seconds],
+      );
+      return count(rows[0]?.n);
+    },
+
+    /**
+     * Deletes the user. Their consents, consent history, mail links and outbox mail go with the row
+     * (ON DELETE CASCADE); an invitation they redeemed keeps only the fact that it was used. Returns what was
      * deleted, or null when there was no such user.
      */
     async deleteUser(userId: string): Promise<{ consents: number; consentEvents: number } | null> {

@@ -224,7 +224,28 @@ test("challenges, codes, state and invitation codes never appear in the logs", a
 test("pages and redirects are never cached (no-store, no ETag); static assets are", async () => {
   const browser = new Browser();
   const start = await startAuthorization(browser, stack, web());
-  for (const url of [start.page.url, `${stack.appUrl}/`, `${stack.appUrl}/login?login_challenge=nope`, `${stack.appUrl}/nowhere`, `${stack.appUrl}/account`]) {
+  const paths = [
+    "/",
+    "/login?login_challenge=nope",
+    "/nowhere",
+    "/account",
+    "/account/login",
+    "/account/callback",
+    "/language?lng=de&return=%2Frecovery",
+    "/language",
+    "/recovery",
+    "/recovery/reset?token=nope",
+    "/verification",
+    "/verification?token=nope",
+    "/invitation?code=nope",
+    "/registration?login_challenge=nope",
+    "/consent?consent_challenge=nope",
+    "/logout?logout_challenge=nope",
+    "/signed-out",
+    "/error?error=invalid_client",
+    "/health",
+  ];
+  for (const url of [start.page.url, ...paths.map((p) => `${stack.appUrl}${p}`)]) {
     const res = await browser.fetch(url);
     expect([url, res.headers.get("cache-control"), res.headers.get("etag")]).toEqual([url, "no-store", null]);
   }

@@ -140,7 +140,7 @@ test("the server's sender polls on the plain pg pool: it sends due mail, marks i
         { to: recent, template: "account-exists", data: {}, sentAt: new Date(Date.now() - 6 * 86_400_000) },
       ],
     });
-    await enqueueMail(pool, { to, template: "account-exists", data: { email: to, name: null, recoveryLink: "http://127.0.0.1/recovery" } });
+    await enqueueMail(pool, { to, userId: null, template: "account-exists", data: { email: to, name: null, recoveryLink: "http://127.0.0.1/recovery" } });
     // The first round sends; the next one finds nothing due and removes what was sent over a week ago.
     expect(await mailer.flush()).toBe(1);
     const row = await db.outboxMail.findFirstOrThrow({ where: { to } });

@@ -233,14 +233,19 @@ describe("mail outbox back-off", () => {
   });
 });
 
-describe("require-verified-email gate", () => {
-  test.each<[string, boolean | null, boolean, boolean]>([
-    ["audience requires, address not verified: wait", true, false, true],
-    ["audience requires, address verified: go on", true, true, false],
-    ["audience does not require: go on", false, false, false],
-    ["no audience (the account page's client): go on", null, false, false],
-  ])("%s", (_l, requires, verified, expected) => {
+describe("require-verified-email gate, and pending self sign-ups", () => {
+  const since = new Date("2026-12-01T00:00:00Z");
+  test.each<[string, boolean | null, boolean, Date | null, boolean]>([
+    ["audience requires, address not verified: wait", true, false, null, true],
+    ["audience requires, address verified: go on", true, true, null, false],
+    ["audience does not require: go on", false, false, null, false],
+    ["no audience (the account page's client): go on", null, false, null, false],
+    ["pending self sign-up, audience does not require: wait", false, false, since, true],
+    ["pending self sign-up, no audience (the account page's client): wait", null, false, since, true],
+    ["pending self sign-up, audience requires: wait", true, false, since, true],
+    ["confirmed meanwhile (pending cleared with it): go on", false, true, null, false],
+  ])("%s", (_l, requires, verified, pendingSince, expected) => {
     const audience = requires === null ? null : { id: "a", displayName: "A", requireVerifiedEmail: requires };
-    expect(mustVerifyFirst(audience, { emailVerified: verified })).toBe(expected);
+    expect(mustVerifyFirst(audience, { emailVerified: verified, pendingSince })).toBe(expected);
   });
 });

@@ -89,9 +89,9 @@ test("enqueueMail keeps the language in the row's data (the mail's lng, else dat
       return { rows: [], rowCount: 1 };
     },
   };
-  await enqueueMail(tx, { to: "a@example.com", template: "recovery", lng: "de", data: { name: "A" } });
-  await enqueueMail(tx, { to: "b@example.com", template: "recovery", data: { name: "B", lng: "de" } });
-  await enqueueMail(tx, { to: "c@example.com", template: "recovery", data: { name: "C" } });
+  await enqueueMail(tx, { to: "a@example.com", userId: null, template: "recovery", lng: "de", data: { name: "A" } });
+  await enqueueMail(tx, { to: "b@example.com", userId: null, template: "recovery", data: { name: "B", lng: "de" } });
+  await enqueueMail(tx, { to: "c@example.com", userId: null, template: "recovery", data: { name: "C" } });
   expect(rows).toEqual([
     { to: "a@example.com", template: "recovery", data: { name: "A", lng: "de" } },
     { to: "b@example.com", template: "recovery", data: { name: "B", lng: "de" } },
