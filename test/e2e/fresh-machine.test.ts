@@ -70,6 +70,28 @@ test("no server on the default port → the project's own PostgreSQL, reused whi
   expect(await query(own, "SELECT v FROM kept")).toEqual([{ v: "still here" }]);
 });
 
+test("data asked for inside a private folder: as root (the server runs as the user postgres) it goes to a temporary folder of its own", async () => {
+  const hidden = fs.mkdtempSync(path.join(os.tmpdir(), "private-"));
+  fs.chmodSync(hidden, 0o700);
+  const data = path.join(hidden, "data");
+  let used: string | undefined;
+  try {
+    const started = await ensurePostgres("--own", data, String(await freePort()), `postgresql://postgres@127.0.0.1:${await freePort()}`);
+    expect(started.code).toBe(0);
+    const [server] = await query<{ data: string }>(started.stdout.trim(), "SELECT current_setting('data_directory') AS data");
+    used = server!.data;
+    const log = fs.readFileSync(`${data}.log`, "utf8");
+    if (process.getuid?.() === 0) {
+      expect(log).toContain(`${data} is in a folder the user postgres cannot enter: the data goes to ${server!.data}`);
+      expect(server!.data.startsWith(os.tmpdir())).toBe(true);
+    } else expect(server!.data).toBe(data); // a server run as this user reaches its own folders
+  } finally {
+    await ensurePostgres("--stop", data);
+    fs.rmSync(hidden, { recursive: true, force: true });
+    if (used) fs.rmSync(used, { recursive: true, force: true });
+  }
+});
+
 test("a configured server that does not answer is an error, never silently replaced", async () => {
   const nobody = `postgresql://postgres@127.0.0.1:${await freePort()}`;
   const res = await ensurePostgres(nobody);
