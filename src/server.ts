@@ -13,7 +13,7 @@ import { PgSessionStore } from "./services/sessions";
 import { createHydra } from "./services/hydra";
 import { createStore } from "./services/store";
 import { createConfigCache } from "./services/config-cache";
-import { createMetrics, instrument, startMetricsServer } from "./services/metrics";
+import { createMetrics, instrument, NO_METRICS, startMetricsServer } from "./services/metrics";
 import { createLimits } from "./services/limits";
 import { createMailer } from "./services/mail";
 import { createLogger, createServerLogger, type Logger } from "./logger";
@@ -43,7 +43,8 @@ export async function startServer(env: Env, logger: Logger = createLogger(env.LO
   // users, mail links, the outbox, the configuration (src/services/db.ts).
   const pool = createPool(env.DATABASE_URL, { onError: (err) => logger.warn({ err }, "database connection lost") });
   const sessionStore = new PgSessionStore(pool, { ttlSeconds: env.SESSION_TTL_SECONDS, onError: (err) => logger.warn({ err }, "pruning expired sessions failed") });
-  const metrics = createMetrics();
+  // Measured only when something can read it (METRICS_PORT).
+  const metrics = env.METRICS_PORT === undefined ? NO_METRICS : createMetrics();
   const hydra = instrument(createHydra({ adminUrl: env.HYDRA_ADMIN_URL, timeoutMs: env.HYDRA_TIMEOUT_MS, publicUrl: env.HYDRA_PUBLIC_INTERNAL_URL }), metrics.hydraCalls);
   const limits = createLimits(pool, env, metrics);
   const mailer = createMailer({ pool, smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, timeoutMs: env.SMTP_TIMEOUT_MS, logger, productName: env.BRAND_PRODUCT_NAME });
@@ -63,7 +64,7 @@ export async function startServer(env: Env, logger: Logger = createLogger(env.LO
   }, 60 * 60 * 1000);
   pruner.unref();
   const app = createApp({ env, hydra, store, logger, sessionStore, limits, mailer, metrics });
-  const metricsServer = env.METRICS_PORT === undefined ? null : await startMetricsServer(metrics, env.METRICS_HOST, env.METRICS_PORT);
+  const metricsServer = env.METRICS_PORT === undefined || !metrics.registry ? null : await startMetricsServer({ ...metrics, registry: metrics.registry }, env.METRICS_HOST, env.METRICS_PORT);
   if (metricsServer) logger.info({ url: metricsServer.url }, "metrics");
 
   const server = await new Promise<Server>((resolve, reject) => {

@@ -18,7 +18,7 @@ import { createDb } from "../services/db";
 import { createMailer } from "../services/mail";
 import { createStore } from "../services/store";
 import { createLogger } from "../logger";
-import { queueRecoveryMail } from "../routes/recovery";
+import { queueRecoveryMail } from "../flows/mail-links";
 import { describeAccessEnded, endUserAccess, EndUserAccessError, type AccessEnded } from "./credential-change";
 import { emailOption, readyHydra, UsageError } from "./manage-user";
 

@@ -12,7 +12,9 @@ import { loginAcceptance, mustVerifyFirst } from "../decisions/login";
 export { mustVerifyFirst };
 import type { Audience, User } from "../services/store";
 import { say, type Msg } from "../i18n";
-import { tOf } from "../middleware/page-locals";
+import { lngOf, tOf } from "../middleware/page-locals";
+import { queueVerificationMail } from "../flows/mail-links";
+import { normalizeEmail } from "../services/store";
 
 export const challengeDigest = (c: string) => createHash("sha256").update(c).digest("base64url");
 
@@ -38,6 +40,11 @@ export interface LoginOutcome {
    * Otherwise the session changes only after Hydra accepted, so a failed answer can be retried.
    */
   sessionWithClaim?: { writes?: Along["writes"] };
+  /**
+   * A sign-in (not a sign-up, whose mail went out with the account) held for verification: the page
+   * says a mail was sent, so one is, within the address's mail budget.
+   */
+  mailWhenHeld?: boolean;
   /** A sign-in Hydra skipped (it knows the browser): the claim runs while Hydra is answered (answerOnceConcurrently). */
   skipped?: boolean;
 }
@@ -102,7 +109,7 @@ export function renderCheckInbox(
   deps: Deps,
   req: Request,
   res: Response,
-  view: { email: string; audienceName: string | null; loginChallenge: string | null; notice?: Msg | string; error?: Msg | string; status?: number },
+  view: { email: string; audienceName: string | null; loginChallenge: string | null; notice?: Msg | string; error?: Msg | string; status?: number; mailSent?: boolean },
 ) {
   const t = tOf(res);
   res.status(view.status ?? 200).render("check-inbox", {
@@ -110,10 +117,21 @@ export function renderCheckInbox(
     csrfToken: deps.csrf.token(req),
     email: view.email,
     audienceName: view.audienceName,
+    // false: no new mail now (the address's budget is spent); the page then points to the earlier ones.
+    mailSent: view.mailSent ?? true,
     challenge: view.loginChallenge,
     notice: view.notice ? say(t, view.notice) : null,
     error: view.error ? say(t, view.error) : null,
   });
+}
+
+/** A verification mail for a held sign-in, counted as "send a new mail" is; false when the budget is spent. */
+async function mailForHeldSignIn(deps: Deps, res: Response, user: Pick<User, "id" | "email">): Promise<boolean> {
+  const limit = await deps.limits.consume("verificationMail", `address:${normalizeEmail(user.email)}`);
+  if (!limit.allowed) return false;
+  await deps.store.transaction((tx) => queueVerificationMail(tx, deps.env, user, lngOf(res)));
+  deps.mailer.kick();
+  return true;
 }
 
 /**
@@ -138,7 +156,8 @@ export async function finishLogin(deps: Deps, req: Request, res: Response, o: Lo
       req.session.pendingLogin = pending;
       await saveSession(req);
     }
-    return renderCheckInbox(deps, req, res, { email: o.user.email, audienceName: o.audience?.displayName ?? null, loginChallenge: o.loginChallenge });
+    const mailSent = o.mailWhenHeld ? await mailForHeldSignIn(deps, res, o.user) : true;
+    return renderCheckInbox(deps, req, res, { email: o.user.email, audienceName: o.audience?.displayName ?? null, loginChallenge: o.loginChallenge, mailSent });
   }
   const accept = () =>
     deps.hydra.acceptLogin(

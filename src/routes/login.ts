@@ -10,7 +10,7 @@ import { saveSessionWith } from "../services/sessions";
 import { AppError } from "../errors";
 import { verifyPassword } from "../services/passwords";
 import { ensureNotHandled, withRestartLink } from "./challenges";
-import { FlowAlreadyHandledError, type OAuth2LoginRequest } from "../services/hydra";
+import { FlowAlreadyHandledError } from "../services/hydra";
 import { offersSignUp, registrationMode } from "../decisions/registration";
 import { normalizeEmail, unansweredChallengeGate } from "../services/store";
 import { msg, say, type Msg } from "../i18n";
@@ -221,6 +221,7 @@ export function loginRoutes(deps: Deps): Router {
       startSession: true,
       // The attempt is taken back in the statement that claims the challenge and saves the session.
       sessionWithClaim: { writes: deps.limits.settleWrites(count.counted) },
+      mailWhenHeld: true,
     }).catch(withRestartLink(loginRequest.request_url));
     deps.logger.info({ event: "login", subject: user.id, client: loginRequest.client.client_id }, "signed in");
     deps.metrics.signIns.inc({ outcome: "success" });

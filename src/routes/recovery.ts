@@ -12,14 +12,14 @@ import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
 import { enqueueMail } from "../services/mail";
 import { greetingName } from "../decisions/outbox";
-import { msg, type Language } from "../i18n";
+import { msg } from "../i18n";
 import { lngOf, tOf } from "../middleware/page-locals";
 import { hashPassword, passwordProblem, personalInputs, PASSWORD_MIN_LENGTH } from "../services/passwords";
-import { issueOneTimeToken, normalizeEmail, type User } from "../services/store";
-import type { Queryable } from "../services/db";
+import { normalizeEmail, type User } from "../services/store";
 import { endUserAccess, EndUserAccessError } from "../admin/credential-change";
 import { ensureNotHandled } from "./challenges";
 import { finishLogin, saveSession } from "./login-step";
+import { queueRecoveryMail } from "../flows/mail-links";
 import { tooManyAttempts } from "../middleware/rate-limit";
 
 const RecoveryQuery = z.object({ login_challenge: challenge.optional() });
@@ -33,21 +33,6 @@ const ResetForm = z.object({ token: tokenField, password: z.string({ message: "i
 
 /** The request answers after at least this long either way, so its timing says nothing. */
 const MIN_ANSWER_MS = 400;
-
-/**
- * Issues a recovery link for the user and writes the mail, in `tx` (also used by `user:reset-password`).
- * `lng` is the mail's language: the page's (lngOf(res)) when a person asked for it.
- */
-export async function queueRecoveryMail(tx: Queryable, env: Env, user: Pick<User, "id" | "email" | "name" | "emailVerified">, lng: Language = "en"): Promise<void> {
-  const { token, expiresAt } = await issueOneTimeToken(tx, { kind: "RECOVERY", userId: user.id, email: user.email, ttlSeconds: env.RECOVERY_TTL_SECONDS, withCode: false });
-  await enqueueMail(tx, {
-    to: user.email,
-    userId: user.id,
-    template: "recovery",
-    lng,
-    data: { name: greetingName(user), email: user.email, link: `${env.APP_BASE_URL}/recovery/reset?token=${token}`, expiresAt: expiresAt.toISOString() },
-  });
-}
 
 const LINK_PROBLEMS = { unknown: 404, used: 410, expired: 410 } as const;
 

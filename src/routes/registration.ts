@@ -10,7 +10,7 @@ import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
 import { ensureNotHandled } from "./challenges";
 import { challengeDigest, finishLogin, regenerateSession, renderCheckInbox, saveSession } from "./login-step";
-import { queueAccountExistsMail, queueVerificationMail } from "./verification";
+import { queueAccountExistsMail, queueVerificationMail } from "../flows/mail-links";
 import { mailDateTime } from "../services/mail";
 import { checkInvitation, decideRegistration, invitationProblem, registrationMode, type InvitationCheck, type RegistrationMode } from "../decisions/registration";
 import { hashPassword, verifyPassword, passwordProblem, passwordStrength, personalInputs, zxcvbnFeedback, PASSWORD_MIN_LENGTH } from "../services/passwords";

@@ -7,16 +7,13 @@ import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import type { Deps } from "./deps";
 import { challenge } from "./deps";
-import type { Env } from "../config/env";
 import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
-import { enqueueMail } from "../services/mail";
-import { greetingName } from "../decisions/outbox";
-import { msg, say, type Language, type Msg } from "../i18n";
+import { msg, say, type Msg } from "../i18n";
 import { lngOf, tOf } from "../middleware/page-locals";
-import { issueOneTimeToken, MAX_CODE_ATTEMPTS, normalizeEmail, type User } from "../services/store";
-import type { Queryable } from "../services/db";
+import { MAX_CODE_ATTEMPTS, normalizeEmail } from "../services/store";
 import { renderCheckInbox, challengeDigest, saveSession } from "./login-step";
+import { queueAccountExistsMail, queueVerificationMail } from "../flows/mail-links";
 import { resumePendingLogin } from "./login";
 
 const tokenField = z.string({ message: "is required" }).regex(/^[A-Za-z0-9_-]{20,100}$/, "is not a link from our mail");
@@ -24,47 +21,6 @@ const LinkQuery = z.object({ token: tokenField.optional() });
 const ConfirmForm = z.object({ token: tokenField });
 const CodeForm = z.object({ code: z.string({ message: "is required" }).trim().max(20), login_challenge: challenge.optional() });
 const ResendForm = z.object({ login_challenge: challenge.optional() });
-
-/**
- * Issues a verification link and code for the user's address and writes the mail, in `tx`.
- * `lng` is the mail's language: the language of the page where the person signed up (lngOf(res)).
- */
-export async function queueVerificationMail(tx: Queryable, env: Env, user: Pick<User, "id" | "email">, lng: Language = "en"): Promise<void> {
-  const { token, code, expiresAt } = await issueOneTimeToken(tx, {
-    kind: "VERIFY_EMAIL",
-    userId: user.id,
-    email: user.email,
-    ttlSeconds: env.EMAIL_VERIFICATION_TTL_SECONDS,
-    withCode: true,
-  });
-  // The address is not confirmed yet: the mail greets nobody (decisions/outbox.ts greetingName).
-  await enqueueMail(tx, {
-    to: user.email,
-    userId: user.id,
-    template: "verify-email",
-    lng,
-    data: {
-      email: user.email,
-      link: `${env.APP_BASE_URL}/verification?token=${token}`,
-      code,
-      expiresAt: expiresAt.toISOString(),
-    },
-  });
-}
-
-/**
- * Mail to an address's owner when someone signs up with it: nothing changes, here is how to get in.
- * `lng`: the language of the sign-up page (the owner's own language is not stored).
- */
-export async function queueAccountExistsMail(tx: Queryable, env: Env, owner: Pick<User, "id" | "email" | "name" | "emailVerified">, lng: Language = "en"): Promise<void> {
-  await enqueueMail(tx, {
-    to: owner.email,
-    userId: owner.id,
-    template: "account-exists",
-    lng,
-    data: { name: greetingName(owner), email: owner.email, recoveryLink: `${env.APP_BASE_URL}/recovery` },
-  });
-}
 
 const WRONG_CODE = msg("verification:code.wrong");
 const TOO_MANY_CODES = msg("verification:code.tooMany");

@@ -114,8 +114,7 @@ test("a strict audience's sign-in held in this browser goes on from the link con
   await stack.db.user.update({ where: { id: user.id }, data: { emailVerified: false } });
   const browser = new Browser();
   const start = await startAuthorization(browser, stack, auth("strict-web"));
-  const held = await browser.submit(start.page, "#login-form", { email: user.email, password: user.password });
-  await browser.submit(held, "#resend-form");
+  await browser.submit(start.page, "#login-form", { email: user.email, password: user.password }); // held: the mail goes out
   const confirm = await browser.get(linkIn(await stack.mailpit!.waitForMessage({ to: user.email })));
   const next = await browser.submit(confirm, "#verify-form", {}, { stopAt: [CALLBACK] });
   expect(new URL(next.url).pathname).toBe("/consent");
@@ -180,13 +179,28 @@ test("an existing unverified user signing in to a strict audience waits too; a p
   const start = await startAuthorization(browser, stack, auth("strict-web"));
   const held = await browser.submit(start.page, "#login-form", { email: user.email, password: user.password });
   expect(held.$("#code-form").length).toBe(1);
-  // No mail was sent by signing in; the page offers one.
-  const resent = await browser.submit(held, "#resend-form");
-  expect(resent.text("#notice")).toContain("We sent a new mail");
+  // The page says a mail went out, and one did: its code goes on.
+  expect(held.text("#context")).toContain(`We sent a mail to ${user.email}`);
   const code = codeIn(await stack.mailpit!.waitForMessage({ to: user.email }));
-  const consent = await browser.submit(resent, "#code-form", { code }, { stopAt: [CALLBACK] });
+  const consent = await browser.submit(held, "#code-form", { code }, { stopAt: [CALLBACK] });
   expect(new URL(consent.url).pathname).toBe("/consent");
   expect((await finishFlow(browser, consent, "strict-web", start.state)).email_verified).toBe(true);
+});
+
+test("held sign-ins send a mail each within the address's mail budget; past it the page says the earlier mails are the ones to use", async () => {
+  const user = await createUser(stack.db, { email: newEmail() });
+  await stack.db.user.update({ where: { id: user.id }, data: { emailVerified: false } });
+  const holdOnce = async () => {
+    const browser = new Browser();
+    const start = await startAuthorization(browser, stack, auth("strict-web"));
+    return browser.submit(start.page, "#login-form", { email: user.email, password: user.password });
+  };
+  for (let i = 1; i <= stack.env.VERIFICATION_MAIL_MAX; i++) expect((await holdOnce()).text("#context")).toContain(`We sent a mail to ${user.email}`);
+  const spent = await holdOnce();
+  expect(spent.$("#code-form").length).toBe(1);
+  expect(spent.text("#context")).toContain(`We already sent mails to ${user.email} a short while ago`);
+  // Each mail was written with its page (the outbox), the refused one not at all.
+  expect(await stack.db.outboxMail.count({ where: { userId: user.id, template: "verify-email" } })).toBe(stack.env.VERIFICATION_MAIL_MAX);
 });
 
 test("refused clearly: an expired link, a link replaced by a newer mail, another account's link, a garbage link", async () => {
