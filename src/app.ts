@@ -22,7 +22,7 @@ import { verificationRoutes } from "./routes/verification";
 import { recoveryRoutes } from "./routes/recovery";
 import { onNewSession } from "./routes/login-step";
 import { hydraErrorRoutes } from "./routes/hydra-error";
-import { browserCookies } from "./routes/browser-cookies";
+import { browserCookies } from "./middleware/browser-cookies";
 import type { Logger as PinoLogger } from "./logger";
 import { requestLog } from "./middleware/request-log";
 import { loginRoutes } from "./routes/login";
@@ -33,7 +33,7 @@ import { homeRoutes } from "./routes/home";
 import { accountRoutes } from "./routes/account";
 import { accountSettingsRoutes } from "./routes/account-settings";
 import { registrationRoutes } from "./routes/registration";
-import { routeBySegment } from "./routes/dispatch";
+import { routeBySegment } from "./middleware/dispatch";
 
 export { ROOT_DIR };
 

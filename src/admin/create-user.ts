@@ -17,7 +17,7 @@ import { createDb } from "../services/db";
 import { createHydra } from "../services/hydra";
 import { hashPassword } from "../services/passwords";
 import { createStore, normalizeEmail } from "../services/store";
-import { describeAccessEnded, endUserAccess, EndUserAccessError } from "./credential-change";
+import { describeAccessEnded, endUserAccess, EndUserAccessError } from "../flows/credential-change";
 import { splitName } from "../decisions/account-settings";
 
 /** Attribute keys: what a declared claim's `source: attributes.<key>` can name. */

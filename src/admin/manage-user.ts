@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { createDb } from "../services/db";
 import { createHydra, type Hydra } from "../services/hydra";
 import { createStore, type User } from "../services/store";
-import { deleteUserEverywhere, DeleteUserError, describeAccessEnded, describeUserDeleted, endUserAccess, EndUserAccessError } from "./credential-change";
+import { deleteUserEverywhere, DeleteUserError, describeAccessEnded, describeUserDeleted, endUserAccess, EndUserAccessError } from "../flows/credential-change";
 
 const ACTIONS = ["disable", "enable", "delete"] as const;
 type Action = (typeof ACTIONS)[number];

@@ -19,7 +19,7 @@ import { createMailer } from "../services/mail";
 import { createStore } from "../services/store";
 import { createLogger } from "../logger";
 import { queueRecoveryMail } from "../flows/mail-links";
-import { describeAccessEnded, endUserAccess, EndUserAccessError, type AccessEnded } from "./credential-change";
+import { describeAccessEnded, endUserAccess, EndUserAccessError, type AccessEnded } from "../flows/credential-change";
 import { emailOption, readyHydra, UsageError } from "./manage-user";
 
 /** How long the command waits for a mail that a running app's poll claimed before it (ms). */

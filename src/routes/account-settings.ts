@@ -16,7 +16,7 @@ import { EmailTakenError, issueOneTimeToken, normalizeEmail, type User } from ".
 import { hashPassword, passwordProblem, personalInputs, verifyPassword } from "../services/passwords";
 import { credentialRefusal, decideEmailChange, decidePasswordChange, judgeChangeEmailLink, splitName, type CredentialCheck } from "../decisions/account-settings";
 import { greetingName } from "../decisions/outbox";
-import { deleteUserEverywhere, DeleteUserError, endUserAccess, EndUserAccessError } from "../admin/credential-change";
+import { deleteUserEverywhere, DeleteUserError, endUserAccess, EndUserAccessError } from "../flows/credential-change";
 
 const password = z.string({ message: "is required" }).max(1024, "is too long");
 const ProfileForm = z.object({ name: z.string({ message: "is required" }).trim().min(1, "is required").max(200, "is too long") });

@@ -7,7 +7,7 @@ import type { Store } from "../services/store";
 import type { Logger } from "../logger";
 import { z } from "zod";
 import type { Limits } from "../services/limits";
-import type { BrowserCookies } from "./browser-cookies";
+import type { BrowserCookies } from "../middleware/browser-cookies";
 import type { Mailer } from "../services/mail";
 import type { Metrics } from "../services/metrics";
 

@@ -16,7 +16,7 @@ import { msg } from "../i18n";
 import { lngOf, tOf } from "../middleware/page-locals";
 import { hashPassword, passwordProblem, personalInputs, PASSWORD_MIN_LENGTH } from "../services/passwords";
 import { normalizeEmail, type User } from "../services/store";
-import { endUserAccess, EndUserAccessError } from "../admin/credential-change";
+import { endUserAccess, EndUserAccessError } from "../flows/credential-change";
 import { ensureNotHandled } from "./challenges";
 import { finishLogin, saveSession } from "./login-step";
 import { queueRecoveryMail } from "../flows/mail-links";

@@ -9,7 +9,7 @@ import {
   type CredentialCheck,
   type LinkStatus,
 } from "../../src/decisions/account-settings";
-import { describeUserDeleted } from "../../src/admin/credential-change";
+import { describeUserDeleted } from "../../src/flows/credential-change";
 import { english, fixedT, msg, say } from "../../src/i18n";
 
 describe("splitName", () => {

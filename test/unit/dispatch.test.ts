@@ -1,11 +1,11 @@
 // The app's two start-up-computed pieces of its request pipeline (issue #12):
-// - routeBySegment (src/routes/dispatch.ts): a request reaches the routers with a route for its
+// - routeBySegment (src/middleware/dispatch.ts): a request reaches the routers with a route for its
 //   first path segment, in their order, exactly as if every router were mounted in turn;
 // - securityHeaders (src/middleware/security-headers.ts): the headers helmet sets, recorded once.
 import express, { Router } from "express";
 import helmet from "helmet";
 import request from "supertest";
-import { firstSegments, routeBySegment } from "../../src/routes/dispatch";
+import { firstSegments, routeBySegment } from "../../src/middleware/dispatch";
 import { recordHelmet, SECURITY_HEADERS, securityHeaders } from "../../src/middleware/security-headers";
 
 function routers() {
