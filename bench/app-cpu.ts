@@ -1,4 +1,4 @@
-// Developer tool (issue #12): the app's own CPU per request, without Hydra's noise, next to the no-op +
+// Developer tool: the app's own CPU per request, without Hydra's noise, next to the no-op +
 // argon2 reference app's for the same step. Starts the production build and bench/noop-app.ts
 // (MODE=argon2) against a stand-in for Hydra's admin API (canned answers; it does not check anything:
 // this is NOT a test of the flows, which run against the real Hydra in `npm test` and `npm run

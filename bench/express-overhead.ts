@@ -1,4 +1,4 @@
-// Developer tool (issue #12): what Express 5 itself costs per request on this machine, apart from
+// Developer tool: what Express 5 itself costs per request on this machine, apart from
 // what the app does in it. One process runs a keep-alive client and a server that answers every
 // request with a redirect, as plain node:http, as Express with its router only, and as Express with
 // ten more pass-through middleware layers, and as Express with cookie-parser and express-session saving

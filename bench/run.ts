@@ -609,7 +609,7 @@ function markdown(
   out.push("");
   out.push(resultsTable(aggs));
   out.push("");
-  out.push("## Targets (issue #12)");
+  out.push("## Targets");
   out.push("");
   out.push(targetsTable(tgs));
   out.push("");

@@ -52,7 +52,7 @@ export type T = (key: string, values?: Record<string, unknown>) => string;
 /**
  * A translator bound to one language. The translations never change after start-up, so a key asked
  * for without values is looked up in i18next once per language and then answered from a map: a page
- * asks for dozens of fixed labels, and i18next's lookup costs tens of microseconds each (issue #12).
+ * asks for dozens of fixed labels, and i18next's lookup costs tens of microseconds each.
  */
 const translators = new Map<string, T>();
 export function fixedT(lng: string): T {

@@ -1,4 +1,4 @@
-// Hydra's description of a login or consent request, carried in the step's form (issue #12): the
+// Hydra's description of a login or consent request, carried in the step's form: the
 // page asked Hydra for it; the form's post would ask again only to learn the same things. The page
 // puts what the post needs into a hidden field (`login_ticket`, `consent_ticket`), with an HMAC over
 // it and the challenge it belongs to, so that the post skips one call to Hydra's admin API. It

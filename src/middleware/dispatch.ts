@@ -1,6 +1,6 @@
 // The flows' routers, reached by the first segment of the request's path: a request goes straight to
 // the router(s) with a route for that segment, in their order, instead of through every router in
-// turn (issue #12: each router passed costs its own matching and bookkeeping, on every request).
+// turn (each router passed costs its own matching and bookkeeping, on every request).
 // The segments are read from the routers' own routes at start-up, so a route added to a router is
 // found without a list to keep. A router with anything but plain routes (router.use, a pattern) is
 // asked for every request, in its place. Paths are matched as Express matches them: case-insensitive.

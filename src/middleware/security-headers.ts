@@ -1,7 +1,7 @@
 // The security headers of every response (CSP, frame, referrer, HSTS, nosniff…), as helmet makes
 // them. Our helmet configuration depends on nothing of the request (no nonces, no per-request
 // directives), so helmet runs once, at start-up, against a response that records what it sets and
-// removes, and every response then gets exactly those headers in one step (issue #12: helmet's twelve
+// removes, and every response then gets exactly those headers in one step (helmet's twelve
 // middlewares per request cost more than setting twelve headers). helmet stays the source of the
 // values; a configuration whose headers would depend on the request is refused at start-up.
 import type { RequestHandler } from "express";

@@ -199,7 +199,7 @@ export function consentRoutes(deps: Deps): Router {
   }
 
   /**
-   * The consent page's approval in one statement (issue #12). When the form's ticket describes the
+   * The consent page's approval in one statement (a round trip less per sign-in). When the form's ticket describes the
    * request, the browser holds the flow's mark and the step is an approval, the browser's session is
    * read by the statement that records the approval (store.recordConsentInSession), which writes only
    * for a session holding the form's CSRF token and nobody's or the subject's; the token and the

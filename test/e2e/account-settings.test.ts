@@ -1,8 +1,8 @@
-// Issue 10, self-service account (/account): the name, the email address (a link to the new address,
+// Self-service account (/account): the name, the email address (a link to the new address,
 // a notice to the old one, a taken address not revealed), the password (other sessions end, this
 // browser stays signed in), sign out everywhere, and deleting the account (tokens refused, the
 // address can sign up again) — against the real Hydra, PostgreSQL and Mailpit.
-// Issue 11: the page names audiences, applications and permissions in words (no ids), in the
+// The page names audiences, applications and permissions in words (no ids), in the
 // person's language; revoking asks first; "Sign out" ends this browser's sign-in only.
 import * as cheerio from "cheerio";
 import { Browser, type Page } from "../support/browser";

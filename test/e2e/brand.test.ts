@@ -1,4 +1,4 @@
-// Issue 11: a deployment's brand on every page (product name in the header and the title, logo, colour,
+// A deployment's brand on every page (product name in the header and the title, logo, colour,
 // support link), the favicon, the language switcher, and a strict Content-Security-Policy.
 import fs from "node:fs";
 import os from "node:os";

@@ -1,4 +1,4 @@
-// Issue 11: every flow of the app in real Chromium (Debian's, driven by playwright-core) against the
+// Every flow of the app in real Chromium (Debian's, driven by playwright-core) against the
 // real Hydra, PostgreSQL and Mailpit. The same flows run in three browser profiles:
 //   desktop, English, light   + the README's screenshots
 //   phone,   English, light

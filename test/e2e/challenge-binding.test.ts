@@ -1,4 +1,4 @@
-// Issue 9, point 2: a challenge is not a bearer token. /account signs in through its own OAuth 2.0
+// A challenge is not a bearer token. /account signs in through its own OAuth 2.0
 // authorization-code + PKCE flow at Hydra; a skipped login creates no app session; the consent step
 // only proceeds in the browser that answered the flow's login step, and never for another signed-in
 // user; challenges, codes and state never reach the logs; every page sends no-referrer.

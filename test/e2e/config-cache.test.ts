@@ -1,4 +1,4 @@
-// Issue 12: the configuration (audiences, clients, scopes, claims) is cached in memory and never
+// The configuration (audiences, clients, scopes, claims) is cached in memory and never
 // stale. A seed run, or SQL by hand, reaches the running app within a second through NOTIFY; a lost
 // LISTEN connection is re-opened and catches up; no restart anywhere.
 import { randomBytes } from "node:crypto";

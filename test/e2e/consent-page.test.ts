@@ -1,4 +1,4 @@
-// Issue 11: the consent page people can trust. Who is signed in and "Not you?", the client's name,
+// The consent page people can trust. Who is signed in and "Not you?", the client's name,
 // logo and links, the audience's brand, scope descriptions in plain words (per language from the
 // configuration) with the id secondary, already-granted scopes marked, offline_access explained,
 // the link to /account; in German when the application asks for it (ui_locales).

@@ -1,4 +1,4 @@
-// Issue 12: an approval of a consent step is one statement (the database function record_consent),
+// An approval of a consent step is one statement (the database function record_consent),
 // against real PostgreSQL: the merge is mergeScopes', the history is exact, concurrent approvals
 // lose nothing, and a replayed challenge, a deleted or a disabled account write nothing.
 import type { Pool } from "pg";

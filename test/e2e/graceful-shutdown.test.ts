@@ -1,4 +1,4 @@
-// Issue 12: SIGTERM/SIGINT drain. The real server runs as a child process (node + tsx, src/server.ts)
+// SIGTERM/SIGINT drain. The real server runs as a child process (node + tsx, src/server.ts)
 // whose calls to Hydra's admin API pass through a proxy that can hold them, so requests are in
 // flight when the signal arrives: they finish with their normal answers, new connections are
 // refused, idle keep-alive connections are closed at once, /health/ready answers 503, exit code 0;

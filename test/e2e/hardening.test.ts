@@ -1,4 +1,4 @@
-// Issue 9, points 1 and 6: body-parser errors are clear 4xx answers; state-changing posts must be
+// Body-parser errors are clear 4xx answers; state-changing posts must be
 // same-origin; /account never echoes request text; a frozen Hydra gets a 503 within the timeout; a
 // sign-up whose Hydra step failed can be retried in the same flow.
 import { Browser } from "../support/browser";

@@ -1,4 +1,4 @@
-// Issue 12: /metrics in Prometheus's format on a port of its own (METRICS_PORT), never on the app's
+// /metrics in Prometheus's format on a port of its own (METRICS_PORT), never on the app's
 // port: latency per route, sign-in outcomes, consent decisions, Hydra and store call latency and
 // errors, rate-limit refusals, process memory.
 import { Browser } from "../support/browser";

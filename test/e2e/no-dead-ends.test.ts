@@ -1,4 +1,4 @@
-// Issue 11 (a slice): no dead ends. Hydra's error page is ours (urls.error), a sign-out without a
+// No dead ends. Hydra's error page is ours (urls.error), a sign-out without a
 // client address ends on a signed-out page, and Back after a finished step explains and leads back.
 import { Browser } from "../support/browser";
 import { startStack, type Stack } from "../support/stack";

@@ -1,4 +1,4 @@
-// Issue 12: the plain pool's statements with parameters run as named prepared statements
+// The plain pool's statements with parameters run as named prepared statements
 // (src/services/db.ts PreparingClient): parsed once per connection, not at every call.
 import { createPool, inTransaction, preparedName } from "../../src/services/db";
 import { createDatabase, databaseUrl, dropDatabase, uniqueName } from "../support/pg";

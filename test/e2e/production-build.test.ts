@@ -1,4 +1,4 @@
-// Issue 12: the production build. `npm run build` compiles src/ and prisma/seed.ts (tsconfig.build.json)
+// The production build. `npm run build` compiles src/ and prisma/seed.ts (tsconfig.build.json)
 // to JavaScript; the compiled seed applies a configuration file and the compiled server, run with
 // plain `node` (no tsx), serves pages and its health probes against a real stack.
 // Built into dist/test-build-<pid>/ (not dist/ itself, which may hold a developer's build): the

@@ -1,4 +1,4 @@
-// Issue 10: password recovery through a real SMTP server (Mailpit) with the real Hydra and
+// Password recovery through a real SMTP server (Mailpit) with the real Hydra and
 // PostgreSQL: same answer for any address, single-use link, sign-up rules, every session ends, a
 // "password changed" mail, and the OAuth flow the recovery began in continues to a code.
 import { Browser } from "../support/browser";

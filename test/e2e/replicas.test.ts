@@ -1,4 +1,4 @@
-// Issue 12: two replicas of the app on one database and one Hydra, behind a round-robin load
+// Two replicas of the app on one database and one Hydra, behind a round-robin load
 // balancer (test/support/round-robin-proxy.ts: every request goes to the next replica, whatever the
 // connection), with Hydra's login/consent/logout URLs and APP_BASE_URL pointing at the balancer. So
 // every step of a flow lands on the other replica than the step before it — the login form's CSRF

@@ -1,4 +1,4 @@
-// Issue 9, points 4 and 5: attempt limits live in PostgreSQL, shared by every app instance and kept
+// Attempt limits live in PostgreSQL, shared by every app instance and kept
 // across restarts; the per-account lockout (OWASP device cookies) stops strangers but lets the owner
 // in from a browser where they signed in before.
 import { Browser, type Page } from "../support/browser";

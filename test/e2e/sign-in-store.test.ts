@@ -1,4 +1,4 @@
-// Issue 12: the sign-in path's own database code against real PostgreSQL — the session store
+// The sign-in path's own database code against real PostgreSQL — the session store
 // (src/services/sessions.ts: no touch, a regenerated session replaces its old row in one statement,
 // unchanged saves skipped, other writes in the save's statement) and the attempt counters
 // (src/services/limits.ts: one statement per attempt, the device-cookie fallback, settling).

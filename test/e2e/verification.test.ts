@@ -1,4 +1,4 @@
-// Issue 10 (first slice): email verification through a real SMTP server (Mailpit), with the real
+// Email verification through a real SMTP server (Mailpit), with the real
 // Hydra and PostgreSQL: sign-up → mail → link or code → email_verified in the ID token; the
 // require-verified-email gate holds the login step and continues the same flow (from the link too,
 // when it is confirmed in the browser that holds the step); used, expired,

@@ -1,4 +1,4 @@
-// The app's two start-up-computed pieces of its request pipeline (issue #12):
+// The app's two start-up-computed pieces of its request pipeline:
 // - routeBySegment (src/middleware/dispatch.ts): a request reaches the routers with a route for its
 //   first path segment, in their order, exactly as if every router were mounted in turn;
 // - securityHeaders (src/middleware/security-headers.ts): the headers helmet sets, recorded once.

@@ -1,4 +1,4 @@
-// Pure decisions of issue 9's hardening, by tables: browser binding of consent, device cookies and
+// Pure decisions of the hardening, by tables: browser binding of consent, device cookies and
 // which counters a sign-in counts against, the account page's ID-token judge, scopes to grant with
 // include_granted_scopes, same-origin verdicts, log redaction.
 import { addFlowMark, browserAnsweredLogin, flowKey, flowMark, guardConsent, parseFlowMarks, MAX_FLOW_MARKS } from "../../src/decisions/flow-binding";
