@@ -23,6 +23,11 @@ export class AppError extends Error {
   }
 }
 
+/** Over an attempt limit: 429 with Retry-After. */
+export function tooManyAttempts(message: Msg | string, retryAfterSeconds: number): AppError {
+  return new AppError(429, "too_many_attempts", message, { retryAfterSeconds });
+}
+
 /** A dependency (Hydra, the database) cannot be reached: 503, retry later. */
 export class UnavailableError extends AppError {
   constructor(what: "database" | "hydra", cause?: unknown) {

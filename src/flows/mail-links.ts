@@ -13,7 +13,7 @@ import { issueOneTimeToken, type User } from "../services/store";
  * Issues a verification link and code for the user's address and writes the mail, in `tx`.
  * `lng` is the mail's language: the language of the page where the person signed up (lngOf(res)).
  */
-export async function queueVerificationMail(tx: Queryable, env: Env, user: Pick<User, "id" | "email">, lng: Language = "en"): Promise<void> {
+export async function queueVerificationMail(tx: Queryable, env: Pick<Env, "APP_BASE_URL" | "EMAIL_VERIFICATION_TTL_SECONDS">, user: Pick<User, "id" | "email">, lng: Language = "en"): Promise<void> {
   const { token, code, expiresAt } = await issueOneTimeToken(tx, {
     kind: "VERIFY_EMAIL",
     userId: user.id,
@@ -35,7 +35,7 @@ export async function queueVerificationMail(tx: Queryable, env: Env, user: Pick<
  * Mail to an address's owner when someone signs up with it: nothing changes, here is how to get in.
  * `lng`: the language of the sign-up page (the owner's own language is not stored).
  */
-export async function queueAccountExistsMail(tx: Queryable, env: Env, owner: Pick<User, "id" | "email" | "name" | "emailVerified">, lng: Language = "en"): Promise<void> {
+export async function queueAccountExistsMail(tx: Queryable, env: Pick<Env, "APP_BASE_URL">, owner: Pick<User, "id" | "email" | "name" | "emailVerified">, lng: Language = "en"): Promise<void> {
   await enqueueMail(tx, {
     to: owner.email,
     userId: owner.id,
@@ -49,7 +49,7 @@ export async function queueAccountExistsMail(tx: Queryable, env: Env, owner: Pic
  * Issues a recovery link for the user and writes the mail, in `tx` ("Forgot password?" and
  * `user:reset-password`). `lng` is the mail's language: the page's when a person asked for it.
  */
-export async function queueRecoveryMail(tx: Queryable, env: Env, user: Pick<User, "id" | "email" | "name" | "emailVerified">, lng: Language = "en"): Promise<void> {
+export async function queueRecoveryMail(tx: Queryable, env: Pick<Env, "APP_BASE_URL" | "RECOVERY_TTL_SECONDS">, user: Pick<User, "id" | "email" | "name" | "emailVerified">, lng: Language = "en"): Promise<void> {
   const { token, expiresAt } = await issueOneTimeToken(tx, { kind: "RECOVERY", userId: user.id, email: user.email, ttlSeconds: env.RECOVERY_TTL_SECONDS, withCode: false });
   await enqueueMail(tx, {
     to: user.email,

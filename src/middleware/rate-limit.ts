@@ -2,13 +2,11 @@
 // (src/services/limits.ts) so every replica sees the same counts. Sign-in limits are in the login
 // route: they depend on the account and the browser's device cookie (src/decisions/device-cookie.ts).
 import type { RequestHandler } from "express";
-import { AppError } from "../errors";
+import { tooManyAttempts } from "../errors";
 import type { Msg } from "../i18n";
 import type { LimitKind, Limits } from "../services/limits";
 
-export function tooManyAttempts(message: Msg | string, retryAfterSeconds: number): AppError {
-  return new AppError(429, "too_many_attempts", message, { retryAfterSeconds });
-}
+export { tooManyAttempts };
 
 /** Counts every request from the client IP; over the limit: 429 with Retry-After. */
 export function limitPerIp(limits: Limits, kind: LimitKind, message: Msg | string): RequestHandler {
