@@ -20,7 +20,7 @@ import type { Mailer } from "./services/mail";
 import type { Metrics } from "./services/metrics";
 import { verificationRoutes } from "./routes/verification";
 import { recoveryRoutes } from "./routes/recovery";
-import { onNewSession } from "./routes/login-step";
+import { NEW_SESSION_SETTING } from "./routes/login-step";
 import { hydraErrorRoutes } from "./routes/hydra-error";
 import { browserCookies } from "./middleware/browser-cookies";
 import type { Logger as PinoLogger } from "./logger";
@@ -129,7 +129,7 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
     await (loaded ?? loadSession(req, res));
     if (!isRequestValid(req)) throw invalidCsrfTokenError;
   };
-  onNewSession((req) => void generateToken(req, true));
+  app.set(NEW_SESSION_SETTING, (req: Request) => void generateToken(req, true));
   const deps: Deps = {
     env,
     hydra,

@@ -13,7 +13,7 @@ import { isSameOriginImage } from "../decisions/brand";
 import { restartWithFreshSignIn } from "../decisions/consent";
 import { msg, say } from "../i18n";
 import { lngOf, tOf, useAudienceBrand, useUiLocales } from "../middleware/page-locals";
-import { answerClaimed, answerOnce, withRestartLink } from "./challenges";
+import { answerClaimed, answerOnce, withRestartLink } from "../flows/challenges";
 import { FlowAlreadyHandledError, type OAuth2Client, type OAuth2ConsentRequest } from "../services/hydra";
 import type { User } from "../services/store";
 import type { Queryable } from "../services/db";

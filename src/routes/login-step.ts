@@ -5,7 +5,7 @@ import type { Request, Response } from "express";
 import type { SessionData } from "express-session";
 import { createHash } from "node:crypto";
 import type { Deps } from "./deps";
-import { answerClaimed, answerOnce, answerOnceConcurrently, claimGate } from "./challenges";
+import { answerClaimed, answerOnce, answerOnceConcurrently, claimGate } from "../flows/challenges";
 import { saveSessionWith } from "../services/sessions";
 import type { Along, Queryable } from "../services/db";
 import { loginAcceptance, mustVerifyFirst } from "../decisions/login";
@@ -61,15 +61,14 @@ export function establishSession(req: Request, userId: string, extra: Partial<Se
 }
 
 /**
- * What every new session gets before it is first saved (app.ts sets it: the CSRF token). express-session
- * saves a regenerated session a second time after the response headers are out; a browser following
- * the redirect at once may save newer data (a first CSRF token) that this late write would undo.
- * With the token in the session from the start, the late write carries it too.
+ * What every new session gets before it is first saved: the app's own (app.ts sets it on the
+ * Express app, so two apps in one process keep theirs: the CSRF token). express-session saves a
+ * regenerated session a second time after the response headers are out; a browser following the
+ * redirect at once may save newer data (a first CSRF token) that this late write would undo. With
+ * the token in the session from the start, the late write carries it too.
  */
-let initializeSession: (req: Request) => void = () => undefined;
-export function onNewSession(fn: (req: Request) => void): void {
-  initializeSession = fn;
-}
+export const NEW_SESSION_SETTING = "initialize new session";
+const initializeSession = (req: Request): void => (req.app.get(NEW_SESSION_SETTING) as ((r: Request) => void) | undefined)?.(req);
 
 /**
  * A fresh session id carrying only `data` (and the account page's sign-in in progress). The new

@@ -9,7 +9,7 @@ import { challengeDigest, finishLogin, holdsForVerification, renderCheckInbox, s
 import { saveSessionWith } from "../services/sessions";
 import { AppError } from "../errors";
 import { verifyPassword } from "../services/passwords";
-import { ensureNotHandled, withRestartLink } from "./challenges";
+import { ensureNotHandled, withRestartLink } from "../flows/challenges";
 import { FlowAlreadyHandledError } from "../services/hydra";
 import { offersSignUp, registrationMode } from "../decisions/registration";
 import { normalizeEmail, unansweredChallengeGate } from "../services/store";

@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { Deps } from "./deps";
 import { challenge } from "./deps";
 import { parseInput } from "../middleware/validate";
-import { answerOnce, ensureNotHandled } from "./challenges";
+import { answerOnce, ensureNotHandled } from "../flows/challenges";
 import { tOf } from "../middleware/page-locals";
 
 const LogoutQuery = z.object({ logout_challenge: challenge });

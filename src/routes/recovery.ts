@@ -12,7 +12,7 @@ import { lngOf } from "../middleware/page-locals";
 import { requestForm, requestLink, resetForm, resetPassword } from "../flows/recovery";
 import type { BrowserSession } from "../flows/outcome";
 import type { User } from "../services/store";
-import { ensureNotHandled } from "./challenges";
+import { ensureNotHandled } from "../flows/challenges";
 import { finishLogin, saveSession } from "./login-step";
 import { respond } from "./respond";
 

@@ -8,7 +8,7 @@ import type { Deps } from "./deps";
 import { challenge } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
-import { ensureNotHandled } from "./challenges";
+import { ensureNotHandled } from "../flows/challenges";
 import { challengeDigest, finishLogin, regenerateSession, renderCheckInbox, saveSession } from "./login-step";
 import { queueAccountExistsMail, queueVerificationMail } from "../flows/mail-links";
 import { mailDateTime } from "../services/mail";

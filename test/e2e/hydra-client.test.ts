@@ -51,7 +51,7 @@ async function nextChallenge(browser: Browser, redirectTo: string, step: "consen
 }
 
 // Hydra v2.3's login and consent challenges carry their flow and are not refused once used (the app
-// records what it answered: src/routes/challenges.ts); its logout requests are: 410, see below.
+// records what it answered: src/flows/challenges.ts); its logout requests are: 410, see below.
 test("login and consent: get and accept; the tokens introspected, then revoked with the consent sessions", async () => {
   const browser = new Browser();
   const subject = `subject-${randomBytes(4).toString("hex")}`;
