@@ -1,4 +1,4 @@
-// The app's two ways into its database:
+// The app's two ways into its database (the statements themselves are the store's, src/store/):
 // - a plain `pg` pool: everything the server does (src/server.ts builds no Prisma client; its
 //   statements are SQL through `Queryable`: one round trip each, none of Prisma's per-query
 //   compilation, and several of them in one transaction where a step writes more than one thing);
@@ -7,10 +7,11 @@
 //   process that never calls it (the server) never loads Prisma's client or its WebAssembly query
 //   compiler (about 35 MiB of memory).
 import { createHash } from "node:crypto";
-import { Client, Pool, type PoolClient, type QueryResultRow } from "pg";
-import type { PrismaClient } from "../generated/prisma/client";
+import { Client, Pool } from "pg";
+import type { Db } from "../store/sql";
 
-export type Db = PrismaClient;
+// The statement plumbing, for the modules that import it from here.
+export { inTransaction, prismaQueryable, type Along, type Db, type Param, type PrismaRaw, type Queryable } from "../store/sql";
 
 /** A Prisma client for the admin commands and the seed (the server uses createPool only). */
 export function createDb(databaseUrl: string, opts: { max?: number } = {}): Db {
@@ -34,7 +35,7 @@ export function createDb(databaseUrl: string, opts: { max?: number } = {}): Db {
  * challenges, the note that a client used a consent) and pruning; a database crash can lose the last
  * fraction of a second of it (never corrupt it: PostgreSQL "Asynchronous Commit"), which at worst
  * signs a person out or forgets a few counted attempts. Everything else is durable: a consent
- * decision (recordConsent), and the writes store.ts and the mail outbox commit synchronously
+ * decision (recordConsent), and the writes the store and the mail outbox commit synchronously
  * (inTransaction's `durable`, or set_config in the statement): accounts, passwords, addresses, mail
  * links and codes, mail, revocations, deletions, ended sessions.
  */
@@ -66,8 +67,8 @@ export function preparedName(text: string): string {
 }
 
 /**
- * A connection of the plain pool: a statement with parameters runs as a named prepared statement
- * (issue #12). PostgreSQL parses it once per connection, and after five executions plans it once
+ * A connection of the plain pool: a statement with parameters runs as a named prepared statement:
+ * PostgreSQL parses it once per connection, and after five executions plans it once
  * too (plan_cache_mode auto: a generic plan when it costs no more than the custom ones); before, the
  * parse and the plan (0.2–0.7 ms for the sign-in path's statements) were repeated at every call.
  * The sign-in path's statements are a fixed set of texts (parameters carry every value, arrays
@@ -81,68 +82,5 @@ class PreparingClient extends Client {
       if (name) return (super.query as (...a: unknown[]) => never)({ name, text, values }, ...args.slice(2));
     }
     return (super.query as (...a: unknown[]) => never)(...args);
-  }
-}
-
-/** Something to run a statement on: the pool, or a client inside a transaction. */
-export interface Queryable {
-  query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
-}
-
-/** Prisma's client or one of its interactive transactions: what prismaQueryable runs statements on. */
-export type PrismaRaw = Pick<Db, "$queryRawUnsafe">;
-
-/**
- * Statements through Prisma's raw queries (admin commands, which have no pool): the same SQL as on
- * the pool. Prisma returns every statement's rows (none without RETURNING), bigint as BigInt and
- * count(*) as BigInt too (cast to int where a number is wanted); rowCount is the number of rows returned.
- */
-export function prismaQueryable(db: PrismaRaw): Queryable {
-  return {
-    async query(text, values) {
-      const rows = (await db.$queryRawUnsafe(text, ...(values ?? []))) as never[];
-      return { rows, rowCount: rows.length };
-    },
-  };
-}
-
-/** Adds a value to a composed statement's parameters and returns its placeholder ("$3"). */
-export type Param = (value: unknown) => string;
-
-/**
- * Writes that ride along in another statement (the session's save at sign-in, sessions.ts): one
- * statement of data-modifying CTEs is one round trip and one implicit transaction, where BEGIN,
- * each write and COMMIT would be one each (issue #12).
- */
-export interface Along {
-  /**
-   * A data-modifying statement with RETURNING (the challenge's claim) that must return a row for
-   * anything of the composed statement to be written; when it returns none, nothing is written and
-   * the save fails with `refused()`.
-   */
-  gate?: { sql: (p: Param) => string; refused: () => Error };
-  /** Further data-modifying statements; each puts `guard` (true while the gate holds) into its WHERE. */
-  writes?: ((p: Param, guard: string) => string)[];
-}
-
-/**
- * Runs `fn` on one client between BEGIN and COMMIT (ROLLBACK when it throws). `durable`: the commit
- * waits for the WAL flush (synchronous_commit on for this transaction; set in BEGIN's round trip).
- */
-export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, opts: { durable?: boolean } = {}): Promise<T> {
-  const client = await pool.connect();
-  let broken = false;
-  try {
-    await client.query(opts.durable ? "BEGIN; SET LOCAL synchronous_commit = on" : "BEGIN");
-    const result = await fn(client);
-    await client.query("COMMIT");
-    return result;
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => {
-      broken = true;
-    });
-    throw err;
-  } finally {
-    client.release(broken);
   }
 }

@@ -1,14 +1,17 @@
-// The one module behind the shared attempt counters: fixed-window counters in the app's database
-// (table rate_limits: key, points, expire in Unix milliseconds; the layout rate-limiter-flexible's
-// RateLimiterPostgres uses, which this module replaced so that a sign-in's counters can be counted
-// in one statement and inside the sign-in's own transaction). Every replica counts in the same rows
-// with atomic upserts, and a restart forgets nothing.
+// The one module behind the shared attempt counters: what is counted, against which limits, and what
+// the counts allow. The counters are fixed-window rows in the app's database (src/store/rate-limits.ts:
+// table rate_limits, the layout rate-limiter-flexible's RateLimiterPostgres uses), counted in one
+// statement, also inside another statement or the sign-in's own transaction. Every replica counts in
+// the same rows with atomic upserts, and a restart forgets nothing.
 import { createHash } from "node:crypto";
 import type { Pool } from "pg";
 import type { Env } from "../config/env";
 import type { Metrics } from "./metrics";
-import type { Along, Param, Queryable } from "./db";
 import { loginLimitKeys, type LimitKey } from "../decisions/device-cookie";
+import { consumeCounters, pruneCounters, settle, settleWrites, type CountedRow, type SignInCounters } from "../store/rate-limits";
+import type { Along, Queryable } from "../store/sql";
+
+export type { CountedRow, SignInCounters } from "../store/rate-limits";
 
 /** What is counted. Each kind has its own limit and window (docs/security.md). */
 export type LimitKind = "loginIp" | "loginAccount" | "loginDevice" | "registrationIp" | "invitationIp" | "verificationMail" | "verificationCodeAddress" | "verificationCodeIp" | "recoveryIp" | "recoveryAddress" | "passwordCheckIp";
@@ -26,14 +29,6 @@ export interface SignInCount extends LimitResult {
   refusedBy?: LimitKey["kind"];
 }
 
-/** A sign-in's counters, ready for CONSUME (see Limits.signInCounters). */
-export interface SignInCounters {
-  keys: LimitKey[];
-  rows: string[];
-  now: number;
-  durationsMs: number[];
-}
-
 export interface Limits {
   /** Counts one attempt; refused once the limit is reached. */
   consume(kind: LimitKind, key: string, q?: Queryable): Promise<LimitResult>;
@@ -45,14 +40,14 @@ export interface Limits {
   consumeSignIn(input: { ip: string; emailNormalized: string; device: string | null }, q?: Queryable): Promise<SignInCount>;
   /**
    * consumeSignIn in two halves, for a statement that counts and does something else at once
-   * (store.attemptSignIn): the counters to count, then the verdict on what CONSUME returned
+   * (store.attemptSignIn): the counters to count, then the verdict on what counting returned
    * (a device counter over its limit is counted again like an unknown browser's, here).
    */
   signInCounters(input: { ip: string; emailNormalized: string; device: string | null }): SignInCounters;
   judgeSignIn(input: { ip: string; emailNormalized: string; device: string | null }, counters: SignInCounters, counted: readonly CountedRow[], q?: Queryable): Promise<SignInCount>;
   /** A right password: the device counter is cleared, the others take their attempt back. */
   settleSignIn(counted: readonly LimitKey[], q?: Queryable): Promise<void>;
-  /** settleSignIn as writes of a composed statement (db.ts Along: the session's save at sign-in). */
+  /** settleSignIn as writes of a composed statement (Along: the session's save at sign-in). */
   settleWrites(counted: readonly LimitKey[]): NonNullable<Along["writes"]>;
   /** Deletes counters whose window ended over an hour ago. */
   prune(): Promise<number>;
@@ -79,26 +74,6 @@ export function limitSettings(env: Env): Record<LimitKind, { points: number; dur
 /** Keys are hashed: the table never holds an email address or an IP in clear. Row key: "<kind>:<hash>". */
 export const rowKey = (kind: LimitKind, key: string) => `${kind}:${createHash("sha256").update(key, "utf8").digest("base64url")}`;
 
-/**
- * Counts one attempt on each key, atomically: a counter whose window ended starts again at 1.
- * Returns each counter's points and window end after counting. Parameters: $1 the row keys, $2 now
- * (Unix ms), $3 each key's window in ms. (store.attemptSignIn runs it as a CTE of its own statement.)
- */
-export const CONSUME = `
-  INSERT INTO rate_limits (key, points, expire)
-  SELECT k, 1, $2::bigint + d FROM unnest($1::varchar[], $3::bigint[]) AS t(k, d)
-  ON CONFLICT (key) DO UPDATE SET
-    points = CASE WHEN rate_limits.expire IS NOT NULL AND rate_limits.expire <= $2::bigint THEN 1 ELSE rate_limits.points + 1 END,
-    expire = CASE WHEN rate_limits.expire IS NOT NULL AND rate_limits.expire <= $2::bigint THEN EXCLUDED.expire ELSE rate_limits.expire END
-  RETURNING key, points, expire`;
-
-/** A row CONSUME returned. */
-export interface CountedRow {
-  key: string;
-  points: number;
-  expire: string | number;
-}
-
 export function createLimits(pool: Pool, env: Env, metrics?: Pick<Metrics, "rateLimitRefusals">): Limits {
   const settings = limitSettings(env);
 
@@ -119,10 +94,15 @@ export function createLimits(pool: Pool, env: Env, metrics?: Pick<Metrics, "rate
   }
 
   async function count(keys: readonly { kind: LimitKind; key: string }[], q: Queryable): Promise<(LimitResult & { kind: LimitKind })[]> {
-    const { rows, now, durationsMs } = prepare(keys);
-    const { rows: counted } = await q.query<CountedRow>(CONSUME, [rows, now, durationsMs]);
-    return verdicts(keys, rows, now, counted);
+    const counting = prepare(keys);
+    return verdicts(keys, counting.rows, counting.now, await consumeCounters(q, counting));
   }
+
+  /** After a right password: the device counter is cleared (first), the others take their attempt back (second). */
+  const settled = (counted: readonly LimitKey[]): [string[], string[]] => [
+    counted.filter((k) => k.kind === "loginDevice").map((k) => rowKey(k.kind, k.key)),
+    counted.filter((k) => k.kind !== "loginDevice").map((k) => rowKey(k.kind, k.key)),
+  ];
 
   function signInVerdict(keys: LimitKey[], results: (LimitResult & { kind: LimitKind })[]): SignInCount {
     const refused = results.find((r) => !r.allowed);
@@ -139,8 +119,7 @@ export function createLimits(pool: Pool, env: Env, metrics?: Pick<Metrics, "rate
 
     async consumeSignIn(input, q = pool) {
       const counters = limits.signInCounters(input);
-      const { rows: counted } = await q.query<CountedRow>(CONSUME, [counters.rows, counters.now, counters.durationsMs]);
-      return limits.judgeSignIn(input, counters, counted, q);
+      return limits.judgeSignIn(input, counters, await consumeCounters(q, counters), q);
     },
 
     signInCounters({ ip, emailNormalized, device }) {
@@ -159,23 +138,15 @@ export function createLimits(pool: Pool, env: Env, metrics?: Pick<Metrics, "rate
     },
 
     async settleSignIn(counted, q = pool) {
-      const values: unknown[] = [];
-      const p: Param = (v) => `$${values.push(v)}`;
-      const [clear, takeBack] = limits.settleWrites(counted).map((w) => w(p, "true"));
-      await q.query(`WITH cleared AS (${clear}) ${takeBack}`, values);
+      await settle(q, ...settled(counted));
     },
 
     settleWrites(counted) {
-      const clear = counted.filter((k) => k.kind === "loginDevice").map((k) => rowKey(k.kind, k.key));
-      const takeBack = counted.filter((k) => k.kind !== "loginDevice").map((k) => rowKey(k.kind, k.key));
-      return [
-        (p, guard) => `DELETE FROM rate_limits WHERE key = ANY(${p(clear)}::varchar[]) AND ${guard}`,
-        (p, guard) => `UPDATE rate_limits SET points = GREATEST(points - 1, 0) WHERE key = ANY(${p(takeBack)}::varchar[]) AND ${guard}`,
-      ];
+      return settleWrites(...settled(counted));
     },
 
     async prune() {
-      return (await pool.query("DELETE FROM rate_limits WHERE expire < $1", [Date.now() - 60 * 60 * 1000])).rowCount ?? 0;
+      return pruneCounters(pool, Date.now() - 60 * 60 * 1000);
     },
 
     close() {

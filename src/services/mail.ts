@@ -8,7 +8,8 @@
 import path from "node:path";
 import ejs from "ejs";
 import nodemailer from "nodemailer";
-import { prismaQueryable, type Db, type Queryable } from "./db";
+import { claimDueMail, insertMail, markMailFailed, markMailSent, pruneSentMail } from "../store/outbox";
+import { prismaQueryable, type Db, type Queryable } from "../store/sql";
 import { ROOT_DIR } from "../paths";
 import type { Logger } from "../logger";
 import { OUTBOX_MAX_ATTEMPTS, retryDelaySeconds } from "../decisions/outbox";
@@ -117,22 +118,13 @@ export async function renderMail(template: MailTemplate, data: Record<string, un
   return { subject: m[1]!.trim(), text: rest.join("\n").replace(/^\n+/, ""), html };
 }
 
-/**
- * The start of an outbox write committed durably also on the pg pool (whose default is asynchronous
- * commit; db.ts createPool): the statement reads `durable` (FROM durable), so that set_config runs.
- */
-const DURABLE = "WITH durable AS (SELECT set_config('synchronous_commit', 'on', true) AS v)";
-
-type DueMail = { id: bigint | string; to: string; template: MailTemplate; data: Record<string, unknown>; attempts: number };
-
-/** The outbox row enqueueMail writes; its parameters: $1 to, $2 template, $3 data (JSON text), $4 user id. */
-export const ENQUEUE_MAIL = `INSERT INTO outbox ("to", template, data, user_id, attempts, next_attempt_at, created_at)
-  VALUES ($1, $2, $3::jsonb, $4::uuid, 0, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')`;
+/** The statement enqueueMail runs. */
+export { ENQUEUE_MAIL } from "../store/outbox";
 
 /** Writes a mail into the outbox (inside the caller's transaction when `tx` is one: store.transaction). */
 export async function enqueueMail(tx: Queryable, mail: OutgoingMail): Promise<void> {
   const lng = mail.lng ?? (isLanguage(mail.data.lng) ? mail.data.lng : DEFAULT_LANGUAGE);
-  await tx.query(ENQUEUE_MAIL, [mail.to, mail.template, JSON.stringify({ ...mail.data, lng }), mail.userId]);
+  await insertMail(tx, { to: mail.to, template: mail.template, data: JSON.stringify({ ...mail.data, lng }), userId: mail.userId });
 }
 
 export interface Mailer {
@@ -174,41 +166,26 @@ export function createMailer(opts: {
 
   async function round(): Promise<number> {
     // Claim due rows atomically (every replica runs this): a claimed row is not due again for a minute.
-    // Committed durably also on the pg pool (DURABLE), as is marking a row sent or failed. Times are UTC
-    // (the columns are timestamp without time zone holding UTC, as Prisma writes them).
-    const claim = `
-      ${DURABLE}
-      UPDATE outbox SET next_attempt_at = now() AT TIME ZONE 'UTC' + interval '60 seconds', attempts = attempts + 1
-      WHERE id IN (
-        SELECT id FROM outbox, durable WHERE sent_at IS NULL AND next_attempt_at <= now() AT TIME ZONE 'UTC' AND attempts < $1
-        ORDER BY id LIMIT 20 FOR UPDATE OF outbox SKIP LOCKED)
-      RETURNING id, "to", template, data, attempts`;
-    const { rows } = await sql.query<DueMail>(claim, [OUTBOX_MAX_ATTEMPTS]);
+    const rows = await claimDueMail<MailTemplate>(sql, OUTBOX_MAX_ATTEMPTS);
     let sent = 0;
     for (const row of rows) {
       try {
         const mail = await renderMail(row.template, row.data, { productName: opts.productName });
         await transport.sendMail({ from: opts.from, to: row.to, subject: mail.subject, text: mail.text, html: mail.html });
         // Sent: its links and codes are of no more use here, and whoever reads the table must not use them.
-        await sql.query(`${DURABLE} UPDATE outbox SET sent_at = now() AT TIME ZONE 'UTC', last_error = NULL, data = '{}' FROM durable WHERE id = $1::bigint`, [String(row.id)]);
+        await markMailSent(sql, row.id);
         sent++;
       } catch (err) {
         const delay = retryDelaySeconds(row.attempts);
         opts.logger.warn({ err, mail: String(row.id), template: row.template, attempts: row.attempts, retryInSeconds: delay }, "mail not sent; will retry");
-        await sql
-          .query(
-            // The last attempt failed for good: the mail is never sent, and its secrets go too.
-            `${DURABLE} UPDATE outbox SET next_attempt_at = now() AT TIME ZONE 'UTC' + make_interval(secs => $2::double precision), last_error = $3,
-               data = CASE WHEN attempts >= $4 THEN '{}'::jsonb ELSE data END FROM durable WHERE id = $1::bigint`,
-            [String(row.id), delay, String((err as Error).message).slice(0, 500), OUTBOX_MAX_ATTEMPTS],
-          )
-          .catch(() => undefined);
+        // Tried again after the delay; after the last attempt, never (and its secrets go).
+        await markMailFailed(sql, row.id, delay, String((err as Error).message).slice(0, 500), OUTBOX_MAX_ATTEMPTS).catch(() => undefined);
       }
     }
     // Sent mail is kept a week for support questions, then removed (checked every ten minutes).
     if (rows.length === 0 && Date.now() - prunedAt > 10 * 60_000) {
       prunedAt = Date.now();
-      await sql.query("DELETE FROM outbox WHERE sent_at < now() AT TIME ZONE 'UTC' - interval '7 days'");
+      await pruneSentMail(sql);
     }
     return sent;
   }

@@ -1,5 +1,5 @@
 // The express-session store: table "session" (sid, sess json, expire) in the app's database, shared
-// by every replica. Written for the sign-in path's database budget (issue #12):
+// by every replica (its statements: src/store/sessions.ts). Written for the sign-in path's database budget:
 // - no "touch": the browser's cookie expires SESSION_TTL_SECONDS after the session was last saved,
 //   and so does the row (both are set at every save), so an unmodified session costs one read;
 // - a regenerated session (new id at sign-in: no fixation) replaces the old row in the same
@@ -11,7 +11,8 @@
 import type { Request } from "express";
 import session, { type SessionData } from "express-session";
 import type { Pool } from "pg";
-import type { Along, Param } from "./db";
+import { destroySession, pruneSessions, readSession, saveSession } from "../store/sessions";
+import type { Along } from "../store/sql";
 
 const REPLACES = Symbol("replaces");
 const WRITTEN = Symbol("written");
@@ -31,11 +32,6 @@ function expiryOf(sess: session.SessionData, ttlMs: number): Date {
   return expires ? new Date(expires) : new Date(Date.now() + ttlMs);
 }
 
-/** The condition that finds a live session row by its id (`sid` a placeholder such as "$1"). */
-export function sessionWhere(sid: string): string {
-  return `sid = ${sid} AND expire >= now()`;
-}
-
 export class PgSessionStore extends session.Store {
   private readonly pruner: NodeJS.Timeout;
 
@@ -50,7 +46,7 @@ export class PgSessionStore extends session.Store {
   }
 
   async prune(): Promise<number> {
-    return (await this.pool.query("DELETE FROM session WHERE expire < now()")).rowCount ?? 0;
+    return pruneSessions(this.pool);
   }
 
   close(): void {
@@ -75,7 +71,7 @@ export class PgSessionStore extends session.Store {
   override get(sid: string, cb: (err: unknown, sess?: session.SessionData | null) => void): void {
     const primed = this.primed;
     this.primed = null;
-    const read = primed ? primed(sid) : this.pool.query<{ sess: session.SessionData }>(`SELECT sess FROM session WHERE ${sessionWhere("$1")}`, [sid]).then((r) => r.rows[0]?.sess ?? null);
+    const read = primed ? primed(sid) : readSession(this.pool, sid);
     read.then(
       (sess) => cb(null, sess),
       (err: unknown) => cb(err),
@@ -91,22 +87,7 @@ export class PgSessionStore extends session.Store {
       cb?.();
       return;
     }
-    const values: unknown[] = [];
-    const p: Param = (v) => `$${values.push(v)}`;
-    const gate = also?.gate;
-    const guard = gate ? "EXISTS (SELECT 1 FROM gate)" : "true";
-    const ctes = [
-      ...(gate ? [`gate AS (${gate.sql(p)})`] : []),
-      ...(also?.writes ?? []).map((w, i) => `w${i} AS (${w(p, guard)})`),
-      // The old row (a regenerated session's) goes in the same statement.
-      ...(replaces ? [`gone AS (DELETE FROM session WHERE sid = ${p(replaces)} AND ${guard})`] : []),
-      `saved AS (INSERT INTO session (sid, sess, expire) SELECT ${p(sid)}::varchar, ${p(JSON.stringify(sess))}::json, ${p(expiryOf(sess, this.opts.ttlSeconds * 1000))}::timestamptz WHERE ${guard} ` +
-        "ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, expire = EXCLUDED.expire)",
-    ];
-    const text = `WITH ${ctes.join(", ")} SELECT ${gate ? "(SELECT count(*) FROM gate)::int" : "1"} AS passed`;
-    const write = this.pool.query<{ passed: number }>(text, values).then((r) => {
-      if (gate && r.rows[0]?.passed !== 1) throw gate.refused();
-    });
+    const write = saveSession(this.pool, { sid, sess: JSON.stringify(sess), expire: expiryOf(sess, this.opts.ttlSeconds * 1000), replaces }, also);
     write.then(
       () => {
         delete tagged[REPLACES];
@@ -122,7 +103,7 @@ export class PgSessionStore extends session.Store {
   }
 
   override destroy(sid: string, cb?: (err?: unknown) => void): void {
-    this.pool.query("DELETE FROM session WHERE sid = $1", [sid]).then(
+    destroySession(this.pool, sid).then(
       () => cb?.(),
       (err: unknown) => cb?.(err),
     );
