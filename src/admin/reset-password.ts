@@ -64,8 +64,7 @@ async function main(): Promise<number> {
       // The mail is in English: a command has no browser to take a language from, and a user's
       // language is not stored.
       await queueRecoveryMail(tx, env, user, "en");
-      const { rows } = await tx.query<{ id: bigint | string }>(`SELECT id FROM outbox WHERE "to" = $1 AND template = 'recovery' ORDER BY id DESC LIMIT 1`, [user.email]);
-      return BigInt(rows[0]!.id);
+      return (await store.newestMailId(tx, user.email, "recovery"))!;
     });
 
     let ended: AccessEnded | null = null;
@@ -80,17 +79,17 @@ async function main(): Promise<number> {
     }
 
     // Send due mail (ours among it: rows go oldest first, 20 a round) until ours was tried once.
-    let row = await db.outboxMail.findUnique({ where: { id: outboxId } });
+    let row = await store.mailState(outboxId);
     for (let round = 0; round < 10 && row && !row.sentAt && row.attempts === 0; round++) {
       await mailer.flush();
-      row = await db.outboxMail.findUnique({ where: { id: outboxId } });
+      row = await store.mailState(outboxId);
     }
     // A running app's outbox poll may have claimed it first and be sending it right now: its answer
     // (sent, or the SMTP server's error) is waited for, a few seconds at most, so that what this
     // command says is what happened.
     for (let waited = 0; row && !row.sentAt && row.attempts > 0 && !row.lastError && waited < OTHER_SENDER_WAIT_MS; waited += 100) {
       await new Promise((r) => setTimeout(r, 100));
-      row = await db.outboxMail.findUnique({ where: { id: outboxId } });
+      row = await store.mailState(outboxId);
     }
     const mail = row?.sentAt
       ? `recovery mail sent to ${user.email} (the link works once, for ${Math.round(env.RECOVERY_TTL_SECONDS / 60)} minutes)`

@@ -10,6 +10,7 @@ import { challengeQueries } from "./challenges";
 import { oneTimeTokenQueries } from "./one-time-tokens";
 import { invitationQueries } from "./invitations";
 import { sessionQueries } from "./sessions";
+import { outboxQueries } from "./outbox";
 
 export { isUniqueViolation, normalizeEmail, type JsonValue } from "./sql";
 export { audienceColumns, audienceOf, type Audience, type ClientMembership } from "./configuration";
@@ -61,6 +62,7 @@ export function createStore(opts: StoreOptions) {
     ...oneTimeTokenQueries(c),
     ...invitationQueries(c),
     ...sessionQueries(c),
+    ...outboxQueries(c),
     ...configQueries(c, opts.configCache),
   };
 }

@@ -2,7 +2,7 @@
 // pruned by the mail worker of every replica (services/mail.ts renders and sends it). Every write of
 // the worker is committed durably also on the pg pool (whose default is asynchronous commit; services/db.ts
 // createPool). Times are UTC (the columns are timestamp without time zone holding UTC, as Prisma writes them).
-import type { Queryable } from "./sql";
+import type { Connection, Queryable } from "./sql";
 
 /**
  * The start of an outbox write committed durably also on the pg pool: the statement reads `durable`
@@ -56,6 +56,31 @@ export async function markMailFailed(q: Queryable, id: bigint | string, delaySec
                data = CASE WHEN attempts >= $4 THEN '{}'::jsonb ELSE data END FROM durable WHERE id = $1::bigint`,
     [String(id), delaySeconds, error, maxAttempts],
   );
+}
+
+/** Where one mail stands, for an admin command that waits for it (null: no such row any more). */
+export interface MailState {
+  sentAt: Date | null;
+  attempts: number;
+  lastError: string | null;
+}
+
+export function outboxQueries(c: Connection) {
+  return {
+    /** The newest mail of `template` to `to`: the one just written in `q`'s transaction. */
+    async newestMailId(q: Queryable, to: string, template: string): Promise<string | null> {
+      const { rows } = await q.query<{ id: bigint | string }>(`SELECT id FROM outbox WHERE "to" = $1 AND template = $2 ORDER BY id DESC LIMIT 1`, [to, template]);
+      return rows[0] ? String(rows[0].id) : null;
+    },
+    async mailState(id: string): Promise<MailState | null> {
+      const { rows } = await c.sql.query<{ sent_at: Date | null; attempts: number; last_error: string | null }>(
+        "SELECT sent_at AT TIME ZONE 'UTC' AS sent_at, attempts, last_error FROM outbox WHERE id = $1::bigint",
+        [id],
+      );
+      const r = rows[0];
+      return r ? { sentAt: r.sent_at, attempts: r.attempts, lastError: r.last_error } : null;
+    },
+  };
 }
 
 /** Sent mail is kept a week for support questions, then removed. */
