@@ -2,7 +2,7 @@
 // Usage: npm run invitation:create -- --audience org.example.demo [--email ada@example.com] [--expires-in 7d]
 import "./node-version"; // first: an older Node.js stops here, with a message, before anything crashes it
 import { parseArgs } from "node:util";
-import { createDb } from "../services/db";
+import { createPool } from "../services/db";
 import { createStore } from "../services/store";
 import { registrationMode } from "../decisions/registration";
 
@@ -24,9 +24,9 @@ async function main(): Promise<void> {
   if (values.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(values.email)) throw new Error("--email is not an email address");
   const ttlSeconds = values["expires-in"] ? parseDuration(values["expires-in"]) : Number(process.env.INVITATION_TTL_SECONDS ?? 7 * 86400);
 
-  const db = createDb(process.env.DATABASE_URL, { max: 1 });
+  const pool = createPool(process.env.DATABASE_URL, { max: 1 });
   try {
-    const store = createStore({ db });
+    const store = createStore({ pool });
     const audience = await store.getAudience(values.audience);
     if (!audience) throw new Error(`there is no audience "${values.audience}" (apply the configuration with npm run seed first)`);
     const mode = registrationMode(audience);
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     console.log("Send this link; it is shown only now:");
     console.log(`${baseUrl}/invitation?code=${code}`);
   } finally {
-    await db.$disconnect();
+    await pool.end();
   }
 }
 

@@ -14,7 +14,7 @@
 import "./node-version"; // first: an older Node.js stops here, with a message, before anything crashes it
 import { parseArgs } from "node:util";
 import { loadEnv } from "../config/env";
-import { createDb } from "../services/db";
+import { createPool } from "../services/db";
 import { createMailer } from "../services/mail";
 import { createStore } from "../services/store";
 import { createLogger } from "../logger";
@@ -43,9 +43,9 @@ async function main(): Promise<number> {
   const env = mailSettings();
   const hydra = values.revoke ? await readyHydra("--revoke") : null;
 
-  const db = createDb(env.DATABASE_URL, { max: 2 });
+  const pool = createPool(env.DATABASE_URL, { max: 2 });
   const mailer = createMailer({
-    db,
+    pool,
     smtpUrl: env.SMTP_URL,
     from: env.MAIL_FROM,
     timeoutMs: env.SMTP_TIMEOUT_MS,
@@ -54,7 +54,7 @@ async function main(): Promise<number> {
     productName: env.BRAND_PRODUCT_NAME,
   });
   try {
-    const store = createStore({ db });
+    const store = createStore({ pool });
     const user = await store.findUserByEmail(email);
     if (!user) throw new UsageError(`there is no user ${email}; no mail was sent`);
     if (user.disabledAt) throw new UsageError(`user ${user.email} is disabled (since ${user.disabledAt.toISOString()}), so a recovery link would not work; run user:enable first. No mail was sent.`);
@@ -110,7 +110,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     await mailer.close();
-    await db.$disconnect();
+    await pool.end();
   }
 }
 
