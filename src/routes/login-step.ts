@@ -12,6 +12,7 @@ import { loginAcceptance, mustVerifyFirst } from "../decisions/login";
 export { mustVerifyFirst };
 import type { Audience, User } from "../services/store";
 import { say, type Msg } from "../i18n";
+import { AppError } from "../errors";
 import { lngOf, tOf } from "../middleware/page-locals";
 import { queueVerificationMail } from "../flows/mail-links";
 import { normalizeEmail } from "../services/store";
@@ -124,9 +125,26 @@ export function renderCheckInbox(
   });
 }
 
+/** The verification-mail budget's key: per address, so a new account for it starts no new budget. */
+export const verificationMailKey = (email: string) => `address:${normalizeEmail(email)}`;
+
+/**
+ * Whether a sign-in that was to go on did: a refusal of the flow itself (4xx: expired, answered
+ * already) is a no, and the caller shows its page instead; anything else is thrown on.
+ */
+export function wentOn(resuming: Promise<unknown>): Promise<boolean> {
+  return resuming.then(
+    () => true,
+    (err: unknown) => {
+      if (err instanceof AppError && err.status < 500) return false;
+      throw err;
+    },
+  );
+}
+
 /** A verification mail for a held sign-in, counted as "send a new mail" is; false when the budget is spent. */
 async function mailForHeldSignIn(deps: Deps, res: Response, user: Pick<User, "id" | "email">): Promise<boolean> {
-  const limit = await deps.limits.consume("verificationMail", `address:${normalizeEmail(user.email)}`);
+  const limit = await deps.limits.consume("verificationMail", verificationMailKey(user.email));
   if (!limit.allowed) return false;
   await deps.store.transaction((tx) => queueVerificationMail(tx, deps.env, user, lngOf(res)));
   deps.mailer.kick();

@@ -6,14 +6,13 @@ import { z } from "zod";
 import type { Deps } from "./deps";
 import { challenge } from "./deps";
 import { parseInput } from "../middleware/validate";
-import { AppError } from "../errors";
 import { msg } from "../i18n";
 import { lngOf } from "../middleware/page-locals";
 import { requestForm, requestLink, resetForm, resetPassword } from "../flows/recovery";
 import type { BrowserSession } from "../flows/outcome";
 import type { User } from "../services/store";
 import { ensureNotHandled } from "../flows/challenges";
-import { finishLogin, saveSession } from "./login-step";
+import { finishLogin, saveSession, wentOn } from "./login-step";
 import { respond } from "./respond";
 
 const RecoveryQuery = z.object({ login_challenge: challenge.optional() });
@@ -55,20 +54,15 @@ export function recoveryRoutes(deps: Deps): Router {
     const done = await resetPassword(deps, { token: form.token, password: form.password, lng: lngOf(res), session: session(req) });
     if (done.kind !== "continue-sign-in") return respond(deps, req, res, done);
     // The flow the recovery began in goes on, signed in; when it cannot (expired, answered), the page.
-    const resumed = await continueSignIn(req, res, done.loginChallenge, done.user).catch((err: unknown) => {
-      if (err instanceof AppError && err.status < 500) return false;
-      throw err;
-    });
-    if (!resumed) respond(deps, req, res, done.otherwise);
+    if (!(await wentOn(continueSignIn(req, res, done.loginChallenge, done.user)))) respond(deps, req, res, done.otherwise);
   });
 
-  async function continueSignIn(req: Request, res: Response, loginChallenge: string, user: User): Promise<boolean> {
+  async function continueSignIn(req: Request, res: Response, loginChallenge: string, user: User): Promise<void> {
     await ensureNotHandled(deps.store, "login", loginChallenge, deps.hydra);
     const loginRequest = await deps.hydra.getLoginRequest(loginChallenge);
     const membership = await deps.store.getClientMembership(loginRequest.client.client_id ?? "");
     const fresh = (await deps.store.getUser(user.id)) ?? user;
     await finishLogin(deps, req, res, { loginChallenge, loginSessionId: loginRequest.session_id, user: fresh, audience: membership?.audience ?? null, remember: false, startSession: true });
-    return true;
   }
 
   return router;

@@ -12,7 +12,7 @@ import { AppError } from "../errors";
 import { msg, say, type Msg } from "../i18n";
 import { lngOf, tOf } from "../middleware/page-locals";
 import { MAX_CODE_ATTEMPTS, normalizeEmail } from "../services/store";
-import { renderCheckInbox, challengeDigest, saveSession } from "./login-step";
+import { renderCheckInbox, challengeDigest, saveSession, verificationMailKey, wentOn } from "./login-step";
 import { queueAccountExistsMail, queueVerificationMail } from "../flows/mail-links";
 import { resumePendingLogin } from "./login";
 
@@ -35,17 +35,6 @@ const notSignedIn = (key: string) => new AppError(401, "not_signed_in", msg(key)
 
 function renderVerified(res: Response, email: string): void {
   res.render("verified", { title: tOf(res)("verification:verified.title"), email });
-}
-
-/** Whether a held sign-in went on; a refusal of the flow itself (4xx: expired, answered already) is a no. */
-function continued(resuming: Promise<void>): Promise<boolean> {
-  return resuming.then(
-    () => true,
-    (err: unknown) => {
-      if (err instanceof AppError && err.status < 500) return false;
-      throw err;
-    },
-  );
 }
 
 export function verificationRoutes(deps: Deps): Router {
@@ -113,7 +102,7 @@ export function verificationRoutes(deps: Deps): Router {
     // here, as "I confirmed it, continue" would. When it cannot (the flow expired or went on
     // elsewhere), the address is confirmed all the same and the page says so.
     const held = req.session.pendingLogin;
-    if (held?.loginChallenge && held.userId === used.userId && (await continued(resumePendingLogin(deps, req, res, held.loginChallenge)))) return;
+    if (held?.loginChallenge && held.userId === used.userId && (await wentOn(resumePendingLogin(deps, req, res, held.loginChallenge)))) return;
     renderVerified(res, used.email);
   });
 
@@ -165,7 +154,7 @@ export function verificationRoutes(deps: Deps): Router {
     const user = decoy ? null : await store.getUser(userId!);
     if (!decoy && !user) throw notSignedIn("verification:notSignedIn.accountGone");
     // Per address, as the codes: a new account for the address gets no new budget of mails.
-    const limit = await deps.limits.consume("verificationMail", `address:${normalizeEmail(decoy ? decoy.email : user!.email)}`);
+    const limit = await deps.limits.consume("verificationMail", verificationMailKey(decoy ? decoy.email : user!.email));
     if (!limit.allowed) {
       res.setHeader("Retry-After", String(limit.retryAfterSeconds));
       return inboxPage(req, res, userId, form.login_challenge, { status: 429, error: msg("verification:resend.tooMany") });
