@@ -1,5 +1,5 @@
-// Two projects: unit tests of pure logic (no servers) and end-to-end tests against the real
-// Ory Hydra v2.3.0 and PostgreSQL (test/support/global-setup.ts builds/prepares them once).
+// Three projects: unit tests of pure logic (no servers), integration tests against the real
+// PostgreSQL only, and end-to-end tests against the real Ory Hydra v2.3.0, PostgreSQL and Mailpit (test/support/global-setup.ts builds/prepares them once).
 const fs = require("node:fs");
 const path = require("node:path");
 
@@ -25,6 +25,18 @@ module.exports = {
       transform,
       modulePathIgnorePatterns,
       testMatch: ["<rootDir>/test/unit/**/*.test.ts"],
+    },
+    {
+      // The store and the flows in-process against the real PostgreSQL (no Hydra, Mailpit or
+      // browser; a flow's call to Hydra's admin API, where it is not the point, answers from
+      // test/support/fake-hydra.ts).
+      displayName: "integration",
+      testEnvironment: "node",
+      transform,
+      modulePathIgnorePatterns,
+      testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
+      globalSetup: "<rootDir>/test/support/db-setup.ts",
+      globalTeardown: "<rootDir>/test/support/global-teardown.ts",
     },
     {
       displayName: "e2e",

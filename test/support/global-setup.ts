@@ -4,7 +4,8 @@
 import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { HYDRA_BIN, ROOT } from "./paths";
-import { PG_ADMIN_URL, createDatabase, dropDatabase, pgAdmin, uniqueName } from "./pg";
+import { createDatabase, dropDatabase, uniqueName } from "./pg";
+import { createAppTemplate, requirePostgres } from "./db-setup";
 
 export default async function globalSetup(): Promise<void> {
   execFileSync("bash", [path.join(ROOT, "scripts", "build-hydra.sh")], { stdio: "inherit" });
@@ -18,30 +19,19 @@ export default async function globalSetup(): Promise<void> {
       throw new Error(`Chromium for the browser tests is missing: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`);
     }
   }
-  await pgAdmin((c) => c.query("SELECT 1")).catch((err) => {
-    throw new Error(`PostgreSQL is not reachable at ${PG_ADMIN_URL} (${(err as Error).message}); run the tests with npm test (it finds or starts one), or set TEST_PG_URL`);
-  });
-
-  const appTemplate = uniqueName("al_tpl");
+  await requirePostgres();
   const hydraTemplate = uniqueName("hydra_tpl");
-  const appUrl = await createDatabase(appTemplate);
   const hydraUrl = await createDatabase(hydraTemplate);
-  process.env.TEST_APP_DB_TEMPLATE = appTemplate;
   process.env.TEST_HYDRA_DB_TEMPLATE = hydraTemplate;
-
   try {
-    execFileSync(path.join(ROOT, "node_modules", ".bin", "prisma"), ["migrate", "deploy"], {
-      cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: appUrl },
-      stdio: "pipe",
-    });
+    await createAppTemplate();
     execFileSync(HYDRA_BIN, ["migrate", "sql", "-e", "--yes"], {
       env: { ...process.env, DSN: `${hydraUrl}?sslmode=disable` },
       stdio: "pipe",
     });
   } catch (err) {
     // Jest runs no global teardown after a failed setup: the templates go now.
-    await Promise.all([dropDatabase(appTemplate), dropDatabase(hydraTemplate)]).catch(() => undefined);
+    await Promise.all([dropDatabase(hydraTemplate), process.env.TEST_APP_DB_TEMPLATE ? dropDatabase(process.env.TEST_APP_DB_TEMPLATE) : undefined]).catch(() => undefined);
     throw err;
   }
 }
