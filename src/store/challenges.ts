@@ -30,7 +30,7 @@ export function unansweredChallengeGate(kind: ChallengeKind, challenge: string):
  */
 export function claimChallengeStatement(kind: ChallengeKind, challenge: string): (p: Param) => string {
   return (p) =>
-    `INSERT INTO handled_challenges (hash, kind, handled_at) VALUES (${p(challengeHash(kind, challenge))}, ${p(kind)}, now() AT TIME ZONE 'UTC') ON CONFLICT (hash) DO NOTHING RETURNING hash`;
+    `INSERT INTO handled_challenges (hash, kind, handled_at) VALUES (${p(challengeHash(kind, challenge))}, ${p(kind)}, now()) ON CONFLICT (hash) DO NOTHING RETURNING hash`;
 }
 
 export function challengeQueries({ sql }: Connection) {
@@ -52,7 +52,7 @@ export function challengeQueries({ sql }: Connection) {
     /** Marks a challenge as answered; false when it already was (a replay or a double submit). */
     async claimChallenge(kind: ChallengeKind, challenge: string, q: Queryable = sql): Promise<boolean> {
       const { rows } = await q.query(
-        "INSERT INTO handled_challenges (hash, kind, handled_at) VALUES ($1, $2, now() AT TIME ZONE 'UTC') ON CONFLICT (hash) DO NOTHING RETURNING hash",
+        "INSERT INTO handled_challenges (hash, kind, handled_at) VALUES ($1, $2, now()) ON CONFLICT (hash) DO NOTHING RETURNING hash",
         [challengeHash(kind, challenge), kind],
       );
       return rows.length === 1;
@@ -61,7 +61,7 @@ export function challengeQueries({ sql }: Connection) {
     /** Forgets answered challenges older than Hydra's challenges can live (server.ts runs it now and then). */
     async pruneHandledChallenges(): Promise<number> {
       const { rows } = await sql.query<{ n: unknown }>(
-        "WITH gone AS (DELETE FROM handled_challenges WHERE handled_at < $1::timestamptz AT TIME ZONE 'UTC' RETURNING 1) SELECT count(*)::int AS n FROM gone",
+        "WITH gone AS (DELETE FROM handled_challenges WHERE handled_at < $1::timestamptz RETURNING 1) SELECT count(*)::int AS n FROM gone",
         [utc(new Date(Date.now() - HANDLED_CHALLENGE_RETENTION_MS))],
       );
       return count(rows[0]?.n);

@@ -30,7 +30,7 @@ export function audienceColumns(t: string, as = ""): string {
   return `${t}.id AS ${as}id, ${t}.display_name AS ${as}display_name, ${t}.token_audience AS ${as}token_audience,
   ${t}.sign_up_enabled AS ${as}sign_up_enabled, ${t}.invitation_enabled AS ${as}invitation_enabled,
   ${t}.require_verified_email AS ${as}require_verified_email, ${t}.start_url AS ${as}start_url, ${t}.brand_name AS ${as}brand_name,
-  ${t}.brand_logo AS ${as}brand_logo, ${t}.created_at AT TIME ZONE 'UTC' AS ${as}created_at, ${t}.updated_at AT TIME ZONE 'UTC' AS ${as}updated_at`;
+  ${t}.brand_logo AS ${as}brand_logo, ${t}.created_at AS ${as}created_at, ${t}.updated_at AS ${as}updated_at`;
 }
 const AUDIENCE_COLUMNS = audienceColumns("a");
 /** The audience `a` of a join, its columns named a_… (read back with audienceOf(row, "a_")). */

@@ -67,7 +67,7 @@ export function consentQueries({ sql, durable }: Connection) {
               s AS (SELECT sess FROM session WHERE ${sessionWhere("$6")}),
               claimed AS (
                 INSERT INTO handled_challenges (hash, kind, handled_at)
-                SELECT $3, 'consent', now() AT TIME ZONE 'UTC'
+                SELECT $3, 'consent', now()
                 WHERE ($4::boolean OR ($5::text[] IS NOT NULL AND coalesce((SELECT scopes FROM c), '{}') @> $5::text[]))
                   AND coalesce((SELECT sess->>'userId' FROM s), $7) = $7
                 ON CONFLICT (hash) DO NOTHING RETURNING hash)
@@ -145,7 +145,7 @@ export function consentQueries({ sql, durable }: Connection) {
     /** Notes that a client used the user's existing consent for its audience (a silent pass). */
     async noteConsentUse(userId: string, audienceId: string, clientId: string, q: Queryable = sql): Promise<void> {
       await q.query(
-        `UPDATE consents SET client_ids = array_append(coalesce(client_ids, '{}'), $1), updated_at = now() AT TIME ZONE 'UTC'
+        `UPDATE consents SET client_ids = array_append(coalesce(client_ids, '{}'), $1), updated_at = now()
          WHERE user_id = $2::uuid AND audience_id = $3 AND NOT ($1 = ANY(coalesce(client_ids, '{}')))`,
         [clientId, userId, audienceId],
       );
@@ -155,7 +155,7 @@ export function consentQueries({ sql, durable }: Connection) {
     async listConsents(userId: string): Promise<ConsentView[]> {
       const { rows } = await sql.query<{ scopes: string[]; client_ids: string[]; created_at: Date; updated_at: Date; client_names: Record<string, string | null> }>(
         `SELECT coalesce(c.scopes, '{}') AS scopes, coalesce(c.client_ids, '{}') AS client_ids,
-                c.created_at AT TIME ZONE 'UTC' AS created_at, c.updated_at AT TIME ZONE 'UTC' AS updated_at, ${JOINED_AUDIENCE_COLUMNS},
+                c.created_at, c.updated_at, ${JOINED_AUDIENCE_COLUMNS},
                 (SELECT coalesce(json_object_agg(cl.id, cl.display_name), '{}') FROM clients cl WHERE cl.audience_id = a.id) AS client_names
          FROM consents c JOIN audiences a ON a.id = c.audience_id
          WHERE c.user_id = $1::uuid
@@ -178,7 +178,7 @@ export function consentQueries({ sql, durable }: Connection) {
         `WITH gone AS (DELETE FROM consents WHERE user_id = $1::uuid AND audience_id = $2 RETURNING scopes),
               event AS (
                 INSERT INTO consent_events (user_id, audience_id, client_id, action, scopes_added, scopes_removed, created_at)
-                SELECT $1::uuid, $2, NULL, 'REVOKE'::"ConsentAction", '{}', coalesce(gone.scopes, '{}'), now() AT TIME ZONE 'UTC' FROM gone)
+                SELECT $1::uuid, $2, NULL, 'REVOKE'::"ConsentAction", '{}', coalesce(gone.scopes, '{}'), now() FROM gone)
          SELECT count(*)::int AS n FROM gone`,
         [userId, audienceId],
       );

@@ -23,8 +23,8 @@ export function invitationCodeHash(code: string): string {
 /** Thrown by registerUser: the invitation was redeemed or expired meanwhile (nothing was written). */
 export class InvitationRedeemedError extends Error {}
 
-const INVITATION_COLUMNS = `i.id, i.audience_id, i.code_hash, i.email, i.expires_at AT TIME ZONE 'UTC' AS expires_at, i.used_at AT TIME ZONE 'UTC' AS used_at,
-  i.used_by_user_id, i.created_at AT TIME ZONE 'UTC' AS created_at`;
+const INVITATION_COLUMNS = `i.id, i.audience_id, i.code_hash, i.email, i.expires_at, i.used_at,
+  i.used_by_user_id, i.created_at`;
 
 interface InvitationRow {
   id: string;
@@ -53,8 +53,8 @@ function invitationOf(r: InvitationRow): Invitation {
 /** Uses the invitation inside the sign-up's transaction `q`; throws InvitationRedeemedError when it is used or expired. */
 export async function redeemInvitation(q: Queryable, invitationId: string): Promise<void> {
   const { rows } = await q.query(
-    `UPDATE invitations SET used_at = now() AT TIME ZONE 'UTC'
-               WHERE id = $1::uuid AND used_at IS NULL AND expires_at > now() AT TIME ZONE 'UTC' RETURNING id`,
+    `UPDATE invitations SET used_at = now()
+               WHERE id = $1::uuid AND used_at IS NULL AND expires_at > now() RETURNING id`,
     [invitationId],
   );
   if (rows.length !== 1) throw new InvitationRedeemedError("invitation already redeemed");
@@ -73,7 +73,7 @@ export function invitationQueries({ sql, durable }: Connection) {
       const code = randomBytes(32).toString("base64url");
       const { rows } = await durable.query<InvitationRow>(
         `INSERT INTO invitations AS i (id, audience_id, code_hash, email, expires_at, created_at)
-         VALUES ($1::uuid, $2, $3, $4, $5::timestamptz AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
+         VALUES ($1::uuid, $2, $3, $4, $5::timestamptz, now())
          RETURNING ${INVITATION_COLUMNS}`,
         [randomUUID(), audienceId, invitationCodeHash(code), email ? normalizeEmail(email) : null, utc(expiresAt)],
       );

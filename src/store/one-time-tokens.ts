@@ -31,10 +31,10 @@ export async function issueOneTimeToken(
   // One statement: the earlier unused tokens retired, the new one written.
   await tx.query(
     `WITH retired AS (
-       UPDATE one_time_tokens SET used_at = now() AT TIME ZONE 'UTC'
+       UPDATE one_time_tokens SET used_at = now()
        WHERE user_id = $4::uuid AND kind = $2::"OneTimeTokenKind" AND used_at IS NULL)
      INSERT INTO one_time_tokens (id, kind, token_hash, code_hash, attempts, user_id, email, expires_at, created_at)
-     VALUES ($1::uuid, $2::"OneTimeTokenKind", $3, $5, 0, $4::uuid, $6, $7::timestamptz AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')`,
+     VALUES ($1::uuid, $2::"OneTimeTokenKind", $3, $5, 0, $4::uuid, $6, $7::timestamptz, now())`,
     [id, opts.kind, oneTimeTokenHash(token), opts.userId, code ? codeHash(id, code) : null, opts.email, utc(expiresAt)],
   );
   return { token, code, expiresAt };
@@ -43,7 +43,7 @@ export async function issueOneTimeToken(
 /** Retires the user's unused verification and recovery links in `tx` (they went to an address that is no longer theirs). */
 export async function retireMailLinks(tx: Queryable, userId: string): Promise<void> {
   await tx.query(
-    `UPDATE one_time_tokens SET used_at = now() AT TIME ZONE 'UTC'
+    `UPDATE one_time_tokens SET used_at = now()
          WHERE user_id = $1::uuid AND used_at IS NULL AND kind IN ('VERIFY_EMAIL', 'RECOVERY')`,
     [userId],
   );
@@ -54,7 +54,7 @@ export function oneTimeTokenQueries({ sql, tx }: Connection) {
     /** What a link's token is, without using it. */
     async lookupOneTimeToken(kind: OneTimeTokenKind, token: string): Promise<TokenLookup> {
       const { rows } = await sql.query<{ id: string; kind: OneTimeTokenKind; user_id: string; email: string; expires_at: Date; used_at: Date | null }>(
-        `SELECT id, kind, user_id, email, expires_at AT TIME ZONE 'UTC' AS expires_at, used_at AT TIME ZONE 'UTC' AS used_at
+        `SELECT id, kind, user_id, email, expires_at, used_at
          FROM one_time_tokens WHERE token_hash = $1`,
         [oneTimeTokenHash(token)],
       );
@@ -68,8 +68,8 @@ export function oneTimeTokenQueries({ sql, tx }: Connection) {
     /** Uses a link's token exactly once (atomic); null when it is not (any longer) valid. */
     async useOneTimeToken(tx: Queryable, kind: OneTimeTokenKind, token: string): Promise<{ userId: string; email: string } | null> {
       const { rows } = await tx.query<{ user_id: string; email: string }>(
-        `UPDATE one_time_tokens SET used_at = now() AT TIME ZONE 'UTC'
-         WHERE token_hash = $1 AND kind = $2::"OneTimeTokenKind" AND used_at IS NULL AND expires_at > now() AT TIME ZONE 'UTC'
+        `UPDATE one_time_tokens SET used_at = now()
+         WHERE token_hash = $1 AND kind = $2::"OneTimeTokenKind" AND used_at IS NULL AND expires_at > now()
          RETURNING user_id, email`,
         [oneTimeTokenHash(token), kind],
       );
@@ -84,7 +84,7 @@ export function oneTimeTokenQueries({ sql, tx }: Connection) {
       return tx(async (q) => {
         const { rows } = await q.query<{ id: string; code_hash: string | null; attempts: number; email: string }>(
           `SELECT id, code_hash, attempts, email FROM one_time_tokens
-           WHERE user_id = $1::uuid AND kind = $2::"OneTimeTokenKind" AND used_at IS NULL AND expires_at > now() AT TIME ZONE 'UTC' AND code_hash IS NOT NULL
+           WHERE user_id = $1::uuid AND kind = $2::"OneTimeTokenKind" AND used_at IS NULL AND expires_at > now() AND code_hash IS NOT NULL
            ORDER BY created_at DESC LIMIT 1 FOR UPDATE`,
           [userId, kind],
         );
@@ -94,7 +94,7 @@ export function oneTimeTokenQueries({ sql, tx }: Connection) {
         const given = Buffer.from(codeHash(row.id, code.trim()));
         const expected = Buffer.from(row.code_hash!);
         if (given.length === expected.length && timingSafeEqual(given, expected)) {
-          await q.query("UPDATE one_time_tokens SET used_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid", [row.id]);
+          await q.query("UPDATE one_time_tokens SET used_at = now() WHERE id = $1::uuid", [row.id]);
           return { status: "ok" as const, email: row.email };
         }
         await q.query("UPDATE one_time_tokens SET attempts = attempts + 1 WHERE id = $1::uuid", [row.id]);
@@ -105,8 +105,8 @@ export function oneTimeTokenQueries({ sql, tx }: Connection) {
     /** The change of address waiting for its link to be confirmed (the newest valid CHANGE_EMAIL token), if any. */
     async pendingEmailChange(userId: string): Promise<{ email: string; expiresAt: Date } | null> {
       const { rows } = await sql.query<{ email: string; expires_at: Date }>(
-        `SELECT email, expires_at AT TIME ZONE 'UTC' AS expires_at FROM one_time_tokens
-         WHERE user_id = $1::uuid AND kind = 'CHANGE_EMAIL' AND used_at IS NULL AND expires_at > $2::timestamptz AT TIME ZONE 'UTC'
+        `SELECT email, expires_at FROM one_time_tokens
+         WHERE user_id = $1::uuid AND kind = 'CHANGE_EMAIL' AND used_at IS NULL AND expires_at > $2::timestamptz
          ORDER BY created_at DESC LIMIT 1`,
         [userId, utc(new Date())],
       );
@@ -116,7 +116,7 @@ export function oneTimeTokenQueries({ sql, tx }: Connection) {
     /** Removes one-time tokens that expired a day ago or more. */
     async pruneOneTimeTokens(): Promise<number> {
       const { rows } = await sql.query<{ n: unknown }>(
-        "WITH gone AS (DELETE FROM one_time_tokens WHERE expires_at < $1::timestamptz AT TIME ZONE 'UTC' RETURNING 1) SELECT count(*)::int AS n FROM gone",
+        "WITH gone AS (DELETE FROM one_time_tokens WHERE expires_at < $1::timestamptz RETURNING 1) SELECT count(*)::int AS n FROM gone",
         [utc(new Date(Date.now() - 24 * 60 * 60 * 1000))],
       );
       return count(rows[0]?.n);

@@ -1,7 +1,7 @@
 // Table outbox: mail to send, written in the transaction of what caused it, and claimed, marked and
 // pruned by the mail worker of every replica (services/mail.ts renders and sends it). Every write of
 // the worker is committed durably also on the pg pool (whose default is asynchronous commit; services/db.ts
-// createPool). Times are UTC (the columns are timestamp without time zone holding UTC, as Prisma writes them).
+// createPool).
 import type { Connection, Queryable } from "./sql";
 
 /**
@@ -12,7 +12,7 @@ const DURABLE = "WITH durable AS (SELECT set_config('synchronous_commit', 'on', 
 
 /** The outbox row enqueueMail writes; its parameters: $1 to, $2 template, $3 data (JSON text), $4 user id. */
 export const ENQUEUE_MAIL = `INSERT INTO outbox ("to", template, data, user_id, attempts, next_attempt_at, created_at)
-  VALUES ($1, $2, $3::jsonb, $4::uuid, 0, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')`;
+  VALUES ($1, $2, $3::jsonb, $4::uuid, 0, now(), now())`;
 
 /** Writes a mail into the outbox (inside the caller's transaction when `q` is one). */
 export async function insertMail(q: Queryable, mail: { to: string; template: string; data: string; userId: string | null }): Promise<void> {
@@ -31,9 +31,9 @@ export interface DueMail<Template extends string = string> {
 /** Claims up to 20 due rows atomically (every replica runs this): a claimed row is not due again for a minute. */
 const CLAIM_DUE = `
       ${DURABLE}
-      UPDATE outbox SET next_attempt_at = now() AT TIME ZONE 'UTC' + interval '60 seconds', attempts = attempts + 1
+      UPDATE outbox SET next_attempt_at = now() + interval '60 seconds', attempts = attempts + 1
       WHERE id IN (
-        SELECT id FROM outbox, durable WHERE sent_at IS NULL AND next_attempt_at <= now() AT TIME ZONE 'UTC' AND attempts < $1
+        SELECT id FROM outbox, durable WHERE sent_at IS NULL AND next_attempt_at <= now() AND attempts < $1
         ORDER BY id LIMIT 20 FOR UPDATE OF outbox SKIP LOCKED)
       RETURNING id, "to", template, data, attempts`;
 
@@ -43,7 +43,7 @@ export async function claimDueMail<Template extends string>(q: Queryable, maxAtt
 
 /** Sent: its links and codes are of no more use here, and whoever reads the table must not use them. */
 export async function markMailSent(q: Queryable, id: bigint | string): Promise<void> {
-  await q.query(`${DURABLE} UPDATE outbox SET sent_at = now() AT TIME ZONE 'UTC', last_error = NULL, data = '{}' FROM durable WHERE id = $1::bigint`, [String(id)]);
+  await q.query(`${DURABLE} UPDATE outbox SET sent_at = now(), last_error = NULL, data = '{}' FROM durable WHERE id = $1::bigint`, [String(id)]);
 }
 
 /**
@@ -52,7 +52,7 @@ export async function markMailSent(q: Queryable, id: bigint | string): Promise<v
  */
 export async function markMailFailed(q: Queryable, id: bigint | string, delaySeconds: number, error: string, maxAttempts: number): Promise<void> {
   await q.query(
-    `${DURABLE} UPDATE outbox SET next_attempt_at = now() AT TIME ZONE 'UTC' + make_interval(secs => $2::double precision), last_error = $3,
+    `${DURABLE} UPDATE outbox SET next_attempt_at = now() + make_interval(secs => $2::double precision), last_error = $3,
                data = CASE WHEN attempts >= $4 THEN '{}'::jsonb ELSE data END FROM durable WHERE id = $1::bigint`,
     [String(id), delaySeconds, error, maxAttempts],
   );
@@ -74,7 +74,7 @@ export function outboxQueries(c: Connection) {
     },
     async mailState(id: string): Promise<MailState | null> {
       const { rows } = await c.sql.query<{ sent_at: Date | null; attempts: number; last_error: string | null }>(
-        "SELECT sent_at AT TIME ZONE 'UTC' AS sent_at, attempts, last_error FROM outbox WHERE id = $1::bigint",
+        "SELECT sent_at, attempts, last_error FROM outbox WHERE id = $1::bigint",
         [id],
       );
       const r = rows[0];
@@ -85,5 +85,5 @@ export function outboxQueries(c: Connection) {
 
 /** Sent mail is kept a week for support questions, then removed. */
 export async function pruneSentMail(q: Queryable): Promise<void> {
-  await q.query("DELETE FROM outbox WHERE sent_at < now() AT TIME ZONE 'UTC' - interval '7 days'");
+  await q.query("DELETE FROM outbox WHERE sent_at < now() - interval '7 days'");
 }

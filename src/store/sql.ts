@@ -98,14 +98,13 @@ export function connect({ pool, db }: Target): Connection {
 
 // Every statement is SQL with parameters (constant texts: the pool prepares them by name, services/db.ts):
 // rows are read into the app's shapes (the shapes Prisma's generated model types have: the schema's
-// field names, Date for timestamps, string[] for arrays, JSON as parsed values), timestamps read as
-// UTC (the columns are timestamp without time zone holding UTC, as Prisma writes them) and written as
-// now() AT TIME ZONE 'UTC' or as a timestamptz parameter converted to UTC.
+// field names, Date for timestamps, string[] for arrays, JSON as parsed values). Every time column is
+// timestamp with time zone: an instant, whatever the time zone of the server or the connection.
 
 /** A JSON column's value, parsed. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key in string]?: JsonValue };
 
-/** A JS time as a statement parameter for a UTC timestamp column: `${p}::timestamptz AT TIME ZONE 'UTC'` (independent of any time zone setting). */
+/** A JS time as a statement parameter (`$n::timestamptz`): its ISO form, the same in every process's time zone. */
 export const utc = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** Counts as numbers: Prisma's raw queries return bigint columns as BigInt, pg as text. */

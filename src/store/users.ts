@@ -39,7 +39,7 @@ export class EmailTakenError extends Error {}
 
 /** The users row `u`'s columns, as UserRow names them. */
 export const USER_COLUMNS = `u.id, u.email, u.email_normalized, u.email_verified, u.password_hash, u.name, u.given_name, u.family_name,
-  u.attributes, u.disabled_at AT TIME ZONE 'UTC' AS disabled_at, u.pending_since AT TIME ZONE 'UTC' AS pending_since, u.created_at AT TIME ZONE 'UTC' AS created_at, u.updated_at AT TIME ZONE 'UTC' AS updated_at`;
+  u.attributes, u.disabled_at, u.pending_since, u.created_at, u.updated_at`;
 
 export interface UserRow {
   id: string;
@@ -121,7 +121,7 @@ export function userQueries({ sql, durable, tx }: Connection) {
           if (invitationId) await redeemInvitation(q, invitationId);
           const { rows } = await q.query<UserRow>(
             `INSERT INTO users AS u (id, email, email_normalized, email_verified, password_hash, name, pending_since, created_at, updated_at)
-             VALUES ($1::uuid, $2, $3, $4, $5, $6, CASE WHEN $7::boolean THEN now() AT TIME ZONE 'UTC' END, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
+             VALUES ($1::uuid, $2, $3, $4, $5, $6, CASE WHEN $7::boolean THEN now() END, now(), now())
              RETURNING ${USER_COLUMNS}`,
             [randomUUID(), user.email.trim(), normalizeEmail(user.email), user.emailVerified, user.passwordHash, user.name, user.pending && !user.emailVerified],
           );
@@ -139,7 +139,7 @@ export function userQueries({ sql, durable, tx }: Connection) {
     /** Marks the address verified, if it is still the user's address. */
     async markEmailVerified(tx: Queryable, userId: string, email: string): Promise<boolean> {
       const { rows } = await tx.query(
-        "UPDATE users SET email_verified = true, pending_since = NULL, updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid AND email_normalized = $2 RETURNING id",
+        "UPDATE users SET email_verified = true, pending_since = NULL, updated_at = now() WHERE id = $1::uuid AND email_normalized = $2 RETURNING id",
         [userId, normalizeEmail(email)],
       );
       return rows.length === 1;
@@ -150,7 +150,7 @@ export function userQueries({ sql, durable, tx }: Connection) {
     /** Sets the user's display name and the given/family names derived from it. */
     async setName(userId: string, names: { name: string | null; givenName: string | null; familyName: string | null }): Promise<void> {
       const { rows } = await durable.query(
-        "UPDATE users SET name = $2, given_name = $3, family_name = $4, updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid RETURNING id",
+        "UPDATE users SET name = $2, given_name = $3, family_name = $4, updated_at = now() WHERE id = $1::uuid RETURNING id",
         [userId, names.name, names.givenName, names.familyName],
       );
       expectOne(rows, "setName: the user");
@@ -158,7 +158,7 @@ export function userQueries({ sql, durable, tx }: Connection) {
 
     /** Stores a new password hash (inside `tx`, e.g. together with the notification mail). */
     async setPasswordHash(tx: Queryable, userId: string, passwordHash: string): Promise<void> {
-      const { rows } = await tx.query("UPDATE users SET password_hash = $2, updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid RETURNING id", [userId, passwordHash]);
+      const { rows } = await tx.query("UPDATE users SET password_hash = $2, updated_at = now() WHERE id = $1::uuid RETURNING id", [userId, passwordHash]);
       expectOne(rows, "setPasswordHash: the user");
     },
 
@@ -174,7 +174,7 @@ export function userQueries({ sql, durable, tx }: Connection) {
       if (!user) return null;
       try {
         const updated = await tx.query(
-          "UPDATE users SET email = $2, email_normalized = $3, email_verified = true, pending_since = NULL, updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid RETURNING id",
+          "UPDATE users SET email = $2, email_normalized = $3, email_verified = true, pending_since = NULL, updated_at = now() WHERE id = $1::uuid RETURNING id",
           [userId, newEmail.trim(), normalizeEmail(newEmail)],
         );
         expectOne(updated.rows, "applyEmailChange: the user");
@@ -189,12 +189,12 @@ export function userQueries({ sql, durable, tx }: Connection) {
     /** Sets or clears users.disabled_at; returns the value it had before (null: there is no such user). */
     async setDisabled(userId: string, disabled: boolean): Promise<{ before: Date | null } | null> {
       return tx(async (q) => {
-        const { rows } = await q.query<{ disabled_at: Date | null }>("SELECT disabled_at AT TIME ZONE 'UTC' AS disabled_at FROM users WHERE id = $1::uuid FOR UPDATE", [userId]);
+        const { rows } = await q.query<{ disabled_at: Date | null }>("SELECT disabled_at FROM users WHERE id = $1::uuid FOR UPDATE", [userId]);
         const row = rows[0];
         if (!row) return null;
         if (disabled !== (row.disabled_at !== null)) {
           await q.query(
-            "UPDATE users SET disabled_at = CASE WHEN $2::boolean THEN now() AT TIME ZONE 'UTC' END, updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid",
+            "UPDATE users SET disabled_at = CASE WHEN $2::boolean THEN now() END, updated_at = now() WHERE id = $1::uuid",
             [userId, disabled],
           );
         }
@@ -204,7 +204,7 @@ export function userQueries({ sql, durable, tx }: Connection) {
 
     /** Puts back a disabled_at value read earlier (undoing setDisabled when a deletion could not go on). */
     async restoreDisabled(userId: string, disabledAt: Date | null): Promise<void> {
-      await durable.query("UPDATE users SET disabled_at = $2::timestamptz AT TIME ZONE 'UTC', updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid", [
+      await durable.query("UPDATE users SET disabled_at = $2::timestamptz, updated_at = now() WHERE id = $1::uuid", [
         userId,
         utc(disabledAt),
       ]);
@@ -220,8 +220,8 @@ export function userQueries({ sql, durable, tx }: Connection) {
         `WITH gone AS (DELETE FROM consents WHERE user_id = $1::uuid RETURNING audience_id, scopes),
               event AS (
                 INSERT INTO consent_events (user_id, audience_id, client_id, action, scopes_added, scopes_removed, created_at)
-                SELECT $1::uuid, audience_id, NULL, 'REVOKE'::"ConsentAction", '{}', scopes, now() AT TIME ZONE 'UTC' FROM gone)
-         UPDATE users SET name = NULL, given_name = NULL, family_name = NULL, attributes = '{}', updated_at = now() AT TIME ZONE 'UTC'
+                SELECT $1::uuid, audience_id, NULL, 'REVOKE'::"ConsentAction", '{}', scopes, now() FROM gone)
+         UPDATE users SET name = NULL, given_name = NULL, family_name = NULL, attributes = '{}', updated_at = now()
          WHERE id = $1::uuid`,
         [userId],
       );
@@ -233,7 +233,7 @@ export function userQueries({ sql, durable, tx }: Connection) {
      */
     async prunePendingAccounts(seconds: number): Promise<number> {
       const { rows } = await durable.query<{ n: unknown }>(
-        `WITH gone AS (DELETE FROM users WHERE pending_since < now() AT TIME ZONE 'UTC' - make_interval(secs => $1::double precision) AND NOT email_verified RETURNING 1)
+        `WITH gone AS (DELETE FROM users WHERE pending_since < now() - make_interval(secs => $1::double precision) AND NOT email_verified RETURNING 1)
          SELECT count(*)::int AS n FROM gone`,
         [seconds],
       );

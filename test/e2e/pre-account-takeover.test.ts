@@ -176,7 +176,7 @@ test("mail given up after its last attempt keeps no link either", async () => {
     await pool.query("UPDATE outbox SET attempts = $1", [OUTBOX_MAX_ATTEMPTS - 2]);
     await mailer.flush();
     expect(await row()).toMatchObject({ attempts: OUTBOX_MAX_ATTEMPTS - 1, sent_at: null, data: { link } }); // a later attempt still needs it
-    await pool.query("UPDATE outbox SET next_attempt_at = now() AT TIME ZONE 'UTC' - interval '1 second'");
+    await pool.query("UPDATE outbox SET next_attempt_at = now() - interval '1 second'");
     await mailer.flush();
     const given = await row();
     expect(given).toMatchObject({ attempts: OUTBOX_MAX_ATTEMPTS, sent_at: null, data: {} });
