@@ -18,7 +18,7 @@ import { createLimits } from "./services/limits";
 import { createMailer } from "./services/mail";
 import { createLogger, createServerLogger, type Logger } from "./logger";
 import { markDraining } from "./routes/health";
-import { setPasswordHashConcurrency } from "./services/passwords";
+import { setPasswordHashConcurrency, defaultHashConcurrency } from "./services/passwords";
 
 export interface RunningServer {
   url: string;
@@ -37,8 +37,8 @@ export interface RunningServer {
 }
 
 export async function startServer(env: Env, logger: Logger = createLogger(env.LOG_LEVEL)): Promise<RunningServer> {
-  // argon2id (19 MiB each) one at a time unless configured: the memory bound of docs/operations.md.
-  setPasswordHashConcurrency(env.PASSWORD_HASH_CONCURRENCY);
+  // argon2id hashes (12 MiB each) at once: one per core, at most two, unless configured (docs/operations.md).
+  setPasswordHashConcurrency(env.PASSWORD_HASH_CONCURRENCY ?? defaultHashConcurrency());
   // The app's database, all of it: sessions, attempt counters, answered challenges, consents,
   // users, mail links, the outbox, the configuration (src/services/db.ts).
   const pool = createPool(env.DATABASE_URL, { onError: (err) => logger.warn({ err }, "database connection lost") });

@@ -1,5 +1,5 @@
 // A concurrency gate: at most `limit` tasks run at once, the others wait in arrival order.
-// Used to bound how many argon2 hashes run at the same time (each holds 19 MiB while it runs; see
+// Used to bound how many argon2 hashes run at the same time (each holds 12 MiB while it runs; see
 // src/services/passwords.ts).
 
 export interface Gate {

@@ -1,34 +1,43 @@
 // Password hashing with argon2id (OWASP-recommended parameters) and strength checks (zxcvbn-ts).
 //
-// Memory (issue #12: one instance ≤ 150 MiB under load).
-// - An argon2id hash or verification holds 19 MiB (memoryCost) for its ~20 ms of CPU on a thread
+// Memory (one instance stays under 150 MiB under load).
+// - An argon2id hash or verification holds 12 MiB (memoryCost) for its ~20 ms of CPU on a thread
 //   of libuv's pool (4 threads). glibc keeps a freed block of that size in the malloc arena of the
-//   thread that used it, one arena per thread: left alone, 8 sign-ins at once leave some 80 MiB
+//   thread that used it, one arena per thread: left alone, 8 sign-ins at once leave some 50 MiB
 //   behind. Two things bound it: at most PASSWORD_HASH_CONCURRENCY hashes run at once here (the
 //   others wait their turn, in order), and the Dockerfile and the Helm chart run the server with
 //   MALLOC_ARENA_MAX=1, so that every thread's blocks come from one arena that keeps only what
 //   that many hashes use at once. (A fixed MALLOC_MMAP_THRESHOLD_ returns the blocks instead, but
-//   every hash then faults its 19 MiB in again: ~29 ms instead of ~18.)
+//   every hash then faults its block in again: ~29 ms instead of ~18.)
 // - zxcvbn's word lists are loaded on the first strength check, not at start-up (signing in never
 //   needs them), ranked into compact tables (ranked-words.ts) and then dropped: about 8 MB stay
 //   (3 MiB of it V8 heap) instead of some 30 MiB of V8 heap from start-up on.
+import { availableParallelism } from "node:os";
 import argon2 from "argon2";
 import type { ZxcvbnFactory } from "@zxcvbn-ts/core";
 import { DEFAULT_LANGUAGE, isLanguage, msg, type Language, type Msg } from "../i18n";
 import { createGate } from "./gate";
 import { rankWords } from "./ranked-words";
 
-const OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+/**
+ * OWASP's argon2id configuration with 12 MiB (m=12 MiB, t=3, p=1), of the same strength as its
+ * 19 MiB, t=2 one at about the same CPU, and 7 MiB smaller: two hashes at once fit an instance's
+ * 150 MiB. Hashes made with other parameters still verify (argon2 reads them from the hash).
+ */
+const OPTIONS = { type: argon2.argon2id, memoryCost: 12_288, timeCost: 3, parallelism: 1 } as const;
 
 /**
- * How many argon2 hashes or verifications run at once by default: one. Each holds 19 MiB, and an
- * instance's memory budget has room for one (8 parallel sign-ins: ~133 MiB peak with one, ~158
- * with two). One core hashes ~50 passwords a second, which seldom limits an instance: on two
- * cores, 8 parallel sign-ins ran at about the same rate with one as with two. Where memory
- * allows, setPasswordHashConcurrency raises it.
+ * At most this many argon2 hashes or verifications run at once unless PASSWORD_HASH_CONCURRENCY
+ * says otherwise: the most whose blocks fit the 150 MiB of an instance at 8 parallel sign-ins.
  */
-export const PASSWORD_HASH_CONCURRENCY = 1;
-const hashing = createGate(PASSWORD_HASH_CONCURRENCY);
+export const MAX_DEFAULT_HASH_CONCURRENCY = 2;
+
+/** The default: one hash per core (a second one on a single core only waits longer), within the memory bound. */
+export function defaultHashConcurrency(cores: number = availableParallelism()): number {
+  return Math.max(1, Math.min(cores, MAX_DEFAULT_HASH_CONCURRENCY));
+}
+
+const hashing = createGate(defaultHashConcurrency());
 
 /** Sets how many argon2 hashes or verifications may run at once (a whole number ≥ 1). */
 export function setPasswordHashConcurrency(n: number): void {

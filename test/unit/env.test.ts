@@ -50,7 +50,7 @@ describe("loadEnv with a valid minimal environment", () => {
       LOG_LEVEL: "info",
       HYDRA_TIMEOUT_MS: 2000,
       SHUTDOWN_TIMEOUT_MS: 10000,
-      PASSWORD_HASH_CONCURRENCY: 1,
+      PASSWORD_HASH_CONCURRENCY: undefined,
       HYDRA_PUBLIC_URL: "http://127.0.0.1:4444",
       HYDRA_PUBLIC_INTERNAL_URL: "http://127.0.0.1:4444",
       ACCOUNT_CLIENT_ID: "account",

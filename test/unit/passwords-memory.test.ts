@@ -87,9 +87,28 @@ describe("passwords.ts", () => {
     });
   });
 
-  test("argon2 work runs one at a time by default, and verifications still succeed", async () => {
+  test.each([
+    [1, 1],
+    [2, 2],
+    [4, 2],
+    [64, 2],
+  ])("the default number of hashes at once on %i core(s) is %i", async (cores, expected) => {
     const p = await import("../../src/services/passwords");
-    expect(p.PASSWORD_HASH_CONCURRENCY).toBe(1);
+    expect(p.defaultHashConcurrency(cores)).toBe(expected);
+  });
+
+  test("new hashes use OWASP's 12 MiB argon2id parameters; a hash made with the 19 MiB ones still verifies", async () => {
+    const p = await import("../../src/services/passwords");
+    const argon2 = (await import("argon2")).default;
+    expect(await p.hashPassword("correct horse battery staple")).toMatch(/^\$argon2id\$v=19\$m=12288,p=1,t=3\$/);
+    const older = await argon2.hash("correct horse battery staple", { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+    expect(await p.verifyPassword(older, "correct horse battery staple")).toBe(true);
+    expect(await p.verifyPassword(older, "wrong horse battery staple")).toBe(false);
+  });
+
+  test("argon2 work runs at most PASSWORD_HASH_CONCURRENCY at a time, and verifications still succeed", async () => {
+    const p = await import("../../src/services/passwords");
+    p.setPasswordHashConcurrency(1);
     const hash = await p.hashPassword("correct horse battery staple");
     let most = 0;
     const timer = setInterval(() => (most = Math.max(most, p.passwordHashLoad().active)), 1);
