@@ -5,7 +5,7 @@
 // The calls go through undici's Pool (one keep-alive pool per Hydra origin, shared by every
 // createHydra of the process) with the same methods, paths, query parameters and JSON bodies as
 // @ory/hydra-client's generated OAuth2Api, whose types are kept. (The generated client on axios
-// cost about 0.5 ms of CPU per call, 2–3.5 ms per authorization-code flow: issue #12.)
+// cost about 0.5 ms of CPU per call, 2–3.5 ms per authorization-code flow.)
 import { Pool } from "undici";
 import type {
   AcceptOAuth2ConsentRequest,

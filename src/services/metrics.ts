@@ -43,8 +43,8 @@ const LATENCY_BUCKETS = [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 export function createMetrics(): Metrics & { registry: Registry } {
   const registry = new Registry();
   // The event-loop lag is sampled every 100 ms, not every 10 ms (prom-client's default): at 10 ms the
-  // sampling timer alone cost 12 ms of CPU a second on the benchmark machine, idle or not (issue
-  // #12); 10 samples a second still give the lag's percentiles between two scrapes.
+  // sampling timer alone cost 12 ms of CPU a second on the benchmark machine, idle or not; 10
+  // samples a second still give the lag's percentiles between two scrapes.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   return {
     registry,
