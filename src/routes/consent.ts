@@ -18,7 +18,7 @@ import { FlowAlreadyHandledError, type OAuth2Client, type OAuth2ConsentRequest }
 import type { User } from "../services/store";
 import type { Queryable } from "../services/db";
 import { AppError } from "../errors";
-import { startBrowserSignOut } from "./logout";
+import { startBrowserSignOut } from "../flows/sign-out";
 import { consentTicketSubset, issueTicket, readConsentTicket, ticketKey, type TicketedConsentRequest } from "../decisions/request-ticket";
 
 const ConsentQuery = z.object({ consent_challenge: challenge });
