@@ -11,9 +11,8 @@ import { createLogger } from "../../src/logger";
 import { ticketKey } from "../../src/decisions/request-ticket";
 import { AppError } from "../../src/errors";
 import type { Outcome } from "../../src/flows/outcome";
-import type { ConsentBrowser } from "../../src/flows/consent-context";
 import { consentStep, type ConsentStepDeps, type PageSetup } from "../../src/flows/consent-step";
-import { consentDecision, type ConsentDecisionDeps } from "../../src/flows/consent-decision";
+import { approveInOneStatement, consentDecision, type ConsentDecisionDeps, type FormBrowser } from "../../src/flows/consent-decision";
 import { startFakeHydra, type FakeHydra } from "../support/fake-hydra";
 import { createDatabase, databaseUrl, dropDatabase, recordStatements, uniqueName } from "../support/pg";
 
@@ -68,8 +67,8 @@ beforeEach(() => {
 });
 
 let n = 0;
-/** A user, and a live session of this browser signed in as them. */
-async function newUser(): Promise<{ id: string; email: string; sid: string }> {
+/** A user, and a live session of this browser signed in as them (holding the form's CSRF token `csrf-<n>`). */
+async function newUser(): Promise<{ id: string; email: string; sid: string; csrf: string }> {
   n++;
   const email = `consent${n}@example.test`;
   const { rows } = await pool.query<{ id: string }>(
@@ -79,8 +78,9 @@ async function newUser(): Promise<{ id: string; email: string; sid: string }> {
   );
   const id = rows[0]!.id;
   const sid = `sid-${n}`;
-  await pool.query("INSERT INTO session (sid, sess, expire) VALUES ($1, $2, now() + interval '1 hour')", [sid, JSON.stringify({ cookie: {}, userId: id })]);
-  return { id, email, sid };
+  const csrf = `csrf-${n}`;
+  await pool.query("INSERT INTO session (sid, sess, expire) VALUES ($1, $2, now() + interval '1 hour')", [sid, JSON.stringify({ cookie: {}, userId: id, csrfToken: csrf })]);
+  return { id, email, sid, csrf };
 }
 
 /** Hydra's description of a consent request of the shop's client (through the fake). */
@@ -102,8 +102,8 @@ function consentRequest(challenge: string, subject: string, scopes: string[], qu
  * The browser as the route builds it: it answered this flow's login step; its session (the cookie's
  * `sid`) is read when the flow asks, alone or by the flow's own statement (as the primed session store does).
  */
-function browser(sid: string): ConsentBrowser {
-  let session: { userId?: string } | null = null;
+function browser(sid: string, submittedCsrf: string | null = null): FormBrowser {
+  let session: { userId?: string; csrfToken?: string } | null = null;
   return {
     hasSession: () => session !== null,
     userId: () => session?.userId,
@@ -113,7 +113,12 @@ function browser(sid: string): ConsentBrowser {
     },
     loadSessionWith: (read) => {
       const result = read(sid);
-      return { loaded: result.then((r) => void (session = (r.session as { userId?: string } | null) ?? {})), result };
+      return { loaded: result.then((r) => void (session = (r.session as typeof session) ?? {})), result };
+    },
+    submittedCsrf: () => submittedCsrf,
+    checkCsrf: async (loaded) => {
+      await loaded;
+      if (!submittedCsrf || session?.csrfToken !== submittedCsrf) throw new AppError(403, "csrf", "invalid csrf token");
     },
   };
 }
@@ -231,4 +236,32 @@ test("a browser signed in as someone else is refused (403): nothing is claimed, 
   expect(await store.isChallengeHandled("consent", "other-1")).toBe(false);
   expect(fake.answers.filter((a) => a.challenge === "other-1")).toEqual([]);
   expect(decisions).toEqual([]);
+});
+
+test("the page's approval in one statement: the form's ticket stands in for Hydra's description, the statement reads the session and records", async () => {
+  const user = await newUser();
+  await store.recordConsent(user.id, "shop", "shop-web", ["openid"]);
+  consentRequest("one-statement-1", user.id, ["openid", "orders.read"]);
+  const shown = page(await consentStep(deps, { challenge: "one-statement-1", browser: browser(user.sid), pageSetup: english }));
+  statements = [];
+  const described = fake.described.length;
+
+  const form = browser(user.sid, user.csrf);
+  const outcome = await approveInOneStatement(deps, { challenge: "one-statement-1", ticket: shown.locals.consentTicket as string, browser: form });
+
+  expect(outcome).toEqual({ kind: "redirect", to: fake.redirectFor("one-statement-1", "accept") });
+  expect(statements).toHaveLength(1);
+  expect(fake.described).toHaveLength(described);
+  expect(form.userId()).toBe(user.id);
+  expect(await stored(user.id)).toEqual(["openid", "orders.read"]);
+  expect(await store.isChallengeHandled("consent", "one-statement-1")).toBe(true);
+  expect(decisions).toEqual(["page", "approved"]);
+
+  // Without the session's CSRF token: refused (403), nothing recorded.
+  consentRequest("one-statement-2", user.id, ["openid", "email"]);
+  const next = page(await consentStep(deps, { challenge: "one-statement-2", browser: browser(user.sid), pageSetup: english }));
+  const forged = await caught(approveInOneStatement(deps, { challenge: "one-statement-2", ticket: next.locals.consentTicket as string, browser: browser(user.sid, "forged") }));
+  expect(forged).toMatchObject({ status: 403 });
+  expect(await stored(user.id)).toEqual(["openid", "orders.read"]);
+  expect(await store.isChallengeHandled("consent", "one-statement-2")).toBe(false);
 });

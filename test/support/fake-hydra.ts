@@ -20,6 +20,8 @@ export interface FakeHydra {
   url: string;
   /** Makes `request` known under its challenge. */
   addConsentRequest(request: OAuth2ConsentRequest): void;
+  /** The challenges whose description the app asked for, in order. */
+  described: string[];
   /** What the app answered, in order. */
   answers: ConsentAnswer[];
   /** Where an answer sends the browser. */
@@ -35,6 +37,7 @@ async function jsonBody(req: IncomingMessage): Promise<unknown> {
 
 export async function startFakeHydra(): Promise<FakeHydra> {
   const requests = new Map<string, OAuth2ConsentRequest>();
+  const described: string[] = [];
   const answers: ConsentAnswer[] = [];
   const redirectFor = (challenge: string, kind: ConsentAnswer["kind"]) => `http://client.test/callback?${kind}=${encodeURIComponent(challenge)}`;
 
@@ -50,7 +53,10 @@ export async function startFakeHydra(): Promise<FakeHydra> {
     const known = [`GET ${CONSENT}`, `PUT ${CONSENT}/accept`, `PUT ${CONSENT}/reject`];
     if (!known.includes(route)) return send(404, { error: "not_found", error_description: `the fake answers no ${route}` });
     if (!request) return send(404, { error: "Not Found", error_description: "Unable to locate the resource" });
-    if (route === `GET ${CONSENT}`) return send(200, request);
+    if (route === `GET ${CONSENT}`) {
+      described.push(challenge);
+      return send(200, request);
+    }
     const kind = route.endsWith("/accept") ? "accept" : "reject";
     jsonBody(req).then(
       (body) => {
@@ -66,6 +72,7 @@ export async function startFakeHydra(): Promise<FakeHydra> {
   return {
     url: `http://127.0.0.1:${port}`,
     addConsentRequest: (request) => void requests.set(request.challenge, request),
+    described,
     answers,
     redirectFor,
     close: () =>
