@@ -7,7 +7,7 @@ import { Router, type Request, type Response, type NextFunction } from "express"
 import { timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import type { Deps } from "./deps";
-import { startBrowserSignOut } from "./logout";
+import { startBrowserSignOut } from "../flows/sign-out";
 import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
 import { msg, say, type Msg } from "../i18n";

@@ -79,10 +79,4 @@ export async function checkedForm<S extends z.ZodType>(deps: Deps, req: Request,
   }
 }
 
-/** `work`, whose failure is reported only once `checked` passed (a refused CSRF token wins). */
-export function afterCheck<T>(work: Promise<T>, checked: Promise<void>): Promise<T> {
-  return work.catch(async (err: unknown) => {
-    await checked;
-    throw err;
-  });
-}
+export { afterCheck } from "../flows/checked";
