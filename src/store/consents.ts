@@ -8,16 +8,10 @@ import { USER_COLUMNS, userOf, type User, type UserRow } from "./users";
 import { challengeHash } from "./challenges";
 import { sessionWhere } from "./sessions";
 import { audienceOf, JOINED_AUDIENCE_COLUMNS, type Audience } from "./configuration";
+import type { CONSENTS, Row } from "./tables";
 
-export interface Consent {
-  id: string;
-  userId: string;
-  audienceId: string;
-  scopes: string[];
-  clientIds: string[];
-  createdAt: Date;
-  updatedAt: Date;
-}
+/** A consents row (its columns: tables.ts CONSENTS). */
+export type Consent = Row<typeof CONSENTS>;
 
 export interface ConsentView {
   audience: Audience;

@@ -3,17 +3,10 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { expectOne, normalizeEmail, utc, type Connection, type Queryable } from "./sql";
 import { audienceOf, JOINED_AUDIENCE_COLUMNS, type Audience } from "./configuration";
+import type { INVITATIONS, Row } from "./tables";
 
-export interface Invitation {
-  id: string;
-  audienceId: string;
-  codeHash: string;
-  email: string | null;
-  expiresAt: Date;
-  usedAt: Date | null;
-  usedByUserId: string | null;
-  createdAt: Date;
-}
+/** An invitations row (its columns: tables.ts INVITATIONS). */
+export type Invitation = Row<typeof INVITATIONS>;
 
 /** Invitation codes are 256-bit random strings; only their SHA-256 is stored. */
 export function invitationCodeHash(code: string): string {

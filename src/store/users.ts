@@ -7,23 +7,10 @@ import { CONSUME, type CountedRow, type SignInCounters } from "./rate-limits";
 import { sessionWhere } from "./sessions";
 import { noteInvitationRedeemer, redeemInvitation } from "./invitations";
 import { retireMailLinks } from "./one-time-tokens";
+import type { Row, USERS } from "./tables";
 
-export interface User {
-  id: string;
-  email: string;
-  emailNormalized: string;
-  emailVerified: boolean;
-  passwordHash: string;
-  name: string | null;
-  givenName: string | null;
-  familyName: string | null;
-  attributes: JsonValue;
-  disabledAt: Date | null;
-  /** Made by self sign-up, its address not confirmed yet: completes no sign-in (decisions/login.ts). */
-  pendingSince: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+/** A users row (its columns: tables.ts USERS). */
+export type User = Row<typeof USERS>;
 
 export interface NewUser {
   email: string;

@@ -1,0 +1,227 @@
+// Every table's columns, declared once: the field name the app reads a column as, the column's name,
+// its type (PostgreSQL's udt_name) and whether it may be NULL. The store's row types (User, Audience,
+// Consent, Invitation, …) are derived from these declarations, and test/integration/tables.test.ts
+// compares them with information_schema.columns of a migrated database, so a migration that adds,
+// drops, renames or retypes a column fails that test until the declaration here follows it.
+// (The schema itself is prisma/schema.prisma and its migrations; this file describes it to TypeScript.)
+import type { JsonValue } from "./sql";
+
+/** A column: its name, PostgreSQL type (udt_name: "text", "uuid", "int4", "_text" for text[], an enum's name…) and nullability. `T` is its value read by pg. */
+export interface Column<T = unknown> {
+  readonly column: string;
+  readonly type: string;
+  readonly nullable: boolean;
+  /** Never set: carries the value's type. */
+  readonly value?: T;
+}
+
+function col<T>(column: string, type: string): Column<T> {
+  return { column, type, nullable: false };
+}
+const text = (column: string) => col<string>(column, "text");
+const uuid = (column: string) => col<string>(column, "uuid");
+const bool = (column: string) => col<boolean>(column, "bool");
+const int = (column: string) => col<number>(column, "int4");
+/** bigint: pg reads int8 as text (its range exceeds a JS number's). */
+const bigint = (column: string) => col<string>(column, "int8");
+const timestamp = (column: string) => col<Date>(column, "timestamp");
+const jsonb = (column: string) => col<JsonValue>(column, "jsonb");
+/**
+ * text[]: Prisma makes a scalar list's column nullable (schema.prisma cannot say NOT NULL for one),
+ * but every write of the app gives an array ('{}' when empty): the column is declared nullable, as
+ * it is, and read as string[].
+ */
+const texts = (column: string): Column<string[]> => ({ column, type: "_text", nullable: true });
+const oneOf = <T extends string>(column: string, type: string) => col<T>(column, type);
+function nullable<T>(c: Column<T>): Column<T | null> {
+  return { ...c, nullable: true } as Column<T | null>;
+}
+
+export interface Table<C extends Record<string, Column> = Record<string, Column>, N extends string = string> {
+  readonly name: N;
+  readonly columns: C;
+}
+const table = <N extends string, C extends Record<string, Column>>(name: N, columns: C): Table<C, N> => ({ name, columns });
+
+/** A row of `T` as the app reads it (field names, not column names). */
+export type Row<T extends Table> = { -readonly [K in keyof T["columns"]]: T["columns"][K] extends Column<infer V> ? V : never };
+
+const stamps = { createdAt: timestamp("created_at"), updatedAt: timestamp("updated_at") };
+
+export const AUDIENCES = table("audiences", {
+  id: text("id"),
+  displayName: text("display_name"),
+  tokenAudience: text("token_audience"),
+  signUpEnabled: bool("sign_up_enabled"),
+  invitationEnabled: bool("invitation_enabled"),
+  requireVerifiedEmail: bool("require_verified_email"),
+  startUrl: nullable(text("start_url")),
+  brandName: nullable(text("brand_name")),
+  brandLogo: nullable(text("brand_logo")),
+  ...stamps,
+});
+
+export const CLIENTS = table("clients", {
+  id: text("id"),
+  audienceId: text("audience_id"),
+  displayName: nullable(text("display_name")),
+  secretHash: nullable(text("secret_hash")),
+  ...stamps,
+});
+
+export const SCOPES = table("scopes", {
+  name: text("name"),
+  description: nullable(text("description")),
+  descriptions: nullable(jsonb("descriptions")),
+  audienceId: nullable(text("audience_id")),
+  ...stamps,
+});
+
+export const CLAIMS = table("claims", {
+  name: text("name"),
+  scope: text("scope"),
+  source: text("source"),
+  audienceId: nullable(text("audience_id")),
+  ...stamps,
+});
+
+export const USERS = table("users", {
+  id: uuid("id"),
+  email: text("email"),
+  emailNormalized: text("email_normalized"),
+  emailVerified: bool("email_verified"),
+  passwordHash: text("password_hash"),
+  name: nullable(text("name")),
+  givenName: nullable(text("given_name")),
+  familyName: nullable(text("family_name")),
+  attributes: jsonb("attributes"),
+  disabledAt: nullable(timestamp("disabled_at")),
+  /** Made by self sign-up, its address not confirmed yet: completes no sign-in (decisions/login.ts). */
+  pendingSince: nullable(timestamp("pending_since")),
+  ...stamps,
+});
+
+export const CONSENTS = table("consents", {
+  id: uuid("id"),
+  userId: uuid("user_id"),
+  audienceId: text("audience_id"),
+  scopes: texts("scopes"),
+  clientIds: texts("client_ids"),
+  ...stamps,
+});
+
+export const CONSENT_EVENTS = table("consent_events", {
+  id: bigint("id"),
+  userId: uuid("user_id"),
+  audienceId: text("audience_id"),
+  clientId: nullable(text("client_id")),
+  action: oneOf<"GRANT" | "MERGE" | "REVOKE">("action", "ConsentAction"),
+  scopesAdded: texts("scopes_added"),
+  scopesRemoved: texts("scopes_removed"),
+  createdAt: timestamp("created_at"),
+});
+
+export const INVITATIONS = table("invitations", {
+  id: uuid("id"),
+  audienceId: text("audience_id"),
+  codeHash: text("code_hash"),
+  email: nullable(text("email")),
+  expiresAt: timestamp("expires_at"),
+  usedAt: nullable(timestamp("used_at")),
+  usedByUserId: nullable(uuid("used_by_user_id")),
+  createdAt: timestamp("created_at"),
+});
+
+export const HANDLED_CHALLENGES = table("handled_challenges", {
+  hash: text("hash"),
+  kind: text("kind"),
+  handledAt: timestamp("handled_at"),
+});
+
+export const SESSIONS = table("session", {
+  sid: col<string>("sid", "varchar"),
+  sess: col<JsonValue>("sess", "json"),
+  expire: timestamp("expire"),
+});
+
+export const RATE_LIMITS = table("rate_limits", {
+  key: col<string>("key", "varchar"),
+  points: int("points"),
+  /** A Unix time in milliseconds. */
+  expire: nullable(bigint("expire")),
+});
+
+export const ONE_TIME_TOKENS = table("one_time_tokens", {
+  id: uuid("id"),
+  kind: oneOf<"VERIFY_EMAIL" | "RECOVERY" | "CHANGE_EMAIL">("kind", "OneTimeTokenKind"),
+  tokenHash: text("token_hash"),
+  codeHash: nullable(text("code_hash")),
+  attempts: int("attempts"),
+  userId: uuid("user_id"),
+  email: text("email"),
+  expiresAt: timestamp("expires_at"),
+  usedAt: nullable(timestamp("used_at")),
+  createdAt: timestamp("created_at"),
+});
+
+export const OUTBOX = table("outbox", {
+  id: bigint("id"),
+  to: text("to"),
+  userId: nullable(uuid("user_id")),
+  template: text("template"),
+  data: jsonb("data"),
+  attempts: int("attempts"),
+  nextAttemptAt: timestamp("next_attempt_at"),
+  sentAt: nullable(timestamp("sent_at")),
+  lastError: nullable(text("last_error")),
+  createdAt: timestamp("created_at"),
+});
+
+export const CONFIG_VERSION = table("config_version", {
+  id: col<number>("id", "int2"),
+  version: bigint("version"),
+});
+
+/** Every table of the app's database (Prisma's own _prisma_migrations aside). */
+export const TABLES = [
+  AUDIENCES,
+  CLIENTS,
+  SCOPES,
+  CLAIMS,
+  USERS,
+  CONSENTS,
+  CONSENT_EVENTS,
+  INVITATIONS,
+  HANDLED_CHALLENGES,
+  SESSIONS,
+  RATE_LIMITS,
+  ONE_TIME_TOKENS,
+  OUTBOX,
+  CONFIG_VERSION,
+] as const;
+
+/**
+ * A SELECT list of all of `t`'s columns from alias `as`, each named by its field (quoted): the rows
+ * come back in Row<T>'s shape. Timestamps are read as UTC (the columns hold UTC without a zone).
+ */
+export function selectFields(t: Table, as: string): string {
+  return Object.entries(t.columns)
+    .map(([field, c]) => (c.type === "timestamp" ? `${as}.${c.column} AT TIME ZONE 'UTC' AS "${field}"` : `${as}."${c.column}" AS "${field}"`))
+    .join(", ");
+}
+
+const CASTS: Record<string, string> = { uuid: "uuid", jsonb: "jsonb", json: "json", _text: "text[]", int8: "bigint", int4: "int", int2: "smallint", bool: "boolean", text: "text", varchar: "varchar" };
+
+/** A parameter's placeholder for column `c`, cast to its type (a timestamp given as a JS time is converted to UTC; an enum by its name). */
+export function paramFor(c: Column, placeholder: string): string {
+  if (c.type === "timestamp") return `(${placeholder}::timestamptz AT TIME ZONE 'UTC')`;
+  return `${placeholder}::${CASTS[c.type] ?? `"${c.type}"`}`;
+}
+
+/** A value of column `c` as a statement parameter (JSON as text, a JS time as ISO text). */
+export function valueFor(c: Column, v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (c.type === "jsonb" || c.type === "json") return JSON.stringify(v);
+  if (v instanceof Date) return v.toISOString();
+  return v;
+}
