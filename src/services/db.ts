@@ -28,7 +28,7 @@ export function createDb(databaseUrl: string, opts: { max?: number } = {}): Db {
 }
 
 /**
- * The plain pool. An idle client losing its connection (database restarted) must not crash the process.
+ * A pool. An idle client losing its connection (database restarted) must not crash the process.
  *
  * Its transactions commit asynchronously by default (synchronous_commit=off): a commit does not wait
  * for the WAL flush. What it writes so is sign-in bookkeeping (sessions, attempt counters, answered
@@ -38,18 +38,31 @@ export function createDb(databaseUrl: string, opts: { max?: number } = {}): Db {
  * decision (recordConsent), and the writes the store and the mail outbox commit synchronously
  * (inTransaction's `durable`, or set_config in the statement): accounts, passwords, addresses, mail
  * links and codes, mail, revocations, deletions, ended sessions.
+ *
+ * `durable`: every commit waits for the WAL flush (synchronous_commit=on, whatever the database's
+ * own setting). The admin commands and the seed use such a pool: everything they write is an admin's
+ * decision (accounts, passwords, invitations, the configuration) that the command reports as done,
+ * so it must survive a crash right after; and they write little, so the wait costs nothing.
  */
-export function createPool(databaseUrl: string, opts: { max?: number; onError?: (err: Error) => void } = {}): Pool {
+export function createPool(databaseUrl: string, opts: { max?: number; onError?: (err: Error) => void; durable?: boolean } = {}): Pool {
   const pool = new Pool({
     Client: PreparingClient,
     connectionString: databaseUrl,
     max: opts.max ?? 10,
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30_000,
-    options: "-c synchronous_commit=off",
+    options: `-c synchronous_commit=${opts.durable ? "on" : "off"}`,
   });
   pool.on("error", (err) => opts.onError?.(err));
   return pool;
+}
+
+/**
+ * The pool of an admin command or the seed: durable (every commit waits for the WAL flush; see
+ * createPool), since what they write is an admin's decision they report as done.
+ */
+export function createCommandPool(databaseUrl: string, max: number): Pool {
+  return createPool(databaseUrl, { max, durable: true });
 }
 
 /** At most this many statement texts get a prepared statement (per connection); others run unprepared. */

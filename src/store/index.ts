@@ -4,6 +4,7 @@
 // (which have no pool; src/services/db.ts).
 import { connect, type Queryable, type Target } from "./sql";
 import { configQueries, type ConfigSource } from "./configuration";
+import { configWriteQueries } from "./configuration-writes";
 import { userQueries } from "./users";
 import { consentQueries } from "./consents";
 import { challengeQueries } from "./challenges";
@@ -14,6 +15,7 @@ import { outboxQueries } from "./outbox";
 
 export { isUniqueViolation, normalizeEmail, type JsonValue } from "./sql";
 export { audienceColumns, audienceOf, type Audience, type ClientMembership } from "./configuration";
+export { type AudienceRow, type ClaimRow, type ClientRow, type ConfigurationRows, type ConfigurationWrites, type ScopeRow } from "./configuration-writes";
 export { EmailTakenError, type NewUser, type User } from "./users";
 export { type Consent, type ConsentContext, type ConsentView } from "./consents";
 export { claimChallengeStatement, unansweredChallengeGate, type ChallengeKind } from "./challenges";
@@ -64,6 +66,7 @@ export function createStore(opts: StoreOptions) {
     ...sessionQueries(c),
     ...outboxQueries(c),
     ...configQueries(c, opts.configCache),
+    ...configWriteQueries(c),
   };
 }
 

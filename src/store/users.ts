@@ -132,6 +132,31 @@ export function userQueries({ sql, durable, tx }: Connection) {
       return rows.length === 1;
     },
 
+    /**
+     * Creates an account as an admin (user:create, test fixtures): not pending, with its names and
+     * attributes as given; committed durably. Throws EmailTakenError when the address has an account.
+     */
+    async createUser(user: Pick<User, "email" | "passwordHash" | "emailVerified" | "name" | "givenName" | "familyName" | "attributes">): Promise<User> {
+      try {
+        const { rows } = await durable.query<UserRow>(
+          `INSERT INTO users AS u (id, email, email_normalized, email_verified, password_hash, name, given_name, family_name, attributes, created_at, updated_at)
+           VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC')
+           RETURNING ${USER_COLUMNS}`,
+          [randomUUID(), user.email.trim(), normalizeEmail(user.email), user.emailVerified, user.passwordHash, user.name, user.givenName, user.familyName, JSON.stringify(user.attributes ?? {})],
+        );
+        return userOf(rows[0]!);
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new EmailTakenError("email taken");
+        throw err;
+      }
+    },
+
+    /** Replaces the user's attributes (the claim sources "attributes.<key>"), in `q` when given, else committed durably. */
+    async setAttributes(userId: string, attributes: JsonValue, q: Queryable = durable): Promise<void> {
+      const { rows } = await q.query("UPDATE users SET attributes = $2::jsonb, updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1::uuid RETURNING id", [userId, JSON.stringify(attributes)]);
+      expectOne(rows, "setAttributes: the user");
+    },
+
     // ---- Self-service account (/account) and the admin user commands (user:disable/enable/delete).
 
     /** Sets the user's display name and the given/family names derived from it. */
