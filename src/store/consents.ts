@@ -3,7 +3,7 @@
 // and record_consent_in_session (migrations 20261128120000, 20261129040000): the claim of the
 // challenge, the account check, the row-locked merge, the history entry, in one statement.
 import type { SessionData } from "express-session";
-import { count, uuidOrNil, type Connection, type Queryable } from "./sql";
+import { uuidOrNil, type Connection, type Queryable } from "./sql";
 import { USER_COLUMNS, userOf, type User, type UserRow } from "./users";
 import { challengeHash } from "./challenges";
 import { sessionWhere } from "./sessions";
@@ -168,7 +168,7 @@ export function consentQueries({ sql, durable }: Connection) {
     /** Deletes the user's consent for the audience and records the revocation; false when there was none. */
     async revokeConsent(userId: string, audienceId: string): Promise<boolean> {
       // One statement (atomic): the deleted row's scopes go into the history entry.
-      const { rows } = await durable.query<{ n: unknown }>(
+      const { rows } = await durable.query<{ n: number }>(
         `WITH gone AS (DELETE FROM consents WHERE user_id = $1::uuid AND audience_id = $2 RETURNING scopes),
               event AS (
                 INSERT INTO consent_events (user_id, audience_id, client_id, action, scopes_added, scopes_removed, created_at)
@@ -176,7 +176,7 @@ export function consentQueries({ sql, durable }: Connection) {
          SELECT count(*)::int AS n FROM gone`,
         [userId, audienceId],
       );
-      return count(rows[0]?.n) > 0;
+      return (rows[0]?.n ?? 0) > 0;
     },
   };
 }

@@ -2,7 +2,7 @@
 // deletion; and a sign-in attempt's one statement, which reads the account of the address.
 import { randomUUID } from "node:crypto";
 import type { SessionData } from "express-session";
-import { count, expectOne, isUniqueViolation, isUuid, normalizeEmail, utc, type Connection, type JsonValue, type Queryable } from "./sql";
+import { expectOne, isUniqueViolation, isUuid, normalizeEmail, utc, type Connection, type JsonValue, type Queryable } from "./sql";
 import { CONSUME, type CountedRow, type SignInCounters } from "./rate-limits";
 import { sessionWhere } from "./sessions";
 import { noteInvitationRedeemer, redeemInvitation } from "./invitations";
@@ -244,12 +244,12 @@ export function userQueries({ sql, durable, tx }: Connection) {
      * frees their addresses; returns how many. They never completed a sign-in, so Hydra holds nothing of them.
      */
     async prunePendingAccounts(seconds: number): Promise<number> {
-      const { rows } = await durable.query<{ n: unknown }>(
+      const { rows } = await durable.query<{ n: number }>(
         `WITH gone AS (DELETE FROM users WHERE pending_since < now() AT TIME ZONE 'UTC' - make_interval(secs => $1::double precision) AND NOT email_verified RETURNING 1)
          SELECT count(*)::int AS n FROM gone`,
         [seconds],
       );
-      return count(rows[0]?.n);
+      return (rows[0]?.n ?? 0);
     },
 
     /**
@@ -259,7 +259,7 @@ export function userQueries({ sql, durable, tx }: Connection) {
      */
     async deleteUser(userId: string): Promise<{ consents: number; consentEvents: number } | null> {
       // One statement (atomic): the counts are of the rows the deletion takes with it.
-      const { rows } = await durable.query<{ consents: unknown; consent_events: unknown; deleted: unknown }>(
+      const { rows } = await durable.query<{ consents: number; consent_events: number; deleted: number }>(
         `WITH gone AS (DELETE FROM users WHERE id = $1::uuid RETURNING id)
          SELECT (SELECT count(*)::int FROM consents WHERE user_id = $1::uuid) AS consents,
                 (SELECT count(*)::int FROM consent_events WHERE user_id = $1::uuid) AS consent_events,
@@ -267,7 +267,7 @@ export function userQueries({ sql, durable, tx }: Connection) {
         [userId],
       );
       const r = rows[0]!;
-      return count(r.deleted) === 1 ? { consents: count(r.consents), consentEvents: count(r.consent_events) } : null;
+      return r.deleted === 1 ? { consents: r.consents, consentEvents: r.consent_events } : null;
     },
   };
 }

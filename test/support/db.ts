@@ -36,6 +36,7 @@ function conditions(t: Table, where: Record<string, unknown>, values: unknown[])
     const p = (v: unknown) => (values.push(valueFor(c, v)), paramFor(c, `$${values.length}`));
     const name = `t."${c.column}"`;
     if (cond === null) return `${name} IS NULL`;
+    if (c.type === "json" || c.type === "jsonb") throw new Error(`${t.name}.${field}: compare a JSON column in SQL (e.g. countSessionsOf)`);
     if (cond && typeof cond === "object" && !(cond instanceof Date) && !Array.isArray(cond)) {
       const o = cond as { in?: unknown[]; lt?: unknown; startsWith?: string };
       if (o.in) return o.in.length ? `${name} IN (${o.in.map(p).join(", ")})` : "false";
@@ -105,4 +106,10 @@ export async function deleteRows<N extends TableName>(q: Queryable, name: N, whe
   const values: unknown[] = [];
   const { rowCount } = await q.query(`DELETE FROM ${t.name} t ${conditions(t, where, values)}`, values);
   return rowCount ?? 0;
+}
+
+/** How many app sessions (table session) are of user `userId`. */
+export async function countSessionsOf(q: Queryable, userId: string): Promise<number> {
+  const { rows } = await q.query<{ n: number }>("SELECT count(*)::int AS n FROM session WHERE sess->>'userId' = $1", [userId]);
+  return rows[0]!.n;
 }
