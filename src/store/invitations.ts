@@ -3,7 +3,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { expectOne, normalizeEmail, utc, type Connection, type Queryable } from "./sql";
 import { audienceOf, JOINED_AUDIENCE_COLUMNS, type Audience } from "./configuration";
-import type { INVITATIONS, Row } from "./tables";
+import type { ColumnRow, INVITATIONS, Row } from "./tables";
 
 /** An invitations row (its columns: tables.ts INVITATIONS). */
 export type Invitation = Row<typeof INVITATIONS>;
@@ -19,16 +19,7 @@ export class InvitationRedeemedError extends Error {}
 const INVITATION_COLUMNS = `i.id, i.audience_id, i.code_hash, i.email, i.expires_at AT TIME ZONE 'UTC' AS expires_at, i.used_at AT TIME ZONE 'UTC' AS used_at,
   i.used_by_user_id, i.created_at AT TIME ZONE 'UTC' AS created_at`;
 
-interface InvitationRow {
-  id: string;
-  audience_id: string;
-  code_hash: string;
-  email: string | null;
-  expires_at: Date;
-  used_at: Date | null;
-  used_by_user_id: string | null;
-  created_at: Date;
-}
+type InvitationRow = ColumnRow<typeof INVITATIONS>;
 
 function invitationOf(r: InvitationRow): Invitation {
   return {

@@ -6,35 +6,35 @@
 // (The schema itself is prisma/schema.prisma and its migrations; this file describes it to TypeScript.)
 import type { JsonValue } from "./sql";
 
-/** A column: its name, PostgreSQL type (udt_name: "text", "uuid", "int4", "_text" for text[], an enum's name…) and nullability. `T` is its value read by pg. */
-export interface Column<T = unknown> {
-  readonly column: string;
+/** A column: its name `C`, PostgreSQL type (udt_name: "text", "uuid", "int4", "_text" for text[], an enum's name…) and nullability. `T` is its value read by pg. */
+export interface Column<T = unknown, C extends string = string> {
+  readonly column: C;
   readonly type: string;
   readonly nullable: boolean;
   /** Never set: carries the value's type. */
   readonly value?: T;
 }
 
-function col<T>(column: string, type: string): Column<T> {
+function col<T, C extends string = string>(column: C, type: string): Column<T, C> {
   return { column, type, nullable: false };
 }
-const text = (column: string) => col<string>(column, "text");
-const uuid = (column: string) => col<string>(column, "uuid");
-const bool = (column: string) => col<boolean>(column, "bool");
-const int = (column: string) => col<number>(column, "int4");
+const text = <C extends string>(column: C) => col<string, C>(column, "text");
+const uuid = <C extends string>(column: C) => col<string, C>(column, "uuid");
+const bool = <C extends string>(column: C) => col<boolean, C>(column, "bool");
+const int = <C extends string>(column: C) => col<number, C>(column, "int4");
 /** bigint: pg reads int8 as text (its range exceeds a JS number's). */
-const bigint = (column: string) => col<string>(column, "int8");
-const timestamp = (column: string) => col<Date>(column, "timestamp");
-const jsonb = (column: string) => col<JsonValue>(column, "jsonb");
+const bigint = <C extends string>(column: C) => col<string, C>(column, "int8");
+const timestamp = <C extends string>(column: C) => col<Date, C>(column, "timestamp");
+const jsonb = <C extends string>(column: C) => col<JsonValue, C>(column, "jsonb");
 /**
  * text[]: Prisma makes a scalar list's column nullable (schema.prisma cannot say NOT NULL for one),
  * but every write of the app gives an array ('{}' when empty): the column is declared nullable, as
  * it is, and read as string[].
  */
-const texts = (column: string): Column<string[]> => ({ column, type: "_text", nullable: true });
-const oneOf = <T extends string>(column: string, type: string) => col<T>(column, type);
-function nullable<T>(c: Column<T>): Column<T | null> {
-  return { ...c, nullable: true } as Column<T | null>;
+const texts = <C extends string>(column: C): Column<string[], C> => ({ column, type: "_text", nullable: true });
+const oneOf = <T extends string, C extends string = string>(column: C, type: string) => col<T, C>(column, type);
+function nullable<T, C extends string>(c: Column<T, C>): Column<T | null, C> {
+  return { ...c, nullable: true } as Column<T | null, C>;
 }
 
 export interface Table<C extends Record<string, Column> = Record<string, Column>, N extends string = string> {
@@ -45,6 +45,11 @@ const table = <N extends string, C extends Record<string, Column>>(name: N, colu
 
 /** A row of `T` as the app reads it (field names, not column names). */
 export type Row<T extends Table> = { -readonly [K in keyof T["columns"]]: T["columns"][K] extends Column<infer V> ? V : never };
+
+/** A row of `T` as a statement returns it (column names: SELECT t.* or the columns one by one, timestamps read as UTC). */
+export type ColumnRow<T extends Table> = {
+  -readonly [K in keyof T["columns"] as T["columns"][K]["column"]]: T["columns"][K] extends Column<infer V> ? V : never;
+};
 
 const stamps = { createdAt: timestamp("created_at"), updatedAt: timestamp("updated_at") };
 
@@ -115,7 +120,7 @@ export const CONSENT_EVENTS = table("consent_events", {
   userId: uuid("user_id"),
   audienceId: text("audience_id"),
   clientId: nullable(text("client_id")),
-  action: oneOf<"GRANT" | "MERGE" | "REVOKE">("action", "ConsentAction"),
+  action: oneOf<"GRANT" | "MERGE" | "REVOKE", "action">("action", "ConsentAction"),
   scopesAdded: texts("scopes_added"),
   scopesRemoved: texts("scopes_removed"),
   createdAt: timestamp("created_at"),
@@ -139,13 +144,13 @@ export const HANDLED_CHALLENGES = table("handled_challenges", {
 });
 
 export const SESSIONS = table("session", {
-  sid: col<string>("sid", "varchar"),
-  sess: col<JsonValue>("sess", "json"),
+  sid: col<string, "sid">("sid", "varchar"),
+  sess: col<JsonValue, "sess">("sess", "json"),
   expire: timestamp("expire"),
 });
 
 export const RATE_LIMITS = table("rate_limits", {
-  key: col<string>("key", "varchar"),
+  key: col<string, "key">("key", "varchar"),
   points: int("points"),
   /** A Unix time in milliseconds. */
   expire: nullable(bigint("expire")),
@@ -153,7 +158,7 @@ export const RATE_LIMITS = table("rate_limits", {
 
 export const ONE_TIME_TOKENS = table("one_time_tokens", {
   id: uuid("id"),
-  kind: oneOf<"VERIFY_EMAIL" | "RECOVERY" | "CHANGE_EMAIL">("kind", "OneTimeTokenKind"),
+  kind: oneOf<"VERIFY_EMAIL" | "RECOVERY" | "CHANGE_EMAIL", "kind">("kind", "OneTimeTokenKind"),
   tokenHash: text("token_hash"),
   codeHash: nullable(text("code_hash")),
   attempts: int("attempts"),
@@ -178,7 +183,7 @@ export const OUTBOX = table("outbox", {
 });
 
 export const CONFIG_VERSION = table("config_version", {
-  id: col<number>("id", "int2"),
+  id: col<number, "id">("id", "int2"),
   version: bigint("version"),
 });
 

@@ -7,7 +7,7 @@ import { CONSUME, type CountedRow, type SignInCounters } from "./rate-limits";
 import { sessionWhere } from "./sessions";
 import { noteInvitationRedeemer, redeemInvitation } from "./invitations";
 import { retireMailLinks } from "./one-time-tokens";
-import type { Row, USERS } from "./tables";
+import type { ColumnRow, Row, USERS } from "./tables";
 
 /** A users row (its columns: tables.ts USERS). */
 export type User = Row<typeof USERS>;
@@ -28,21 +28,8 @@ export class EmailTakenError extends Error {}
 export const USER_COLUMNS = `u.id, u.email, u.email_normalized, u.email_verified, u.password_hash, u.name, u.given_name, u.family_name,
   u.attributes, u.disabled_at AT TIME ZONE 'UTC' AS disabled_at, u.pending_since AT TIME ZONE 'UTC' AS pending_since, u.created_at AT TIME ZONE 'UTC' AS created_at, u.updated_at AT TIME ZONE 'UTC' AS updated_at`;
 
-export interface UserRow {
-  id: string;
-  email: string;
-  email_normalized: string;
-  email_verified: boolean;
-  password_hash: string;
-  name: string | null;
-  given_name: string | null;
-  family_name: string | null;
-  attributes: User["attributes"];
-  disabled_at: Date | null;
-  pending_since: Date | null;
-  created_at: Date;
-  updated_at: Date;
-}
+/** A users row as USER_COLUMNS returns it. */
+export type UserRow = ColumnRow<typeof USERS>;
 
 export function userOf(r: UserRow): User {
   return {
