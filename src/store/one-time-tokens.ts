@@ -2,8 +2,10 @@
 // mails (only their hashes are stored).
 import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from "node:crypto";
 import { utc, type Connection, type Queryable } from "./sql";
+import type { ONE_TIME_TOKENS, Row } from "./tables";
 
-export type OneTimeTokenKind = "VERIFY_EMAIL" | "RECOVERY" | "CHANGE_EMAIL";
+/** What a token is for (the enum OneTimeTokenKind: tables.ts ONE_TIME_TOKENS). */
+export type OneTimeTokenKind = Row<typeof ONE_TIME_TOKENS>["kind"];
 
 const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
 export const oneTimeTokenHash = (token: string) => sha256(`ott:${token}`);

@@ -11,6 +11,8 @@ export interface Column<T = unknown, C extends string = string> {
   readonly column: C;
   readonly type: string;
   readonly nullable: boolean;
+  /** An enum column's values (in the enum's order). */
+  readonly labels?: readonly string[];
   /** Never set: carries the value's type. */
   readonly value?: T;
 }
@@ -32,7 +34,8 @@ const jsonb = <C extends string>(column: C) => col<JsonValue, C>(column, "jsonb"
  * it is, and read as string[].
  */
 const texts = <C extends string>(column: C): Column<string[], C> => ({ column, type: "_text", nullable: true });
-const oneOf = <T extends string, C extends string = string>(column: C, type: string) => col<T, C>(column, type);
+/** An enum column: `type` is the enum's name, `labels` its values. */
+const oneOf = <const L extends readonly string[], C extends string>(column: C, type: string, labels: L): Column<L[number], C> => ({ column, type, nullable: false, labels });
 function nullable<T, C extends string>(c: Column<T, C>): Column<T | null, C> {
   return { ...c, nullable: true } as Column<T | null, C>;
 }
@@ -120,7 +123,7 @@ export const CONSENT_EVENTS = table("consent_events", {
   userId: uuid("user_id"),
   audienceId: text("audience_id"),
   clientId: nullable(text("client_id")),
-  action: oneOf<"GRANT" | "MERGE" | "REVOKE", "action">("action", "ConsentAction"),
+  action: oneOf("action", "ConsentAction", ["GRANT", "MERGE", "REVOKE"]),
   scopesAdded: texts("scopes_added"),
   scopesRemoved: texts("scopes_removed"),
   createdAt: timestamp("created_at"),
@@ -158,7 +161,7 @@ export const RATE_LIMITS = table("rate_limits", {
 
 export const ONE_TIME_TOKENS = table("one_time_tokens", {
   id: uuid("id"),
-  kind: oneOf<"VERIFY_EMAIL" | "RECOVERY" | "CHANGE_EMAIL", "kind">("kind", "OneTimeTokenKind"),
+  kind: oneOf("kind", "OneTimeTokenKind", ["VERIFY_EMAIL", "RECOVERY", "CHANGE_EMAIL"]),
   tokenHash: text("token_hash"),
   codeHash: nullable(text("code_hash")),
   attempts: int("attempts"),

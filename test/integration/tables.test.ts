@@ -40,6 +40,15 @@ test("every table of the migrated database is declared, and no other", async () 
   expect(TABLES.map((t) => t.name).sort()).toEqual(inSchema);
 });
 
+test("each enum column's values as declared, in the enum's order", async () => {
+  for (const table of TABLES) {
+    for (const c of Object.values(table.columns).filter((c) => c.labels)) {
+      const { rows } = await db.query<{ label: string }>("SELECT enumlabel AS label FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid WHERE t.typname = $1 ORDER BY e.enumsortorder", [c.type]);
+      expect({ column: `${table.name}.${c.column}`, labels: rows.map((r) => r.label) }).toEqual({ column: `${table.name}.${c.column}`, labels: c.labels });
+    }
+  }
+});
+
 test.each(TABLES.map((t) => [t.name, t] as const))("table %s: each column's name, type and nullability as declared", async (name, table) => {
   const inSchema = (await schemaColumns())
     .filter((c) => c.table_name === name)
