@@ -12,7 +12,8 @@ import { createDatabase, databaseUrl, dropDatabase, pgAdmin } from "../test/supp
 import { HYDRA_BIN, HYDRA_CONFIG, ROOT } from "../test/support/paths";
 import { parseAppConfig, type ConfigFile } from "../src/config/audiences";
 import { applyConfig, hydraClientFor } from "../src/admin/apply-config";
-import { createDb } from "../src/services/db";
+import { createCommandPool } from "../src/services/db";
+import { createStore } from "../src/services/store";
 import { createHydra } from "../src/services/hydra";
 import type { Target } from "./flow";
 
@@ -207,11 +208,11 @@ export async function startAppStack(
     appDbName = `bench_app_${o.runId}`;
     res.databases.push(appDbName);
     const appDbUrl = await createDatabase(appDbName, o.templates.app);
-    const db = createDb(appDbUrl, { max: 2 });
+    const db = createCommandPool(appDbUrl, 2);
     try {
-      await applyConfig(config, { db, hydra: createHydra({ adminUrl: hydra.adminUrl, timeoutMs: 10_000 }), secrets: { BENCH_WEB_SECRET: secret, APP_BASE_URL: appUrl } });
+      await applyConfig(config, { store: createStore({ pool: db }), hydra: createHydra({ adminUrl: hydra.adminUrl, timeoutMs: 10_000 }), secrets: { BENCH_WEB_SECRET: secret, APP_BASE_URL: appUrl } });
     } finally {
-      await db.$disconnect();
+      await db.end();
     }
     script = o.build.serverJs;
     vars = {

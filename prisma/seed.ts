@@ -7,7 +7,8 @@ import "../src/admin/node-version"; // first: an older Node.js stops here, with 
 import { parseArgs } from "node:util";
 import { loadAppConfigFile, AudienceConfigError } from "../src/config/audiences";
 import { applyConfig, formatChanges, ApplyConfigError } from "../src/admin/apply-config";
-import { createDb } from "../src/services/db";
+import { createCommandPool } from "../src/services/db";
+import { createStore } from "../src/services/store";
 import { createHydra } from "../src/services/hydra";
 import { AppError } from "../src/errors";
 
@@ -26,16 +27,17 @@ async function main(): Promise<number> {
     return 78;
   }
   const config = loadAppConfigFile(file);
-  const db = createDb(process.env.DATABASE_URL!, { max: 2 });
+  // A durable pool (every commit waits for the WAL flush): the configuration is an admin's decision.
+  const pool = createCommandPool(process.env.DATABASE_URL!, 2);
   const hydra = createHydra({ adminUrl: process.env.HYDRA_ADMIN_URL!, timeoutMs: 10_000 });
   try {
     const dryRun = values["dry-run"]!;
     const prune = values.prune!;
-    const changes = await applyConfig(config, { db, hydra, secrets: process.env, dryRun, prune });
+    const changes = await applyConfig(config, { store: createStore({ pool }), hydra, secrets: process.env, dryRun, prune });
     console.log(`seed: ${file}${dryRun ? " (dry run: nothing changed)" : ""}\n${formatChanges(changes, dryRun, prune)}`);
     return 0;
   } finally {
-    await db.$disconnect();
+    await pool.end();
   }
 }
 

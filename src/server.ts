@@ -2,8 +2,8 @@
 // Shutdown (SIGTERM/SIGINT): stop accepting connections, /health/ready answers 503, requests in
 // flight finish (at most SHUTDOWN_TIMEOUT_MS) on connections then closed, idle keep-alive
 // connections are closed at once; then the mail worker and the database pool close, exit code 0.
-// The server's every statement runs on one plain pg pool: it builds no Prisma client (Prisma is for
-// the admin commands and the seed), so it never loads Prisma's WebAssembly query compiler.
+// The server's every statement runs on one plain pg pool (as the admin commands' and the seed's do:
+// Prisma is the schema and the migrations only), so it never loads Prisma's WebAssembly query compiler.
 import type { AddressInfo } from "node:net";
 import type { Server, ServerResponse } from "node:http";
 import { ConfigError, loadEnv, type Env } from "./config/env";

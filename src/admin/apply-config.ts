@@ -2,9 +2,8 @@
 // First a plan is computed (what would change); then, unless dry-run, it is carried out.
 import argon2 from "argon2";
 import type { OAuth2Client } from "@ory/hydra-client";
-import type { Db } from "../services/db";
-import { Prisma } from "../generated/prisma/client";
 import type { Hydra } from "../services/hydra";
+import type { Store } from "../services/store";
 import type { AppConfig, ClientConfig } from "../config/audiences";
 
 export type ChangeKind = "create" | "update" | "unchanged" | "remove";
@@ -17,7 +16,8 @@ export interface Change {
 }
 
 export interface ApplyOptions {
-  db: Db;
+  /** The app's store, on a durable pool (services/db.ts createCommandPool): the configuration is an admin's decision. */
+  store: Pick<Store, "readConfigurationRows" | "writeConfiguration">;
   hydra: Hydra;
   /** Where client secrets are read from (the variables named by secret-env). */
   secrets: NodeJS.ProcessEnv;
@@ -110,7 +110,7 @@ function fieldsDiffer<T extends object>(want: T, have: { [K in keyof T]?: unknow
 }
 
 export async function applyConfig(config: AppConfig, opts: ApplyOptions): Promise<Change[]> {
-  const { db, hydra } = opts;
+  const { store, hydra } = opts;
   const changes: Change[] = [];
   const record = (what: Change["what"], id: string, diff: string[] | null) => {
     const kind: ChangeKind = diff === null ? "create" : diff.length ? "update" : "unchanged";
@@ -131,12 +131,7 @@ export async function applyConfig(config: AppConfig, opts: ApplyOptions): Promis
   if (missing.length) throw new ApplyConfigError(`Client secrets missing or too short in the environment: ${missing.join(", ")}`);
 
   // ---- plan against the app's store
-  const [audiences, scopes, claims, clients] = await Promise.all([
-    db.audience.findMany(),
-    db.scope.findMany(),
-    db.claim.findMany(),
-    db.client.findMany(),
-  ]);
+  const { audiences, scopes, claims, clients } = await store.readConfigurationRows();
   const audRows = new Map(audiences.map((a) => [a.id, a]));
   const scopeRows = new Map(scopes.map((s) => [s.name, s]));
   const claimRows = new Map(claims.map((c) => [c.name, c]));
@@ -173,7 +168,7 @@ export async function applyConfig(config: AppConfig, opts: ApplyOptions): Promis
   };
   const scopeWrites = scopeData
     .filter((s) => record("scope", s.name, fieldsDiffer(s, scopeRow(s.name), ["description", "descriptions", "audienceId"])) !== "unchanged")
-    .map((s) => ({ ...s, descriptions: s.descriptions === null ? Prisma.DbNull : (JSON.parse(s.descriptions) as Record<string, string>) }));
+    .map((s) => ({ ...s, descriptions: s.descriptions === null ? null : (JSON.parse(s.descriptions) as Record<string, string>) }));
   const claimData = config.claims.map((c) => ({ name: c.name, scope: c.scope, source: c.source, audienceId: c.audience }));
   const claimWrites = claimData.filter((c) => record("claim", c.name, fieldsDiffer(c, claimRows.get(c.name), ["scope", "source", "audienceId"])) !== "unchanged");
 
@@ -226,17 +221,12 @@ export async function applyConfig(config: AppConfig, opts: ApplyOptions): Promis
   if (opts.dryRun) return changes;
 
   // ---- apply: the store in one transaction, then Hydra (idempotent, so a rerun completes a partial run)
-  await db.$transaction(async (tx) => {
-    for (const a of audienceWrites) await tx.audience.upsert({ where: { id: a.id }, create: a, update: a });
-    for (const s of scopeWrites) await tx.scope.upsert({ where: { name: s.name }, create: s, update: s });
-    for (const c of claimWrites) await tx.claim.upsert({ where: { name: c.name }, create: c, update: c });
-    for (const c of clientWrites) await tx.client.upsert({ where: { id: c.id }, create: c, update: c });
-    if (opts.prune) {
-      await tx.client.deleteMany({ where: { id: { in: removals.clients } } });
-      await tx.claim.deleteMany({ where: { name: { in: removals.claims } } });
-      await tx.scope.deleteMany({ where: { name: { in: removals.scopes } } });
-      await tx.audience.deleteMany({ where: { id: { in: removals.audiences } } });
-    }
+  await store.writeConfiguration({
+    audiences: audienceWrites,
+    scopes: scopeWrites,
+    claims: claimWrites,
+    clients: clientWrites,
+    remove: opts.prune ? removals : undefined,
   });
   for (const w of hydraWrites) {
     if (w.exists) await hydra.setClient(w.config.id, w.body);

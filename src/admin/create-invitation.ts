@@ -2,7 +2,7 @@
 // Usage: npm run invitation:create -- --audience org.example.demo [--email ada@example.com] [--expires-in 7d]
 import "./node-version"; // first: an older Node.js stops here, with a message, before anything crashes it
 import { parseArgs } from "node:util";
-import { createPool } from "../services/db";
+import { createCommandPool } from "../services/db";
 import { createStore } from "../services/store";
 import { registrationMode } from "../decisions/registration";
 
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   if (values.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(values.email)) throw new Error("--email is not an email address");
   const ttlSeconds = values["expires-in"] ? parseDuration(values["expires-in"]) : Number(process.env.INVITATION_TTL_SECONDS ?? 7 * 86400);
 
-  const pool = createPool(process.env.DATABASE_URL, { max: 1 });
+  const pool = createCommandPool(process.env.DATABASE_URL, 1);
   try {
     const store = createStore({ pool });
     const audience = await store.getAudience(values.audience);

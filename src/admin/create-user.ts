@@ -12,11 +12,10 @@
 // the command says loudly what was not ended and exits 2; rerunning the same command completes it.
 import "./node-version"; // first: an older Node.js stops here, with a message, before anything crashes it
 import { parseArgs } from "node:util";
-import type { Prisma } from "../generated/prisma/client";
-import { createDb } from "../services/db";
+import { createCommandPool } from "../services/db";
 import { createHydra } from "../services/hydra";
 import { hashPassword } from "../services/passwords";
-import { createStore, normalizeEmail } from "../services/store";
+import { createStore, type JsonValue } from "../services/store";
 import { describeAccessEnded, endUserAccess, EndUserAccessError } from "../flows/credential-change";
 import { splitName } from "../decisions/account-settings";
 
@@ -47,8 +46,8 @@ export function parseAttributes(items: readonly string[]): Record<string, string
   return { ...attributes };
 }
 
-function currentAttributes(value: unknown): Prisma.InputJsonObject {
-  return value && typeof value === "object" && !Array.isArray(value) ? (value as Prisma.InputJsonObject) : {};
+function currentAttributes(value: JsonValue): { [key: string]: JsonValue | undefined } {
+  return value && typeof value === "object" && !Array.isArray(value) ? value : {};
 }
 
 async function main(): Promise<number> {
@@ -72,31 +71,28 @@ async function main(): Promise<number> {
   const attributeNote = Object.keys(attributes).length ? `; attributes set: ${Object.keys(attributes).join(", ")}` : "";
   if (!process.env.DATABASE_URL) throw new UsageError("DATABASE_URL is not set (the app's database)");
 
-  const db = createDb(process.env.DATABASE_URL, { max: 1 });
+  // A durable pool (services/db.ts createCommandPool): an account, its password and attributes are an admin's decision.
+  const pool = createCommandPool(process.env.DATABASE_URL, 1);
   try {
-    const store = createStore({ db });
-    const emailNormalized = normalizeEmail(values.email);
-    const existing = await db.user.findUnique({ where: { emailNormalized } });
+    const store = createStore({ pool });
+    const existing = await store.findUserByEmail(values.email);
 
     if (!existing) {
       if (values.password === undefined) throw new UsageError(`there is no user ${values.email}; --password is required to create one`);
-      const user = await db.user.create({
-        data: {
-          email: values.email.trim(),
-          emailNormalized,
-          passwordHash: await hashPassword(values.password),
-          emailVerified: values.verified ?? false,
-          ...splitName(values.name ?? ""),
-          attributes,
-        },
+      const user = await store.createUser({
+        email: values.email,
+        passwordHash: await hashPassword(values.password),
+        emailVerified: values.verified ?? false,
+        ...splitName(values.name ?? ""),
+        attributes,
       });
       console.log(`user ${user.email}: created (id ${user.id})${attributeNote}`);
       return 0;
     }
 
-    const mergedAttributes: Prisma.InputJsonObject = { ...currentAttributes(existing.attributes), ...attributes };
+    const mergedAttributes: JsonValue = { ...currentAttributes(existing.attributes), ...attributes };
     if (!values["reset-password"]) {
-      if (attributeNote) await db.user.update({ where: { id: existing.id }, data: { attributes: mergedAttributes } });
+      if (attributeNote) await store.setAttributes(existing.id, mergedAttributes);
       console.log(`user ${existing.email} exists (id ${existing.id})${attributeNote}; password unchanged (pass --reset-password to set a new one)`);
       return 0;
     }
@@ -112,7 +108,11 @@ async function main(): Promise<number> {
     if (!(await hydra.isReady())) {
       throw new UsageError(`Ory Hydra's admin API at ${adminUrl} (HYDRA_ADMIN_URL) is not reachable or not ready. Nothing was changed: the old password still works.`);
     }
-    await db.user.update({ where: { id: existing.id }, data: { passwordHash: await hashPassword(values.password!), attributes: mergedAttributes } });
+    const passwordHash = await hashPassword(values.password!);
+    await store.transaction(async (tx) => {
+      await store.setPasswordHash(tx, existing.id, passwordHash);
+      await store.setAttributes(existing.id, mergedAttributes, tx);
+    });
     const revokeTokens = !values["keep-tokens"];
     try {
       const ended = await endUserAccess({ store, hydra, userId: existing.id, revokeTokens });
@@ -131,7 +131,7 @@ async function main(): Promise<number> {
       return 2;
     }
   } finally {
-    await db.$disconnect();
+    await pool.end();
   }
 }
 

@@ -9,7 +9,7 @@
 // 2 done only in part (it says in capitals what was not done; run the same command again).
 import "./node-version"; // first: an older Node.js stops here, with a message, before anything crashes it
 import { parseArgs } from "node:util";
-import { createPool } from "../services/db";
+import { createCommandPool } from "../services/db";
 import { createHydra, type Hydra } from "../services/hydra";
 import { createStore, type User } from "../services/store";
 import { deleteUserEverywhere, DeleteUserError, describeAccessEnded, describeUserDeleted, endUserAccess, EndUserAccessError } from "../flows/credential-change";
@@ -43,7 +43,7 @@ async function main(argv: string[]): Promise<number> {
   const email = emailOption(values.email);
   const hydra = action === "enable" ? null : await readyHydra(`user:${action}`);
 
-  const pool = createPool(process.env.DATABASE_URL!, { max: 1 });
+  const pool = createCommandPool(process.env.DATABASE_URL!, 1);
   try {
     const store = createStore({ pool });
     const user: User | null = await store.findUserByEmail(email);

@@ -14,7 +14,7 @@
 import "./node-version"; // first: an older Node.js stops here, with a message, before anything crashes it
 import { parseArgs } from "node:util";
 import { loadEnv } from "../config/env";
-import { createPool } from "../services/db";
+import { createCommandPool } from "../services/db";
 import { createMailer } from "../services/mail";
 import { createStore } from "../services/store";
 import { createLogger } from "../logger";
@@ -43,7 +43,7 @@ async function main(): Promise<number> {
   const env = mailSettings();
   const hydra = values.revoke ? await readyHydra("--revoke") : null;
 
-  const pool = createPool(env.DATABASE_URL, { max: 2 });
+  const pool = createCommandPool(env.DATABASE_URL, 2);
   const mailer = createMailer({
     pool,
     smtpUrl: env.SMTP_URL,

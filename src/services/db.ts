@@ -1,34 +1,14 @@
-// The app's two ways into its database (the statements themselves are the store's, src/store/):
-// - a plain `pg` pool: everything the server does (src/server.ts builds no Prisma client; its
-//   statements are SQL through `Queryable`: one round trip each, none of Prisma's per-query
-//   compilation, and several of them in one transaction where a step writes more than one thing);
-// - Prisma (Rust-free engine + pg driver adapter; see README "Development") for the admin commands
-//   and the seed (src/admin/*, prisma/seed.ts). createDb loads Prisma only when it is called, so a
-//   process that never calls it (the server) never loads Prisma's client or its WebAssembly query
-//   compiler (about 35 MiB of memory).
+// The app's one way into its database: a `pg` pool. The server, the admin commands, the seed and
+// the tests all run the store's statements (src/store/) on one; Prisma stays the schema, the
+// migrations and the seed's entry point (prisma/), never loaded at run time.
 import { createHash } from "node:crypto";
 import { Client, Pool } from "pg";
-import type { Db } from "../store/sql";
 
 // The statement plumbing, for the modules that import it from here.
-export { inTransaction, prismaQueryable, type Along, type Db, type Param, type PrismaRaw, type Queryable } from "../store/sql";
-
-/** A Prisma client for the admin commands and the seed (the server uses createPool only). */
-export function createDb(databaseUrl: string, opts: { max?: number } = {}): Db {
-  // Loaded here, not at the top: importing this module (the server does) must not load Prisma.
-  const { PrismaPg } = require("@prisma/adapter-pg") as typeof import("@prisma/adapter-pg");
-  const { PrismaClient } = require("../generated/prisma/client") as typeof import("../generated/prisma/client");
-  const adapter = new PrismaPg({
-    connectionString: databaseUrl,
-    max: opts.max ?? 5,
-    connectionTimeoutMillis: 5000,
-    idleTimeoutMillis: 30_000,
-  });
-  return new PrismaClient({ adapter });
-}
+export { inTransaction, type Along, type Param, type Queryable } from "../store/sql";
 
 /**
- * The plain pool. An idle client losing its connection (database restarted) must not crash the process.
+ * A pool. An idle client losing its connection (database restarted) must not crash the process.
  *
  * Its transactions commit asynchronously by default (synchronous_commit=off): a commit does not wait
  * for the WAL flush. What it writes so is sign-in bookkeeping (sessions, attempt counters, answered
@@ -38,18 +18,31 @@ export function createDb(databaseUrl: string, opts: { max?: number } = {}): Db {
  * decision (recordConsent), and the writes the store and the mail outbox commit synchronously
  * (inTransaction's `durable`, or set_config in the statement): accounts, passwords, addresses, mail
  * links and codes, mail, revocations, deletions, ended sessions.
+ *
+ * `durable`: every commit waits for the WAL flush (synchronous_commit=on, whatever the database's
+ * own setting). The admin commands and the seed use such a pool: everything they write is an admin's
+ * decision (accounts, passwords, invitations, the configuration) that the command reports as done,
+ * so it must survive a crash right after; and they write little, so the wait costs nothing.
  */
-export function createPool(databaseUrl: string, opts: { max?: number; onError?: (err: Error) => void } = {}): Pool {
+export function createPool(databaseUrl: string, opts: { max?: number; onError?: (err: Error) => void; durable?: boolean } = {}): Pool {
   const pool = new Pool({
     Client: PreparingClient,
     connectionString: databaseUrl,
     max: opts.max ?? 10,
     connectionTimeoutMillis: 5000,
     idleTimeoutMillis: 30_000,
-    options: "-c synchronous_commit=off",
+    options: `-c synchronous_commit=${opts.durable ? "on" : "off"}`,
   });
   pool.on("error", (err) => opts.onError?.(err));
   return pool;
+}
+
+/**
+ * The pool of an admin command or the seed: durable (every commit waits for the WAL flush; see
+ * createPool), since what they write is an admin's decision they report as done.
+ */
+export function createCommandPool(databaseUrl: string, max: number): Pool {
+  return createPool(databaseUrl, { max, durable: true });
 }
 
 /** At most this many statement texts get a prepared statement (per connection); others run unprepared. */

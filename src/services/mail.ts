@@ -9,7 +9,7 @@ import path from "node:path";
 import ejs from "ejs";
 import nodemailer from "nodemailer";
 import { claimDueMail, insertMail, markMailFailed, markMailSent, pruneSentMail } from "../store/outbox";
-import { prismaQueryable, type Db, type Queryable } from "../store/sql";
+import type { Queryable } from "../store/sql";
 import { ROOT_DIR } from "../paths";
 import type { Logger } from "../logger";
 import { OUTBOX_MAX_ATTEMPTS, retryDelaySeconds } from "../decisions/outbox";
@@ -136,8 +136,6 @@ export interface Mailer {
 }
 
 export function createMailer(opts: {
-  /** Admin commands (no pool): the outbox is read and written through Prisma's raw queries. */
-  db?: Db;
   smtpUrl: string;
   from: string;
   timeoutMs: number;
@@ -145,15 +143,14 @@ export function createMailer(opts: {
   pollMs?: number;
   /**
    * The server's plain pg pool: every statement of the worker (the poll, every pollMs on every
-   * replica, mostly finding nothing; marking rows sent or failed; removing old ones) runs on it.
-   * Without it (admin commands), the same statements go through Prisma's raw queries (`db`).
+   * replica, mostly finding nothing; marking rows sent or failed; removing old ones) runs on it
+   * (an admin command's pool in user:reset-password).
    */
-  pool?: Queryable;
+  pool: Queryable;
   /** BRAND_PRODUCT_NAME: named in every mail's subject (DEFAULT_PRODUCT_NAME when not given). */
   productName?: string;
 }): Mailer {
-  if (!opts.pool && !opts.db) throw new Error("createMailer: give a pg pool or a Prisma client");
-  const sql: Queryable = opts.pool ?? prismaQueryable(opts.db!);
+  const sql: Queryable = opts.pool;
   const transport = nodemailer.createTransport(opts.smtpUrl, {
     connectionTimeout: opts.timeoutMs,
     greetingTimeout: opts.timeoutMs,

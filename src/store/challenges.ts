@@ -2,7 +2,7 @@
 // answered twice (Hydra v2 answers a replayed challenge like a fresh one).
 import { createHash } from "node:crypto";
 import type { SessionData } from "express-session";
-import { count, utc, type Connection, type Param, type Queryable } from "./sql";
+import { utc, type Connection, type Param, type Queryable } from "./sql";
 import { sessionWhere } from "./sessions";
 
 export type ChallengeKind = "login" | "consent" | "logout";
@@ -60,11 +60,11 @@ export function challengeQueries({ sql }: Connection) {
 
     /** Forgets answered challenges older than Hydra's challenges can live (server.ts runs it now and then). */
     async pruneHandledChallenges(): Promise<number> {
-      const { rows } = await sql.query<{ n: unknown }>(
+      const { rows } = await sql.query<{ n: number }>(
         "WITH gone AS (DELETE FROM handled_challenges WHERE handled_at < $1::timestamptz RETURNING 1) SELECT count(*)::int AS n FROM gone",
         [utc(new Date(Date.now() - HANDLED_CHALLENGE_RETENTION_MS))],
       );
-      return count(rows[0]?.n);
+      return (rows[0]?.n ?? 0);
     },
 
     /** Undoes claimChallenge when answering Hydra failed, so the user can retry. */

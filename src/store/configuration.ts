@@ -5,20 +5,10 @@
 import type { ClaimDef } from "../decisions/claims";
 import type { DeclaredDescription } from "../decisions/scopes";
 import type { Connection, JsonValue, Queryable } from "./sql";
+import type { AUDIENCES, Row } from "./tables";
 
-export interface Audience {
-  id: string;
-  displayName: string;
-  tokenAudience: string;
-  signUpEnabled: boolean;
-  invitationEnabled: boolean;
-  requireVerifiedEmail: boolean;
-  startUrl: string | null;
-  brandName: string | null;
-  brandLogo: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+/** An audiences row (its columns: tables.ts AUDIENCES). */
+export type Audience = Row<typeof AUDIENCES>;
 
 export interface ClientMembership {
   clientId: string;

@@ -3,21 +3,15 @@
 // and record_consent_in_session (migrations 20261128120000, 20261129040000): the claim of the
 // challenge, the account check, the row-locked merge, the history entry, in one statement.
 import type { SessionData } from "express-session";
-import { count, uuidOrNil, type Connection, type Queryable } from "./sql";
+import { uuidOrNil, type Connection, type Queryable } from "./sql";
 import { USER_COLUMNS, userOf, type User, type UserRow } from "./users";
 import { challengeHash } from "./challenges";
 import { sessionWhere } from "./sessions";
 import { audienceOf, JOINED_AUDIENCE_COLUMNS, type Audience } from "./configuration";
+import type { CONSENTS, Row } from "./tables";
 
-export interface Consent {
-  id: string;
-  userId: string;
-  audienceId: string;
-  scopes: string[];
-  clientIds: string[];
-  createdAt: Date;
-  updatedAt: Date;
-}
+/** A consents row (its columns: tables.ts CONSENTS). */
+export type Consent = Row<typeof CONSENTS>;
 
 export interface ConsentView {
   audience: Audience;
@@ -174,7 +168,7 @@ export function consentQueries({ sql, durable }: Connection) {
     /** Deletes the user's consent for the audience and records the revocation; false when there was none. */
     async revokeConsent(userId: string, audienceId: string): Promise<boolean> {
       // One statement (atomic): the deleted row's scopes go into the history entry.
-      const { rows } = await durable.query<{ n: unknown }>(
+      const { rows } = await durable.query<{ n: number }>(
         `WITH gone AS (DELETE FROM consents WHERE user_id = $1::uuid AND audience_id = $2 RETURNING scopes),
               event AS (
                 INSERT INTO consent_events (user_id, audience_id, client_id, action, scopes_added, scopes_removed, created_at)
@@ -182,7 +176,7 @@ export function consentQueries({ sql, durable }: Connection) {
          SELECT count(*)::int AS n FROM gone`,
         [userId, audienceId],
       );
-      return count(rows[0]?.n) > 0;
+      return (rows[0]?.n ?? 0) > 0;
     },
   };
 }

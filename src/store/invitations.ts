@@ -3,17 +3,10 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { expectOne, normalizeEmail, utc, type Connection, type Queryable } from "./sql";
 import { audienceOf, JOINED_AUDIENCE_COLUMNS, type Audience } from "./configuration";
+import type { ColumnRow, INVITATIONS, Row } from "./tables";
 
-export interface Invitation {
-  id: string;
-  audienceId: string;
-  codeHash: string;
-  email: string | null;
-  expiresAt: Date;
-  usedAt: Date | null;
-  usedByUserId: string | null;
-  createdAt: Date;
-}
+/** An invitations row (its columns: tables.ts INVITATIONS). */
+export type Invitation = Row<typeof INVITATIONS>;
 
 /** Invitation codes are 256-bit random strings; only their SHA-256 is stored. */
 export function invitationCodeHash(code: string): string {
@@ -26,16 +19,7 @@ export class InvitationRedeemedError extends Error {}
 const INVITATION_COLUMNS = `i.id, i.audience_id, i.code_hash, i.email, i.expires_at, i.used_at,
   i.used_by_user_id, i.created_at`;
 
-interface InvitationRow {
-  id: string;
-  audience_id: string;
-  code_hash: string;
-  email: string | null;
-  expires_at: Date;
-  used_at: Date | null;
-  used_by_user_id: string | null;
-  created_at: Date;
-}
+type InvitationRow = ColumnRow<typeof INVITATIONS>;
 
 function invitationOf(r: InvitationRow): Invitation {
   return {

@@ -1,9 +1,11 @@
 // Table one_time_tokens: the single-use links and codes of verification, recovery and change-of-address
 // mails (only their hashes are stored).
 import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from "node:crypto";
-import { count, utc, type Connection, type Queryable } from "./sql";
+import { utc, type Connection, type Queryable } from "./sql";
+import type { ONE_TIME_TOKENS, Row } from "./tables";
 
-export type OneTimeTokenKind = "VERIFY_EMAIL" | "RECOVERY" | "CHANGE_EMAIL";
+/** What a token is for (the enum OneTimeTokenKind: tables.ts ONE_TIME_TOKENS). */
+export type OneTimeTokenKind = Row<typeof ONE_TIME_TOKENS>["kind"];
 
 const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
 export const oneTimeTokenHash = (token: string) => sha256(`ott:${token}`);
@@ -115,11 +117,11 @@ export function oneTimeTokenQueries({ sql, tx }: Connection) {
 
     /** Removes one-time tokens that expired a day ago or more. */
     async pruneOneTimeTokens(): Promise<number> {
-      const { rows } = await sql.query<{ n: unknown }>(
+      const { rows } = await sql.query<{ n: number }>(
         "WITH gone AS (DELETE FROM one_time_tokens WHERE expires_at < $1::timestamptz RETURNING 1) SELECT count(*)::int AS n FROM gone",
         [utc(new Date(Date.now() - 24 * 60 * 60 * 1000))],
       );
-      return count(rows[0]?.n);
+      return (rows[0]?.n ?? 0);
     },
   };
 }

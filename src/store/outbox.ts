@@ -21,7 +21,7 @@ export async function insertMail(q: Queryable, mail: { to: string; template: str
 
 /** A claimed row (`Template`: the names the caller writes into the template column). */
 export interface DueMail<Template extends string = string> {
-  id: bigint | string;
+  id: string;
   to: string;
   template: Template;
   data: Record<string, unknown>;
@@ -42,7 +42,7 @@ export async function claimDueMail<Template extends string>(q: Queryable, maxAtt
 }
 
 /** Sent: its links and codes are of no more use here, and whoever reads the table must not use them. */
-export async function markMailSent(q: Queryable, id: bigint | string): Promise<void> {
+export async function markMailSent(q: Queryable, id: string): Promise<void> {
   await q.query(`${DURABLE} UPDATE outbox SET sent_at = now(), last_error = NULL, data = '{}' FROM durable WHERE id = $1::bigint`, [String(id)]);
 }
 
@@ -50,7 +50,7 @@ export async function markMailSent(q: Queryable, id: bigint | string): Promise<v
  * Not sent: tried again after `delaySeconds`. After the last attempt (`maxAttempts`) the mail is
  * never sent, and its secrets go too.
  */
-export async function markMailFailed(q: Queryable, id: bigint | string, delaySeconds: number, error: string, maxAttempts: number): Promise<void> {
+export async function markMailFailed(q: Queryable, id: string, delaySeconds: number, error: string, maxAttempts: number): Promise<void> {
   await q.query(
     `${DURABLE} UPDATE outbox SET next_attempt_at = now() + make_interval(secs => $2::double precision), last_error = $3,
                data = CASE WHEN attempts >= $4 THEN '{}'::jsonb ELSE data END FROM durable WHERE id = $1::bigint`,
@@ -69,7 +69,7 @@ export function outboxQueries(c: Connection) {
   return {
     /** The newest mail of `template` to `to`: the one just written in `q`'s transaction. */
     async newestMailId(q: Queryable, to: string, template: string): Promise<string | null> {
-      const { rows } = await q.query<{ id: bigint | string }>(`SELECT id FROM outbox WHERE "to" = $1 AND template = $2 ORDER BY id DESC LIMIT 1`, [to, template]);
+      const { rows } = await q.query<{ id: string }>(`SELECT id FROM outbox WHERE "to" = $1 AND template = $2 ORDER BY id DESC LIMIT 1`, [to, template]);
       return rows[0] ? String(rows[0].id) : null;
     },
     async mailState(id: string): Promise<MailState | null> {

@@ -1,7 +1,7 @@
 // Table session (sid, sess json, expire): the express-session rows of every replica
 // (services/sessions.ts PgSessionStore runs these statements), and the ends of a user's sessions.
 import type { SessionData } from "express-session";
-import { count, type Along, type Connection, type Param, type Queryable } from "./sql";
+import { type Along, type Connection, type Param, type Queryable } from "./sql";
 
 /** The condition that finds a live session row by its id (`sid` a placeholder such as "$1"). */
 export function sessionWhere(sid: string): string {
@@ -52,20 +52,20 @@ export function sessionQueries({ durable }: Connection) {
   return {
     /** Ends every app session (express-session rows) of the user; returns how many ended. */
     async endUserSessions(userId: string): Promise<number> {
-      const { rows } = await durable.query<{ n: unknown }>(
+      const { rows } = await durable.query<{ n: number }>(
         "WITH gone AS (DELETE FROM session WHERE sess->>'userId' = $1 RETURNING 1) SELECT count(*)::int AS n FROM gone",
         [userId],
       );
-      return count(rows[0]?.n);
+      return (rows[0]?.n ?? 0);
     },
 
     /** Ends every app session of the user except `keepSid` (this browser's); returns how many ended. */
     async endUserSessionsExcept(userId: string, keepSid: string): Promise<number> {
-      const { rows } = await durable.query<{ n: unknown }>(
+      const { rows } = await durable.query<{ n: number }>(
         "WITH gone AS (DELETE FROM session WHERE sess->>'userId' = $1 AND sid <> $2 RETURNING 1) SELECT count(*)::int AS n FROM gone",
         [userId, keepSid],
       );
-      return count(rows[0]?.n);
+      return (rows[0]?.n ?? 0);
     },
   };
 }

@@ -1,32 +1,11 @@
-// What every table family of the store shares: how a statement reaches the database (the server's
-// plain pg pool, or Prisma's raw queries in the admin commands, which have no pool), transactions,
-// statements composed of several writes, and the conversions every family makes the same way.
+// What every table family of the store shares: how a statement reaches the database (a pg pool:
+// the server's, an admin command's, the seed's or a test's), transactions, statements composed of
+// several writes, and the conversions every family makes the same way.
 import type { Pool, PoolClient, QueryResultRow } from "pg";
-import type { PrismaClient } from "../generated/prisma/client";
-
-/** A Prisma client (admin commands and the seed; src/services/db.ts createDb). A type only: the server never loads Prisma. */
-export type Db = PrismaClient;
 
 /** Something to run a statement on: the pool, or a client inside a transaction. */
 export interface Queryable {
   query<R extends QueryResultRow = QueryResultRow>(text: string, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
-}
-
-/** Prisma's client or one of its interactive transactions: what prismaQueryable runs statements on. */
-export type PrismaRaw = Pick<Db, "$queryRawUnsafe">;
-
-/**
- * Statements through Prisma's raw queries (admin commands, which have no pool): the same SQL as on
- * the pool. Prisma returns every statement's rows (none without RETURNING), bigint as BigInt and
- * count(*) as BigInt too (cast to int where a number is wanted); rowCount is the number of rows returned.
- */
-export function prismaQueryable(db: PrismaRaw): Queryable {
-  return {
-    async query(text, values) {
-      const rows = (await db.$queryRawUnsafe(text, ...(values ?? []))) as never[];
-      return { rows, rowCount: rows.length };
-    },
-  };
 }
 
 /** Adds a value to a composed statement's parameters and returns its placeholder ("$3"). */
@@ -70,45 +49,32 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
   }
 }
 
-/** Where the store's statements go: the server's plain pg pool, or a Prisma client whose raw queries run the same SQL. */
-export type Target = { pool: Pool; db?: undefined } | { db: Db; pool?: undefined };
-
 /** How a table family runs its statements (made by connect). */
 export interface Connection {
-  /** The plain pool (its commits asynchronous: sign-in bookkeeping, services/db.ts createPool). Without a pool (admin commands), Prisma's raw queries. */
+  /** The pool (the server's commits asynchronously by default: sign-in bookkeeping, services/db.ts createPool). */
   sql: Queryable;
-  /**
-   * One statement committed synchronously on the pool too, for what must survive a crash (accounts,
-   * invitations, revocations, deletions, ended sessions); Prisma's connections always commit so.
-   */
+  /** One statement committed synchronously, for what must survive a crash (accounts, invitations, revocations, deletions, ended sessions). */
   durable: Queryable;
-  /**
-   * Runs `fn` between BEGIN and COMMIT on one connection (a pool's client, or Prisma's interactive
-   * transaction). `durable`: committed synchronously on the pool too (Prisma's connections always are).
-   */
-  tx<T>(fn: (q: Queryable) => Promise<T>, how?: { durable?: boolean; limits?: { maxWait: number; timeout: number } }): Promise<T>;
+  /** Runs `fn` between BEGIN and COMMIT on one client of the pool. `durable`: committed synchronously. */
+  tx<T>(fn: (q: Queryable) => Promise<T>, how?: { durable?: boolean }): Promise<T>;
 }
 
-export function connect({ pool, db }: Target): Connection {
-  const sql: Queryable = pool ?? prismaQueryable(db!);
-  const tx: Connection["tx"] = (fn, how = {}) => (pool ? inTransaction(pool, fn, { durable: how.durable }) : db!.$transaction((t) => fn(prismaQueryable(t)), how.limits));
-  const durable: Queryable = pool ? { query: (text, values) => tx((q) => q.query(text, values), { durable: true }) } : sql;
-  return { sql, durable, tx };
+export function connect(pool: Pool): Connection {
+  const tx: Connection["tx"] = (fn, how = {}) => inTransaction(pool, fn, { durable: how.durable });
+  const durable: Queryable = { query: (text, values) => tx((q) => q.query(text, values), { durable: true }) };
+  return { sql: pool, durable, tx };
 }
 
 // Every statement is SQL with parameters (constant texts: the pool prepares them by name, services/db.ts):
-// rows are read into the app's shapes (the shapes Prisma's generated model types have: the schema's
-// field names, Date for timestamps, string[] for arrays, JSON as parsed values). Every time column is
-// timestamp with time zone: an instant, whatever the time zone of the server or the connection.
+// rows are read into the app's shapes (tables.ts's row types: the schema's field names, Date for
+// timestamps, string[] for arrays, JSON as parsed values). Every time column is timestamp with time
+// zone: an instant, whatever the time zone of the server or the connection.
 
 /** A JSON column's value, parsed. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key in string]?: JsonValue };
 
 /** A JS time as a statement parameter (`$n::timestamptz`): its ISO form, the same in every process's time zone. */
 export const utc = (d: Date | null) => (d ? d.toISOString() : null);
-
-/** Counts as numbers: Prisma's raw queries return bigint columns as BigInt, pg as text. */
-export const count = (v: unknown) => Number(v ?? 0);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -123,16 +89,9 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-/**
- * A unique constraint refused a write: PostgreSQL's 23505 (on the pg pool), or Prisma's P2002 (a
- * model call) or P2010 (a raw query) with 23505 from its driver adapter (admin commands).
- */
+/** A unique constraint refused a write (PostgreSQL's SQLSTATE 23505). */
 export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: unknown; meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown; kind?: unknown } } } } | null;
-  if (!e || typeof e !== "object") return false;
-  if (e.code === "23505" || e.code === "P2002") return true;
-  const cause = e.meta?.driverAdapterError?.cause;
-  return e.code === "P2010" && (e.meta?.code === "23505" || cause?.originalCode === "23505" || cause?.kind === "UniqueConstraintViolation");
+  return (err as { code?: unknown } | null)?.code === "23505";
 }
 
 /** A write that was to change one row by its id and changed none throws: the caller's transaction rolls back. */

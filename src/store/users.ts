@@ -2,28 +2,15 @@
 // deletion; and a sign-in attempt's one statement, which reads the account of the address.
 import { randomUUID } from "node:crypto";
 import type { SessionData } from "express-session";
-import { count, expectOne, isUniqueViolation, isUuid, normalizeEmail, utc, type Connection, type JsonValue, type Queryable } from "./sql";
+import { expectOne, isUniqueViolation, isUuid, normalizeEmail, utc, type Connection, type JsonValue, type Queryable } from "./sql";
 import { CONSUME, type CountedRow, type SignInCounters } from "./rate-limits";
 import { sessionWhere } from "./sessions";
 import { noteInvitationRedeemer, redeemInvitation } from "./invitations";
 import { retireMailLinks } from "./one-time-tokens";
+import type { ColumnRow, Row, USERS } from "./tables";
 
-export interface User {
-  id: string;
-  email: string;
-  emailNormalized: string;
-  emailVerified: boolean;
-  passwordHash: string;
-  name: string | null;
-  givenName: string | null;
-  familyName: string | null;
-  attributes: JsonValue;
-  disabledAt: Date | null;
-  /** Made by self sign-up, its address not confirmed yet: completes no sign-in (decisions/login.ts). */
-  pendingSince: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+/** A users row (its columns: tables.ts USERS). */
+export type User = Row<typeof USERS>;
 
 export interface NewUser {
   email: string;
@@ -41,21 +28,8 @@ export class EmailTakenError extends Error {}
 export const USER_COLUMNS = `u.id, u.email, u.email_normalized, u.email_verified, u.password_hash, u.name, u.given_name, u.family_name,
   u.attributes, u.disabled_at, u.pending_since, u.created_at, u.updated_at`;
 
-export interface UserRow {
-  id: string;
-  email: string;
-  email_normalized: string;
-  email_verified: boolean;
-  password_hash: string;
-  name: string | null;
-  given_name: string | null;
-  family_name: string | null;
-  attributes: User["attributes"];
-  disabled_at: Date | null;
-  pending_since: Date | null;
-  created_at: Date;
-  updated_at: Date;
-}
+/** A users row as USER_COLUMNS returns it. */
+export type UserRow = ColumnRow<typeof USERS>;
 
 export function userOf(r: UserRow): User {
   return {
@@ -145,6 +119,31 @@ export function userQueries({ sql, durable, tx }: Connection) {
       return rows.length === 1;
     },
 
+    /**
+     * Creates an account as an admin (user:create, test fixtures): not pending, with its names and
+     * attributes as given; committed durably. Throws EmailTakenError when the address has an account.
+     */
+    async createUser(user: Pick<User, "email" | "passwordHash" | "emailVerified" | "name" | "givenName" | "familyName" | "attributes">): Promise<User> {
+      try {
+        const { rows } = await durable.query<UserRow>(
+          `INSERT INTO users AS u (id, email, email_normalized, email_verified, password_hash, name, given_name, family_name, attributes, created_at, updated_at)
+           VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, now(), now())
+           RETURNING ${USER_COLUMNS}`,
+          [randomUUID(), user.email.trim(), normalizeEmail(user.email), user.emailVerified, user.passwordHash, user.name, user.givenName, user.familyName, JSON.stringify(user.attributes ?? {})],
+        );
+        return userOf(rows[0]!);
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new EmailTakenError("email taken");
+        throw err;
+      }
+    },
+
+    /** Replaces the user's attributes (the claim sources "attributes.<key>"), in `q` when given, else committed durably. */
+    async setAttributes(userId: string, attributes: JsonValue, q: Queryable = durable): Promise<void> {
+      const { rows } = await q.query("UPDATE users SET attributes = $2::jsonb, updated_at = now() WHERE id = $1::uuid RETURNING id", [userId, JSON.stringify(attributes)]);
+      expectOne(rows, "setAttributes: the user");
+    },
+
     // ---- Self-service account (/account) and the admin user commands (user:disable/enable/delete).
 
     /** Sets the user's display name and the given/family names derived from it. */
@@ -232,12 +231,12 @@ export function userQueries({ sql, durable, tx }: Connection) {
      * frees their addresses; returns how many. They never completed a sign-in, so Hydra holds nothing of them.
      */
     async prunePendingAccounts(seconds: number): Promise<number> {
-      const { rows } = await durable.query<{ n: unknown }>(
+      const { rows } = await durable.query<{ n: number }>(
         `WITH gone AS (DELETE FROM users WHERE pending_since < now() - make_interval(secs => $1::double precision) AND NOT email_verified RETURNING 1)
          SELECT count(*)::int AS n FROM gone`,
         [seconds],
       );
-      return count(rows[0]?.n);
+      return (rows[0]?.n ?? 0);
     },
 
     /**
@@ -247,7 +246,7 @@ export function userQueries({ sql, durable, tx }: Connection) {
      */
     async deleteUser(userId: string): Promise<{ consents: number; consentEvents: number } | null> {
       // One statement (atomic): the counts are of the rows the deletion takes with it.
-      const { rows } = await durable.query<{ consents: unknown; consent_events: unknown; deleted: unknown }>(
+      const { rows } = await durable.query<{ consents: number; consent_events: number; deleted: number }>(
         `WITH gone AS (DELETE FROM users WHERE id = $1::uuid RETURNING id)
          SELECT (SELECT count(*)::int FROM consents WHERE user_id = $1::uuid) AS consents,
                 (SELECT count(*)::int FROM consent_events WHERE user_id = $1::uuid) AS consent_events,
@@ -255,7 +254,7 @@ export function userQueries({ sql, durable, tx }: Connection) {
         [userId],
       );
       const r = rows[0]!;
-      return count(r.deleted) === 1 ? { consents: count(r.consents), consentEvents: count(r.consent_events) } : null;
+      return r.deleted === 1 ? { consents: r.consents, consentEvents: r.consent_events } : null;
     },
   };
 }

@@ -12,6 +12,7 @@ import { callbackParams, exchangeCode, introspect, startAuthorization, tokenRequ
 import { normalizeEmail } from "../../src/services/store";
 import { formatDateTime } from "../../src/i18n";
 import { verifyPassword } from "../../src/services/passwords";
+import { countRows, countSessionsOf, findRow, updateRows } from "../support/db";
 
 jest.setTimeout(120_000);
 
@@ -42,7 +43,7 @@ async function openAccount(browser: Browser): Promise<Page> {
   return browser.get(`${stack.appUrl}/account`);
 }
 
-const dbUser = (id: string) => stack.db.user.findUnique({ where: { id } });
+const dbUser = (id: string) => findRow(stack.db, "users", { id });
 
 test("profile: the name changes (given and family name derived) and the page says so", async () => {
   const user = await createUser(stack.db, { name: "Grace Hopper" });
@@ -57,7 +58,7 @@ test("profile: the name changes (given and family name derived) and the page say
 
 test("change email: the new address gets a link; only confirming it changes (and verifies) the address; the old address is told", async () => {
   const user = await createUser(stack.db);
-  await stack.db.user.update({ where: { id: user.id }, data: { emailVerified: false } });
+  await updateRows(stack.db, "users", { id: user.id }, { emailVerified: false });
   const { browser, page } = await signInToAccount(user);
   const target = newEmail("moved");
 
@@ -138,7 +139,7 @@ test("change email to an address another account has (any case): the page says t
   expect(await dbUser(user.id)).toMatchObject({ email: user.email });
   expect(await dbUser(owner.id)).toMatchObject({ email: owner.email, passwordHash: owner.passwordHash });
   // The earlier (free) request was replaced: its link no longer works.
-  expect(await stack.db.oneTimeToken.count({ where: { userId: user.id, kind: "CHANGE_EMAIL", usedAt: null } })).toBe(1);
+  expect(await countRows(stack.db, "one_time_tokens", { userId: user.id, kind: "CHANGE_EMAIL", usedAt: null })).toBe(1);
 
   // The same address as now, in another case: nothing to do, said plainly.
   const same = await browser.submit(taken, "#email-form", { email: user.email.toUpperCase(), current_password: user.password });
@@ -163,7 +164,7 @@ test("a wrong current password is refused with nothing changed (password, email,
 
   const after = await dbUser(user.id);
   expect(after).toMatchObject({ email: user.email, passwordHash: user.passwordHash, disabledAt: null });
-  expect(await stack.db.oneTimeToken.count({ where: { userId: user.id } })).toBe(0);
+  expect(await countRows(stack.db, "one_time_tokens", { userId: user.id })).toBe(0);
   expect(await appSessionUser(stack, browser)).toBe(user.id); // still signed in
   // A weak new password is refused too, with the sign-up rule's reason.
   const weak = await browser.submit(del, "#password-form", { current_password: user.password, new_password: "password123" });
@@ -219,7 +220,7 @@ test("sign out everywhere ends every app session of the user, this one too, and 
     const asked = await openAccount(b);
     expect(path(asked)).toBe("/login");
   }
-  expect(await stack.db.session.count({ where: { sess: { path: ["userId"], equals: user.id } } })).toBe(0);
+  expect(await countSessionsOf(stack.db, user.id)).toBe(0);
   expect(await dbUser(user.id)).not.toBeNull();
 });
 
@@ -233,8 +234,8 @@ test("a deleted account's refresh token is refused, its consents and history are
   const code = callbackParams(cb, CALLBACK, start.state).get("code")!;
   const tokens = await exchangeCode(stack, { clientId: "demo-web", secret: stack.secrets.DEMO_WEB_SECRET, code, redirectUri: CALLBACK });
   expect(tokens.refresh_token).toBeTruthy();
-  expect(await stack.db.consent.count({ where: { userId: user.id } })).toBe(1);
-  expect(await stack.db.consentEvent.count({ where: { userId: user.id } })).toBeGreaterThan(0);
+  expect(await countRows(stack.db, "consents", { userId: user.id })).toBe(1);
+  expect(await countRows(stack.db, "consent_events", { userId: user.id })).toBeGreaterThan(0);
 
   const page = await openAccount(browser); // remembered at Hydra: no password needed to get here
   expect(path(page)).toBe("/account");
@@ -244,8 +245,8 @@ test("a deleted account's refresh token is refused, its consents and history are
   expect(done.text("#message")).toContain(`Your account ${user.email} was deleted`);
 
   expect(await dbUser(user.id)).toBeNull();
-  expect(await stack.db.consent.count({ where: { userId: user.id } })).toBe(0);
-  expect(await stack.db.consentEvent.count({ where: { userId: user.id } })).toBe(0);
+  expect(await countRows(stack.db, "consents", { userId: user.id })).toBe(0);
+  expect(await countRows(stack.db, "consent_events", { userId: user.id })).toBe(0);
   expect(await appSessionUser(stack, browser)).toBeUndefined();
 
   const refreshed = await tokenRequest(stack, { grant_type: "refresh_token", refresh_token: tokens.refresh_token! }, { clientId: "demo-web", secret: stack.secrets.DEMO_WEB_SECRET! });
@@ -262,7 +263,7 @@ test("a deleted account's refresh token is refused, its consents and history are
   const flow = await startAuthorization(again, stack, { clientId: "demo-web", redirectUri: CALLBACK, scope: "openid profile" });
   const form = await again.get(`${stack.appUrl}${flow.page.$("#sign-up a").attr("href")}`);
   await again.submit(form, "#registration-form", { email: user.email, name: "Ada Again", password: NEW_PASSWORD }, { stopAt: [CALLBACK] });
-  const reborn = await stack.db.user.findUnique({ where: { emailNormalized: normalizeEmail(user.email) } });
+  const reborn = await findRow(stack.db, "users", { emailNormalized: normalizeEmail(user.email) });
   expect(reborn).not.toBeNull();
   expect(reborn!.id).not.toBe(user.id);
   expect(reborn!.name).toBe("Ada Again");
@@ -326,7 +327,7 @@ test("/account names the audience and its applications, the permissions in words
   expect(visible.replace(/Permission: \S+/g, "")).not.toMatch(/\b(openid|offline_access)\b/);
 
   // Times: machine-readable, re-formatted by the browser; the server's text names its zone.
-  const consent = (await stack.db.consent.findFirst({ where: { userId: user.id, audienceId: "demo" } }))!;
+  const consent = (await findRow(stack.db, "consents", { userId: user.id, audienceId: "demo" }))!;
   const times = section.find("time[data-local]");
   expect(times.map((_, el) => page.$(el).attr("datetime")).get()).toEqual([consent.createdAt.toISOString(), consent.updatedAt.toISOString()]);
   expect(times.first().text()).toBe(formatDateTime(consent.createdAt, "en"));
@@ -355,7 +356,7 @@ test("revoking asks first: the button opens a confirmation page; a post without 
   expect(confirm.$("#revoke-cancel").attr("href")).toBe("/account");
   expect(confirm.$("#revoke-form").attr("method")).toBe("post");
   // Opening the page changed nothing.
-  expect(await stack.db.consent.count({ where: { userId: user.id } })).toBe(1);
+  expect(await countRows(stack.db, "consents", { userId: user.id })).toBe(1);
 
   // The old one-click form (audience and CSRF token, no confirmation) gets the confirmation page, nothing more.
   const csrf = confirm.$('#revoke-form input[name="_csrf"]').val() as string;
@@ -363,8 +364,8 @@ test("revoking asks first: the button opens a confirmation page; a post without 
   expect(direct.status).toBe(200);
   expect(path(direct)).toBe("/account/consents/revoke");
   expect(direct.text("h1")).toBe("Revoke access for Demo App?");
-  expect(await stack.db.consent.count({ where: { userId: user.id } })).toBe(1);
-  expect(await stack.db.consentEvent.count({ where: { userId: user.id, action: "REVOKE" } })).toBe(0);
+  expect(await countRows(stack.db, "consents", { userId: user.id })).toBe(1);
+  expect(await countRows(stack.db, "consent_events", { userId: user.id, action: "REVOKE" })).toBe(0);
   expect((await introspect(stack, tokens.access_token)).active).toBe(true);
 
   // Cancel goes back; the consent is still listed.
@@ -378,7 +379,7 @@ test("revoking asks first: the button opens a confirmation page; a post without 
   expect(done.text("#notice")).toBe("Access for Demo App was revoked. Its applications will ask again next time.");
   expect(done.$('section[data-audience="demo"]').length).toBe(0);
   expect(done.$("#no-consents").length).toBe(1);
-  expect(await stack.db.consent.count({ where: { userId: user.id } })).toBe(0);
+  expect(await countRows(stack.db, "consents", { userId: user.id })).toBe(0);
   expect((await introspect(stack, tokens.access_token)).active).toBe(false);
 
   // An unknown audience: a clear 404, not a page about nothing.
@@ -458,7 +459,7 @@ test("/account in German (Accept-Language: de): every word, dates in German", as
   const section = $('section[data-audience="demo"]');
   expect(section.find(".revoke-form button").text()).toBe("Zugriff widerrufen");
   expect(section.find('li[data-scope="openid"] .scope-id').text()).toBe("Berechtigung: openid");
-  const consent = (await stack.db.consent.findFirst({ where: { userId: user.id } }))!;
+  const consent = (await findRow(stack.db, "consents", { userId: user.id }))!;
   expect(section.find("time").first().text()).toBe(formatDateTime(consent.createdAt, "de"));
   expect(section.find("p.muted").text()).toMatch(/^Zuerst erlaubt .+, zuletzt geändert .+\.$/);
   // No English sentence left in the page's own words.

@@ -14,6 +14,7 @@ import { adminEnvironment, applyDevStackConfig, devStackSeedCommands, parsed, re
 import { invitationCodeHash, normalizeEmail } from "../../src/services/store";
 import { verifyPassword } from "../../src/services/passwords";
 import { Browser } from "../support/browser";
+import { countRows, deleteRows, findRow, insertRow } from "../support/db";
 
 jest.setTimeout(300_000);
 
@@ -105,7 +106,7 @@ async function runAndCheck(cmd: ReadmeCommand): Promise<void> {
     const out = ok(await run());
     const link = new RegExp(`${stack.appUrl.replace(/[.]/g, "\\.")}/invitation\\?code=([A-Za-z0-9_-]{43})`).exec(out);
     expect(link).not.toBeNull();
-    const invitation = await stack.db.invitation.findUnique({ where: { codeHash: invitationCodeHash(link![1]!) } });
+    const invitation = await findRow(stack.db, "invitations", { codeHash: invitationCodeHash(link![1]!) });
     expect(invitation).toMatchObject({ audienceId: p.option("audience"), email: p.option("email") ? normalizeEmail(p.option("email")!) : null, usedAt: null });
     if (p.option("expires-in") === "7d") expect(Math.abs(invitation!.expiresAt.getTime() - (Date.now() + 7 * 86400_000))).toBeLessThan(60_000);
     return;
@@ -114,15 +115,15 @@ async function runAndCheck(cmd: ReadmeCommand): Promise<void> {
   if (/\buser:create\b/.test(cmd.line)) {
     const email = p.option("email")!;
     const attributes = Object.fromEntries(p.options("attribute").map((a) => [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]));
-    const before = await stack.db.user.findUnique({ where: { emailNormalized: normalizeEmail(email) } });
+    const before = await findRow(stack.db, "users", { emailNormalized: normalizeEmail(email) });
     let planted: string | undefined;
     if (before && p.flag("reset-password")) {
       // An app session of this user (as a browser that signed in has one) must end.
       planted = randomBytes(12).toString("hex");
-      await stack.db.session.create({ data: { sid: planted, sess: { cookie: {}, userId: before.id }, expire: new Date(Date.now() + 3600_000) } });
+      await insertRow(stack.db, "session", { sid: planted, sess: { cookie: {}, userId: before.id }, expire: new Date(Date.now() + 3600_000) });
     }
     const out = ok(await run());
-    const user = await stack.db.user.findUnique({ where: { emailNormalized: normalizeEmail(email) } });
+    const user = await findRow(stack.db, "users", { emailNormalized: normalizeEmail(email) });
     expect(user).not.toBeNull();
     expect(user!.attributes).toMatchObject({ ...((before?.attributes as object) ?? {}), ...attributes });
     if (!before) {
@@ -136,7 +137,7 @@ async function runAndCheck(cmd: ReadmeCommand): Promise<void> {
       expect(out).toContain("ended 1 app session, revoked Hydra login sessions");
       if (p.flag("keep-tokens")) expect(out).toContain("tokens kept (--keep-tokens)");
       else expect(out).toContain("revoked Hydra login sessions and consent sessions (tokens)");
-      expect(await stack.db.session.findUnique({ where: { sid: planted! } })).toBeNull();
+      expect(await findRow(stack.db, "session", { sid: planted! })).toBeNull();
     } else {
       expect(out).toContain(`user ${email} exists (id ${user!.id})`);
       expect(user!.passwordHash).toBe(before.passwordHash);
@@ -146,10 +147,10 @@ async function runAndCheck(cmd: ReadmeCommand): Promise<void> {
 
   if (/\buser:reset-password\b/.test(cmd.line)) {
     const email = p.option("email")!;
-    const before = (await stack.db.user.findUnique({ where: { emailNormalized: normalizeEmail(email) } }))!;
+    const before = (await findRow(stack.db, "users", { emailNormalized: normalizeEmail(email) }))!;
     expect(before).not.toBeNull();
     const planted = randomBytes(12).toString("hex");
-    await stack.db.session.create({ data: { sid: planted, sess: { cookie: {}, userId: before.id }, expire: new Date(Date.now() + 3600_000) } });
+    await insertRow(stack.db, "session", { sid: planted, sess: { cookie: {}, userId: before.id }, expire: new Date(Date.now() + 3600_000) });
     await stack.mailpit!.deleteAll();
     const out = ok(await run());
     expect(out).toContain(`user ${before.email} (id ${before.id}): recovery mail sent to ${before.email}`);
@@ -160,16 +161,16 @@ async function runAndCheck(cmd: ReadmeCommand): Promise<void> {
     expect(link).toBeTruthy();
     const page = await new Browser().get(link!);
     expect(page.status).toBe(200);
-    const after = (await stack.db.user.findUnique({ where: { id: before.id } }))!;
+    const after = (await findRow(stack.db, "users", { id: before.id }))!;
     expect(after.passwordHash).toBe(before.passwordHash); // nothing changes until the link is used
-    const session = await stack.db.session.findUnique({ where: { sid: planted } });
+    const session = await findRow(stack.db, "session", { sid: planted });
     if (p.flag("revoke")) {
       expect(out).toContain("ended 1 app session, revoked Hydra login sessions and consent sessions (tokens)");
       expect(session).toBeNull();
     } else {
       expect(out).not.toContain("revoked");
       expect(session).not.toBeNull();
-      await stack.db.session.delete({ where: { sid: planted } });
+      await deleteRows(stack.db, "session", { sid: planted });
     }
     return;
   }
@@ -177,14 +178,14 @@ async function runAndCheck(cmd: ReadmeCommand): Promise<void> {
   if (/\buser:(disable|enable|delete)\b/.test(cmd.line)) {
     const action = /\buser:(disable|enable|delete)\b/.exec(cmd.line)![1]!;
     const email = p.option("email")!;
-    const before = await stack.db.user.findUnique({ where: { emailNormalized: normalizeEmail(email) } });
+    const before = await findRow(stack.db, "users", { emailNormalized: normalizeEmail(email) });
     expect(before).not.toBeNull(); // the README's earlier commands created the user
     // An app session of this user (as a browser that signed in has one): disable and delete end it.
     const planted = randomBytes(12).toString("hex");
-    await stack.db.session.create({ data: { sid: planted, sess: { cookie: {}, userId: before!.id }, expire: new Date(Date.now() + 3600_000) } });
+    await insertRow(stack.db, "session", { sid: planted, sess: { cookie: {}, userId: before!.id }, expire: new Date(Date.now() + 3600_000) });
     const out = ok(await run());
-    const after = await stack.db.user.findUnique({ where: { emailNormalized: normalizeEmail(email) } });
-    const session = await stack.db.session.findUnique({ where: { sid: planted } });
+    const after = await findRow(stack.db, "users", { emailNormalized: normalizeEmail(email) });
+    const session = await findRow(stack.db, "session", { sid: planted });
     if (action === "disable") {
       expect(out).toContain(`user ${before!.email} (id ${before!.id}): disabled`);
       expect(out).toContain("ended 1 app session, revoked Hydra login sessions and consent sessions (tokens)");
@@ -194,12 +195,12 @@ async function runAndCheck(cmd: ReadmeCommand): Promise<void> {
       expect(out).toContain(before!.disabledAt ? `user ${before!.email} (id ${before!.id}): enabled` : "was not disabled; nothing changed");
       expect(after!.disabledAt).toBeNull();
       expect(after!.passwordHash).toBe(before!.passwordHash);
-      await stack.db.session.deleteMany({ where: { sid: planted } });
+      await deleteRows(stack.db, "session", { sid: planted });
     } else {
       expect(out).toMatch(new RegExp(`user ${before!.email.replace(/[.]/g, "\\.")} \\(id ${before!.id}\\): deleted; deleted \\d+ consents? and \\d+ consent-history entr(y|ies); revoked Hydra consent sessions \\(tokens\\) and login sessions; ended 1 app session`));
       expect(after).toBeNull();
-      expect(await stack.db.consent.count({ where: { userId: before!.id } })).toBe(0);
-      expect(await stack.db.consentEvent.count({ where: { userId: before!.id } })).toBe(0);
+      expect(await countRows(stack.db, "consents", { userId: before!.id })).toBe(0);
+      expect(await countRows(stack.db, "consent_events", { userId: before!.id })).toBe(0);
       expect(session).toBeNull();
     }
     return;
@@ -272,5 +273,5 @@ test("the demo's invitation-only audience: the link's Continue starts a sign-in 
   // What that redirect URI shows in the demo stack (the app's home page), reached on this stack's app.
   const home = await browser.get(`${stack.appUrl}${new URL(redirectUri).pathname}${new URL(done.url).search}`);
   expect(home.status).toBe(200);
-  expect((await stack.db.user.findUnique({ where: { emailNormalized: email } }))?.emailVerified).toBe(true);
+  expect((await findRow(stack.db, "users", { emailNormalized: email }))?.emailVerified).toBe(true);
 });

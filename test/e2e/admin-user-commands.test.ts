@@ -7,6 +7,7 @@ import { startStack, type Stack } from "../support/stack";
 import { runCommand } from "../support/fixtures";
 import { adminEnvironment } from "../support/readme-commands";
 import { Browser } from "../support/browser";
+import { countRows, findRow } from "../support/db";
 
 jest.setTimeout(300_000);
 
@@ -36,7 +37,7 @@ test("user:create refuses malformed --attribute options with a clear message and
     expect(r.stderr).toMatch(/^user:create: /);
     expect(r.stderr).toContain(message);
   }
-  expect(await stack.db.user.findUnique({ where: { emailNormalized: email } })).toBeNull();
+  expect(await findRow(stack.db, "users", { emailNormalized: email })).toBeNull();
 });
 
 test("a disabled user cannot sign in (their sessions ended) and can again once enabled; unknown addresses are refused", async () => {
@@ -45,7 +46,7 @@ test("a disabled user cannot sign in (their sessions ended) and can again once e
   const password = "a long passphrase for disabling";
   const created = await runCommand("npm", ["run", "--silent", "user:create", "--", "--email", email, "--password", password], env);
   expect(created.code).toBe(0);
-  const user = (await stack.db.user.findUnique({ where: { emailNormalized: email } }))!;
+  const user = (await findRow(stack.db, "users", { emailNormalized: email }))!;
 
   /** Opens /account (the app's own client) and signs in on the form, "remember me" ticked. */
   const signIn = async (browser: Browser) => browser.submit(await browser.get(`${stack.appUrl}/account`), "#login-form", { email, password, remember: "on" });
@@ -80,7 +81,7 @@ test("a disabled user cannot sign in (their sessions ended) and can again once e
   const noHydra = await runCommand("npm", ["run", "--silent", "user:disable", "--", "--email", email], environmentFor(["DATABASE_URL"]));
   expect(noHydra.code).toBe(1);
   expect(noHydra.stderr).toContain("set HYDRA_ADMIN_URL");
-  expect((await stack.db.user.findUnique({ where: { id: user.id } }))!.disabledAt).toBeNull();
+  expect((await findRow(stack.db, "users", { id: user.id }))!.disabledAt).toBeNull();
 });
 
 test("user:reset-password with the SMTP server down: the mail is queued, said plainly, and the running app sends it later; unknown and disabled users are refused", async () => {
@@ -97,7 +98,7 @@ test("user:reset-password with the SMTP server down: the mail is queued, said pl
   expect(down.code).toBe(0);
   expect(down.stdout).toContain(`recovery mail queued for ${email} but NOT sent yet: the SMTP server at smtp://127.0.0.1:${closedPort}`);
   expect(down.stdout).toContain("it stays in the outbox and the running app sends it");
-  const row = await stack.db.outboxMail.findFirst({ where: { to: email, template: "recovery" } });
+  const row = await findRow(stack.db, "outbox", { to: email, template: "recovery" });
   expect(row).toMatchObject({ sentAt: null, attempts: 1 });
   expect(row!.lastError).toBeTruthy();
   // The running app (whose SMTP server is up) retries it after its back-off.
@@ -112,5 +113,5 @@ test("user:reset-password with the SMTP server down: the mail is queued, said pl
   const disabled = await runCommand("npm", ["run", "--silent", "user:reset-password", "--", "--email", email], environmentFor(names));
   expect(disabled.code).toBe(1);
   expect(disabled.stderr).toContain("is disabled");
-  expect(await stack.db.outboxMail.count({ where: { to: email } })).toBe(1);
+  expect(await countRows(stack.db, "outbox", { to: email })).toBe(1);
 });

@@ -4,6 +4,7 @@ import { Browser, type Page } from "../support/browser";
 import { startStack, type Stack } from "../support/stack";
 import { CALLBACK, createUser } from "../support/fixtures";
 import { callbackParams, exchangeCode, introspect, jwtPayload, startAuthorization, tokenRequest, userinfo, type AuthParams } from "../support/oauth";
+import { countRows, deleteRows, findRows } from "../support/db";
 
 jest.setTimeout(120_000);
 
@@ -86,7 +87,7 @@ async function tokensFor(p: AuthParams, code: string) {
   });
 }
 
-const storedConsent = (audienceId: string) => stack.db.consent.findMany({ where: { userId: user.id, audienceId } });
+const storedConsent = (audienceId: string) => findRows(stack.db, "consents", { userId: user.id, audienceId });
 
 test("1. shared consent: one consent through web covers mobile; both access tokens carry the audience's token-audience", async () => {
   const browser = new Browser();
@@ -132,7 +133,7 @@ test("2. scope merging: only new scopes are shown as new; the stored consent kee
   expect(rows).toHaveLength(1);
   expect(rows[0]!.scopes.sort()).toEqual(["email", "openid", "profile"]);
 
-  const history = await stack.db.consentEvent.findMany({ where: { userId: user.id, audienceId: "shop" }, orderBy: { id: "asc" } });
+  const history = await findRows(stack.db, "consent_events", { userId: user.id, audienceId: "shop" }, "id");
   expect(history.map((h) => [h.action, h.clientId, h.scopesAdded])).toEqual([
     ["GRANT", "shop-web", ["openid", "profile"]],
     ["MERGE", "shop-mobile", ["email"]],
@@ -145,7 +146,7 @@ test("denial leaves the stored consent unchanged", async () => {
   const denied = await authorize(browser, params("shop-mobile", "openid profile email"), { approve: false });
   expect(denied.params.get("error")).toBe("access_denied");
   expect((await storedConsent("shop"))[0]!.scopes.sort()).toEqual(["openid", "profile"]);
-  expect(await stack.db.consentEvent.count({ where: { userId: user.id } })).toBe(1);
+  expect(await countRows(stack.db, "consent_events", { userId: user.id })).toBe(1);
 });
 
 test("3. audience isolation: consent in one audience does not cover another; another audience's scope is refused with invalid_scope", async () => {
@@ -256,7 +257,7 @@ test("6. revoking from /account deactivates the audience's tokens and the next a
   const refresh = await tokenRequest(stack, { grant_type: "refresh_token", refresh_token: webTokens.refresh_token! }, { clientId: "shop-web", secret: stack.secrets.SHOP_WEB_SECRET! });
   expect(refresh.status).toBeGreaterThanOrEqual(400);
   expect(await storedConsent("shop")).toHaveLength(0);
-  const history = await stack.db.consentEvent.findMany({ where: { userId: user.id, audienceId: "shop", action: "REVOKE" } });
+  const history = await findRows(stack.db, "consent_events", { userId: user.id, audienceId: "shop", action: "REVOKE" });
   expect(history).toHaveLength(1);
   expect(history[0]!.scopesRemoved.sort()).toEqual(["offline_access", "openid", "profile"]);
 
@@ -362,7 +363,7 @@ test("the app's store, not Hydra's per-client memory, decides: a consent gone fr
   const browser = new Browser();
   await authorize(browser, params("shop-web", "openid profile"));
   // Hydra still remembers the consent for shop-web (it would say skip); the store no longer has it.
-  await stack.db.consent.deleteMany({ where: { userId: user.id, audienceId: "shop" } });
+  await deleteRows(stack.db, "consents", { userId: user.id, audienceId: "shop" });
   const again = await authorize(browser, params("shop-web", "openid profile"));
   expect(again.consentShown).toBe(true);
 });
@@ -385,7 +386,7 @@ test("a client that belongs to no audience is refused at consent with a clear pa
   // Hydra's request was rejected: the page's link returns the error to the client.
   const back = await browser.get(page.$("a").attr("href")!, { stopAt: [CALLBACK] });
   expect(callbackParams(back, CALLBACK, start.state).get("error")).toBe("invalid_client");
-  expect(await stack.db.consent.count({ where: { userId: user.id } })).toBe(0);
+  expect(await countRows(stack.db, "consents", { userId: user.id })).toBe(0);
 });
 
 test("concurrency: 50 simultaneous approvals with different scopes store their union in one consent row", async () => {
@@ -408,6 +409,6 @@ test("concurrency: 50 simultaneous approvals with different scopes store their u
   const rows = await storedConsent("bulk");
   expect(rows).toHaveLength(1);
   expect(rows[0]!.scopes.sort()).toEqual(["openid", ...BULK_SCOPES].sort());
-  const added = (await stack.db.consentEvent.findMany({ where: { userId: user.id, audienceId: "bulk" } })).flatMap((e) => e.scopesAdded);
+  const added = (await findRows(stack.db, "consent_events", { userId: user.id, audienceId: "bulk" })).flatMap((e) => e.scopesAdded);
   expect(added.sort()).toEqual(["openid", ...BULK_SCOPES].sort());
 });

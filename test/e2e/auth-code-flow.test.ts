@@ -4,6 +4,7 @@ import { Browser } from "../support/browser";
 import { startStack, type Stack } from "../support/stack";
 import { CALLBACK, appSessionUser, createUser, demoConfig, type TestUser } from "../support/fixtures";
 import { callbackParams, exchangeCode, introspect, jwtPayload, startAuthorization } from "../support/oauth";
+import { deleteRows } from "../support/db";
 
 jest.setTimeout(60_000);
 
@@ -101,7 +102,7 @@ test("with remember-me, a second flow skips the login form", async () => {
   // A browser whose app session is gone (expired) but whose Hydra login is remembered completes the
   // flow, but gets no app session from it: a login challenge alone proves nothing about the browser
   // (/account signs in through its own OAuth flow).
-  await stack.db.session.deleteMany({});
+  await deleteRows(stack.db, "session");
   expect(await appSessionUser(stack, browser)).toBeUndefined();
   const third = await startAuthorization(browser, stack, web());
   expect(third.page.url.startsWith(CALLBACK)).toBe(true);

@@ -3,6 +3,7 @@ import { Browser } from "../support/browser";
 import { startStack, type Stack } from "../support/stack";
 import { CALLBACK, createUser, demoConfig, type TestUser } from "../support/fixtures";
 import { startAuthorization } from "../support/oauth";
+import { countRows } from "../support/db";
 
 jest.setTimeout(60_000);
 
@@ -45,7 +46,7 @@ describe("challenges", () => {
   });
 
   test("a login link Hydra does not know leaves no session behind in a new browser (no row, no cookie)", async () => {
-    const sessions = async () => Number((await stack.db.$queryRawUnsafe<{ n: bigint }[]>("SELECT count(*) AS n FROM session"))[0]!.n);
+    const sessions = () => countRows(stack.db, "session");
     const before = await sessions();
     for (let i = 0; i < 3; i++) {
       const res = await get(`/login?login_challenge=unknown-${i}-${Date.now()}`);
@@ -127,10 +128,10 @@ describe("forms", () => {
     // And with a challenge Hydra does not know: the token's refusal is the answer.
     const unknown = await browser.submit(consent, "#consent-form", { _csrf: "forged", consent_challenge: "garbage" }, { button: ["decision", "allow"], stopAt: [CALLBACK] });
     expect(unknown.status).toBe(403);
-    expect(await stack.db.consent.count({ where: { userId: user.id } })).toBe(0);
+    expect(await countRows(stack.db, "consents", { userId: user.id })).toBe(0);
     const done = await browser.submit(consent, "#consent-form", {}, { button: ["decision", "allow"], stopAt: [CALLBACK] });
     expect(done.url.startsWith(CALLBACK)).toBe(true);
-    expect(await stack.db.consent.count({ where: { userId: user.id } })).toBe(1);
+    expect(await countRows(stack.db, "consents", { userId: user.id })).toBe(1);
   });
 
   test("a sign-in POST with a wrong CSRF token and an unknown challenge is refused for its token (403)", async () => {

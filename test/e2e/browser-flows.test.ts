@@ -32,6 +32,7 @@ import {
   type Page,
   type ViewportName,
 } from "../support/chromium";
+import { countRows } from "../support/db";
 
 jest.setTimeout(120_000);
 
@@ -83,7 +84,7 @@ beforeAll(async () => {
     }),
     launchChromium(),
   ]);
-  store = createStore({ db: stack.db });
+  store = createStore({ pool: stack.db });
 });
 afterAll(async () => {
   await browser?.close();
@@ -345,7 +346,7 @@ describe.each(PROFILES)("in Chromium: $name", (profile) => {
     const params = await callback(page, state);
     expect(params.get("error")).toBe("access_denied");
     expect(params.get("code")).toBeNull();
-    expect(await stack.db.consent.count({ where: { userId: someone.id } })).toBe(0);
+    expect(await countRows(stack.db, "consents", { userId: someone.id })).toBe(0);
   });
 
   flow("recovery: forgot password → the sent page → the link from the mail → the reset page → new password → the flow continues, signed in", async ({ page, check }) => {
@@ -402,7 +403,7 @@ describe.each(PROFILES)("in Chromium: $name", (profile) => {
     expect(await page.locator('section.consent[data-audience="demo"]').count()).toBe(0);
     expect(await page.locator("#notice").count()).toBe(1);
     await checkA11y(page, "account after revoking");
-    expect(await stack.db.consent.count({ where: { userId: grace.id } })).toBe(0);
+    expect(await countRows(stack.db, "consents", { userId: grace.id })).toBe(0);
 
     await page.locator('#sign-out-form button[type="submit"]').click();
     await page.waitForURL(atPath("/signed-out"));

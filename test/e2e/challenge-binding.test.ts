@@ -6,6 +6,7 @@ import { Browser, type Page } from "../support/browser";
 import { startStack, type Stack } from "../support/stack";
 import { CALLBACK, appSessionUser, createUser, demoConfig, type TestUser } from "../support/fixtures";
 import { authorizationUrl, callbackParams, startAuthorization } from "../support/oauth";
+import { countRows, deleteRows, findRow, findRows, getRow, updateRows } from "../support/db";
 
 jest.setTimeout(90_000);
 
@@ -43,7 +44,7 @@ async function linkTo(browser: Browser, path: "/login" | "/consent", scope = "op
 test("/account signs in through its own OAuth flow at Hydra; a remembered browser gets there without a password", async () => {
   const user = await createUser(stack.db);
   const browser = await rememberedBrowser(user);
-  await stack.db.session.deleteMany({}); // the app session is gone (expired); Hydra still remembers the browser
+  await deleteRows(stack.db, "session"); // the app session is gone (expired); Hydra still remembers the browser
 
   const account = await browser.get(`${stack.appUrl}/account`);
   const paths = account.chain.map((u) => new URL(u));
@@ -65,7 +66,7 @@ test("/account signs in through its own OAuth flow at Hydra; a remembered browse
   expect(account.text("main")).toContain(user.email);
   expect(await appSessionUser(stack, browser)).toBe(user.id);
   // Nothing was stored as a consent for the account client.
-  expect(await stack.db.consent.count({ where: { userId: user.id } })).toBe(1);
+  expect(await countRows(stack.db, "consents", { userId: user.id })).toBe(1);
 });
 
 test("/account with no Hydra session shows the sign-in form; prompt=login asks a remembered browser for the password", async () => {
@@ -102,7 +103,7 @@ test("a stolen login_challenge opened in another browser gives no app session an
 test("a stolen consent_challenge is refused in another browser (403), nothing is stored, and the owner can still finish", async () => {
   const victim = await createUser(stack.db);
   const victimBrowser = await rememberedBrowser(victim);
-  const before = await stack.db.consent.findMany({ where: { userId: victim.id } });
+  const before = await findRows(stack.db, "consents", { userId: victim.id });
   const stolen = await linkTo(victimBrowser, "/consent", "openid profile email"); // email is new: the page would ask
 
   // A browser with no session at all.
@@ -121,14 +122,14 @@ test("a stolen consent_challenge is refused in another browser (403), nothing is
     const res = await attacker.fetch(`${stack.appUrl}/consent`, { method: "POST", body: new URLSearchParams({ _csrf: csrf, consent_challenge: challenge, decision }) });
     expect(res.status).toBe(403);
   }
-  expect(await stack.db.consent.findMany({ where: { userId: victim.id } })).toEqual(before);
+  expect(await findRows(stack.db, "consents", { userId: victim.id })).toEqual(before);
 
   // The victim's own browser completes the same request.
   const page = await victimBrowser.get(stolen);
   expect(page.$("#consent-form").length).toBe(1);
   const done = await victimBrowser.submit(page, "#consent-form", {}, { button: ["decision", "allow"], stopAt: [CALLBACK] });
   expect(new URL(done.url).searchParams.get("code")).toBeTruthy();
-  expect((await stack.db.consent.findFirst({ where: { userId: victim.id } }))!.scopes).toContain("email");
+  expect((await findRow(stack.db, "consents", { userId: victim.id }))!.scopes).toContain("email");
 });
 
 test("consent is refused (403) when this browser is signed in to the app as another user than the request's subject", async () => {
@@ -140,8 +141,8 @@ test("consent is refused (403) when this browser is signed in to the app as anot
   // The app session now says someone else (e.g. another account signed in to /account meanwhile).
   const other = await createUser(stack.db);
   const sid = decodeURIComponent((await browser.jar.getCookies(stack.appUrl)).find((c) => c.key === stack.env.SESSION_COOKIE_NAME)!.value).replace(/^s:/, "").replace(/\.[^.]*$/, "");
-  const row = await stack.db.session.findUniqueOrThrow({ where: { sid } });
-  await stack.db.session.update({ where: { sid }, data: { sess: { ...(row.sess as object), userId: other.id } } });
+  const row = await getRow(stack.db, "session", { sid });
+  await updateRows(stack.db, "session", { sid }, { sess: { ...(row.sess as object), userId: other.id } });
 
   const res = await browser.fetch(`${stack.appUrl}/consent`, { method: "POST", body: new URLSearchParams({ _csrf: csrf, consent_challenge: new URL(consentUrl).searchParams.get("consent_challenge")!, decision: "allow" }) });
   expect(res.status).toBe(403);
@@ -156,7 +157,7 @@ test("consent is refused (403) when this browser is signed in to the app as anot
   });
   expect(withTicket.status).toBe(403);
   expect(await withTicket.text()).toContain("another account");
-  expect((await stack.db.consent.findFirst({ where: { userId: ada.id } }))!.scopes).not.toContain("email");
+  expect((await findRow(stack.db, "consents", { userId: ada.id }))!.scopes).not.toContain("email");
 });
 
 test("an approval with a wrong CSRF token is refused (403) and writes nothing; the page's own form then goes through", async () => {
@@ -171,10 +172,10 @@ test("an approval with a wrong CSRF token is refused (403) and writes nothing; t
     const res = await browser.fetch(`${stack.appUrl}/consent`, { method: "POST", body: new URLSearchParams({ _csrf: token, consent_challenge: challenge, consent_ticket: ticket, decision: "allow" }) });
     expect(res.status).toBe(403);
   }
-  expect((await stack.db.consent.findFirst({ where: { userId: ada.id } }))!.scopes).not.toContain("email");
+  expect((await findRow(stack.db, "consents", { userId: ada.id }))!.scopes).not.toContain("email");
   const done = await browser.submit(page, "#consent-form", {}, { button: ["decision", "allow"], stopAt: [CALLBACK] });
   expect(new URL(done.url).searchParams.get("code")).toBeTruthy();
-  expect((await stack.db.consent.findFirst({ where: { userId: ada.id } }))!.scopes).toContain("email");
+  expect((await findRow(stack.db, "consents", { userId: ada.id }))!.scopes).toContain("email");
 });
 
 test("the callback refuses an answer that this browser did not ask for (state)", async () => {

@@ -8,6 +8,7 @@ import { CALLBACK, createUser } from "../support/fixtures";
 import { startAuthorization } from "../support/oauth";
 import { applyConfig } from "../../src/admin/apply-config";
 import { parseAppConfig, type ConfigFile } from "../../src/config/audiences";
+import { inTransaction } from "../../src/services/db";
 
 jest.setTimeout(90_000);
 
@@ -56,7 +57,7 @@ async function reloadDelay(change: () => Promise<unknown>, limitMs = 5000): Prom
 }
 
 async function seed(file: ConfigFile) {
-  await applyConfig(parseAppConfig(file), { db: stack.db, hydra: stack.hydra, secrets: { ...stack.secrets, APP_BASE_URL: stack.appUrl } });
+  await applyConfig(parseAppConfig(file), { store: stack.store, hydra: stack.hydra, secrets: { ...stack.secrets, APP_BASE_URL: stack.appUrl } });
 }
 
 test("a seed run reaches the running app within a second: a changed description, then a new client", async () => {
@@ -74,19 +75,20 @@ test("a seed run reaches the running app within a second: a changed description,
 test("a change made by hand in SQL reaches it too (the triggers announce every write)", async () => {
   const user = await createUser(stack.db);
   const text = `By hand ${randomBytes(3).toString("hex")}`;
-  expect(await reloadDelay(() => stack.db.$executeRaw`UPDATE scopes SET description = ${text} WHERE name = 'orders.read'`)).toBeLessThan(1000);
+  expect(await reloadDelay(() => stack.db.query("UPDATE scopes SET description = $1 WHERE name = 'orders.read'", [text]))).toBeLessThan(1000);
   expect(await consentDescription(new Browser(), user)).toBe(text);
 });
 
 test("a lost LISTEN connection is re-opened and catches up with what it missed", async () => {
   const user = await createUser(stack.db);
-  const killed = await stack.db.$queryRaw<{ n: number }[]>`
-    SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
-    WHERE datname = current_database() AND query ILIKE 'LISTEN app_config%' AND pid <> pg_backend_pid()`;
+  const { rows: killed } = await stack.db.query<{ n: number }>(
+    `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+     WHERE datname = current_database() AND query ILIKE 'LISTEN app_config%' AND pid <> pg_backend_pid()`,
+  );
   expect(killed[0]!.n).toBeGreaterThanOrEqual(1);
   const text = `While away ${randomBytes(3).toString("hex")}`;
   // Reconnecting takes about a second; then the reload picks up the change it missed.
-  await reloadDelay(() => stack.db.$executeRaw`UPDATE scopes SET description = ${text} WHERE name = 'orders.read'`, 10_000);
+  await reloadDelay(() => stack.db.query("UPDATE scopes SET description = $1 WHERE name = 'orders.read'", [text]), 10_000);
   expect(await consentDescription(new Browser(), user)).toBe(text);
 });
 
@@ -95,19 +97,16 @@ test("the consent step reads no configuration from the database (it completes wh
   const browser = new Browser();
   await consentDescription(browser, user); // warm: signed in
   // Another transaction holds every configuration table exclusively: a step that read one would wait.
-  const outcome = await stack.db.$transaction(
-    async (tx) => {
-      await tx.$executeRaw`LOCK TABLE audiences, clients, scopes, claims IN ACCESS EXCLUSIVE MODE`;
-      // The 8 s limit is cleared once the step is done: a pending timer would keep the process (a Jest worker) alive after the tests.
-      let limit: NodeJS.Timeout | undefined;
-      const blocked = new Promise<string>((r) => (limit = setTimeout(() => r("blocked"), 8000)));
-      try {
-        return await Promise.race([consentDescription(browser, user), blocked]);
-      } finally {
-        clearTimeout(limit);
-      }
-    },
-    { timeout: 20_000 },
-  );
+  const outcome = await inTransaction(stack.db, async (tx) => {
+    await tx.query("LOCK TABLE audiences, clients, scopes, claims IN ACCESS EXCLUSIVE MODE");
+    // The 8 s limit is cleared once the step is done: a pending timer would keep the process (a Jest worker) alive after the tests.
+    let limit: NodeJS.Timeout | undefined;
+    const blocked = new Promise<string>((r) => (limit = setTimeout(() => r("blocked"), 8000)));
+    try {
+      return await Promise.race([consentDescription(browser, user), blocked]);
+    } finally {
+      clearTimeout(limit);
+    }
+  });
   expect(outcome).not.toBe("blocked");
 });

@@ -7,6 +7,7 @@ import { Browser } from "../support/browser";
 import { startStack, type Stack } from "../support/stack";
 import { CALLBACK, appSessionUser, createUser, demoConfig, runCommand, type TestUser } from "../support/fixtures";
 import { callbackParams, exchangeCode, introspect, startAuthorization, tokenRequest, type TokenResponse } from "../support/oauth";
+import { countSessionsOf, getRow } from "../support/db";
 
 jest.setTimeout(120_000);
 
@@ -77,8 +78,7 @@ test("reset: the browser is asked to sign in, its app session is gone, refresh a
 
   expect(await appSessionUser(stack, browser)).toBeUndefined();
   expect(await appSessionUser(stack, second.browser)).toBeUndefined();
-  const [{ n }] = await stack.db.$queryRaw<[{ n: number }]>`SELECT count(*)::int AS n FROM session WHERE sess->>'userId' = ${user.id}`;
-  expect(n).toBe(0);
+  expect(await countSessionsOf(stack.db, user.id)).toBe(0);
   expect(await askedToSignIn(browser)).toBe(true);
   expect(await askedToSignIn(second.browser)).toBe(true);
 
@@ -115,7 +115,7 @@ test("reset with --keep-tokens: the refresh token still works, but the browser i
 
 test("reset without HYDRA_ADMIN_URL, or with Hydra unreachable, is refused naming it and changes nothing", async () => {
   const { browser, tokens } = await signInRemembered();
-  const before = (await stack.db.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash;
+  const before = (await getRow(stack.db, "users", { id: user.id })).passwordHash;
 
   const missing = await resetPassword("a brand new passphrase 44", [], { HYDRA_ADMIN_URL: "" });
   expect(missing.code).not.toBe(0);
@@ -126,7 +126,7 @@ test("reset without HYDRA_ADMIN_URL, or with Hydra unreachable, is refused namin
   expect(unreachable.code).not.toBe(0);
   expect(unreachable.stderr).toContain("http://127.0.0.1:9 (HYDRA_ADMIN_URL) is not reachable");
 
-  expect((await stack.db.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash).toBe(before);
+  expect((await getRow(stack.db, "users", { id: user.id })).passwordHash).toBe(before);
   expect(await appSessionUser(stack, browser)).toBe(user.id);
   expect((await refresh(tokens.refresh_token!)).status).toBe(200);
 });

@@ -9,6 +9,7 @@ import { startAuthorization } from "../support/oauth";
 import { startHttpFaultProxy, type HttpFaultProxy } from "../support/http-fault-proxy";
 import { startServer, type RunningServer } from "../../src/server";
 import { createLogger } from "../../src/logger";
+import { countRows } from "../support/db";
 
 jest.setTimeout(90_000);
 
@@ -137,7 +138,7 @@ describe("sign-up when Hydra fails after the account was written", () => {
     await proxy?.close();
   });
 
-  const invitedFor = async (email: string) => (await createStore({ db: stack.db }).createInvitation("demo", email, new Date(Date.now() + 3_600_000))).code;
+  const invitedFor = async (email: string) => (await createStore({ pool: stack.db }).createInvitation("demo", email, new Date(Date.now() + 3_600_000))).code;
 
   test("a retry with the same email and password in the same flow continues; another password does not", async () => {
     const browser = new Browser();
@@ -150,7 +151,7 @@ describe("sign-up when Hydra fails after the account was written", () => {
     proxy.failNext(/\/login\/accept/);
     const failed = await browser.submit(form, "#registration-form", fields);
     expect(failed.status).toBe(503);
-    expect(await stack.db.user.count({ where: { emailNormalized: email } })).toBe(1);
+    expect(await countRows(stack.db, "users", { emailNormalized: email })).toBe(1);
 
     // Another password is not a retry: it answers like any sign-up with a taken address (check your inbox).
     const wrong = await browser.submit(form, "#registration-form", { ...fields, invitation: "", password: "another-long-passphrase-77" });
@@ -161,7 +162,7 @@ describe("sign-up when Hydra fails after the account was written", () => {
     const retried = await browser.submit(again, "#registration-form", fields);
     expect(new URL(retried.url).pathname).toBe("/consent");
     expect(retried.$("#consent-form").length).toBe(1);
-    expect(await stack.db.user.count({ where: { emailNormalized: email } })).toBe(1);
+    expect(await countRows(stack.db, "users", { emailNormalized: email })).toBe(1);
   });
 
   test("another browser cannot take over the account with the same email and password", async () => {

@@ -9,9 +9,10 @@ import { startStack, type Stack } from "../support/stack";
 import type { Mailpit } from "../support/mailpit";
 import { demoConfig } from "../support/fixtures";
 import { createMailer, enqueueMail } from "../../src/services/mail";
-import { createDb, createPool } from "../../src/services/db";
+import { createPool } from "../../src/services/db";
 import { createDatabase, databaseUrl, dropDatabase, uniqueName } from "../support/pg";
 import { createLogger } from "../../src/logger";
+import { countRows, getRow, insertRow } from "../support/db";
 
 jest.setTimeout(60_000);
 
@@ -127,33 +128,27 @@ test("the server's sender polls on the plain pg pool: it sends due mail, marks i
   // A database of its own: no running app's sender competes for the rows.
   const dbName = uniqueName("outbox");
   await createDatabase(dbName, process.env.TEST_APP_DB_TEMPLATE);
-  const db = createDb(databaseUrl(dbName), { max: 2 });
   const pool = createPool(databaseUrl(dbName), { max: 2 });
   const mailer = createMailer({ pool, smtpUrl: mailpit.smtpUrl, from: stack.env.MAIL_FROM, timeoutMs: 5000, logger: createLogger("silent"), pollMs: 3_600_000 });
   try {
     const to = address("outbox");
     const old = address("old");
     const recent = address("recent");
-    await db.outboxMail.createMany({
-      data: [
-        { to: old, template: "account-exists", data: {}, sentAt: new Date(Date.now() - 8 * 86_400_000) },
-        { to: recent, template: "account-exists", data: {}, sentAt: new Date(Date.now() - 6 * 86_400_000) },
-      ],
-    });
+    await insertRow(pool, "outbox", { to: old, template: "account-exists", data: {}, sentAt: new Date(Date.now() - 8 * 86_400_000) });
+    await insertRow(pool, "outbox", { to: recent, template: "account-exists", data: {}, sentAt: new Date(Date.now() - 6 * 86_400_000) });
     await enqueueMail(pool, { to, userId: null, template: "account-exists", data: { email: to, name: null, recoveryLink: "http://127.0.0.1/recovery" } });
     // The first round sends; the next one finds nothing due and removes what was sent over a week ago.
     expect(await mailer.flush()).toBe(1);
-    const row = await db.outboxMail.findFirstOrThrow({ where: { to } });
+    const row = await getRow(pool, "outbox", { to });
     expect(row.sentAt).toBeInstanceOf(Date);
     expect(row.attempts).toBe(1);
     expect((await mailpit.waitForMessage({ to, timeoutMs: 10_000 })).text).toContain("http://127.0.0.1/recovery");
     expect(await mailer.flush()).toBe(0);
-    expect(await db.outboxMail.count({ where: { to: old } })).toBe(0);
-    expect(await db.outboxMail.count({ where: { to: recent } })).toBe(1);
+    expect(await countRows(pool, "outbox", { to: old })).toBe(0);
+    expect(await countRows(pool, "outbox", { to: recent })).toBe(1);
   } finally {
     await mailer.close();
     await pool.end();
-    await db.$disconnect();
     await dropDatabase(dbName);
   }
 });

@@ -5,6 +5,7 @@ import { Browser } from "../support/browser";
 import { startStack, type Stack } from "../support/stack";
 import { CALLBACK, createUser, demoConfig } from "../support/fixtures";
 import { startAuthorization } from "../support/oauth";
+import { findRow } from "../support/db";
 
 jest.setTimeout(90_000);
 
@@ -128,6 +129,6 @@ test("a sign-in or consent form's post asks Hydra to describe the request only w
   const done2 = await other.submit(consent2, "#consent-form", { consent_ticket: `${widened}.${cMac}` }, { button: ["decision", "allow"], stopAt: [CALLBACK] });
   expect(new URL(done2.url).searchParams.get("code")).toBeTruthy();
   expect(consentGets(await scrape()) - consentGets(beforeChanged)).toBe(1);
-  const stored = await stack.db.consent.findFirst({ where: { userId: user.id, audienceId: "demo" } });
+  const stored = await findRow(stack.db, "consents", { userId: user.id, audienceId: "demo" });
   expect(stored?.scopes).toEqual(["openid"]);
 });

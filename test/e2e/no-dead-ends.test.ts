@@ -4,6 +4,7 @@ import { Browser } from "../support/browser";
 import { startStack, type Stack } from "../support/stack";
 import { CALLBACK, createUser, demoConfig } from "../support/fixtures";
 import { authorizationUrl, callbackParams, exchangeCode, startAuthorization } from "../support/oauth";
+import { countRows, insertRow } from "../support/db";
 
 jest.setTimeout(90_000);
 
@@ -89,10 +90,11 @@ test("the sign-in page says how long 'stay signed in' lasts; after a failed sign
 test("answered challenges are pruned after a day (now and then, not on every step); younger ones stay", async () => {
   const { createStore } = await import("../../src/services/store");
   const old = new Date(Date.now() - 25 * 60 * 60 * 1000);
-  await stack.db.handledChallenge.createMany({ data: [{ hash: `old-${Date.now()}`, kind: "login", handledAt: old }, { hash: `new-${Date.now()}`, kind: "login" }] });
-  expect(await createStore({ db: stack.db }).pruneHandledChallenges()).toBeGreaterThanOrEqual(1);
-  expect(await stack.db.handledChallenge.count({ where: { handledAt: { lt: new Date(Date.now() - 24 * 60 * 60 * 1000) } } })).toBe(0);
-  expect(await stack.db.handledChallenge.count({ where: { hash: { startsWith: "new-" } } })).toBe(1);
+  await insertRow(stack.db, "handled_challenges", { hash: `old-${Date.now()}`, kind: "login", handledAt: old });
+  await insertRow(stack.db, "handled_challenges", { hash: `new-${Date.now()}`, kind: "login" });
+  expect(await createStore({ pool: stack.db }).pruneHandledChallenges()).toBeGreaterThanOrEqual(1);
+  expect(await countRows(stack.db, "handled_challenges", { handledAt: { lt: new Date(Date.now() - 24 * 60 * 60 * 1000) } })).toBe(0);
+  expect(await countRows(stack.db, "handled_challenges", { hash: { startsWith: "new-" } })).toBe(1);
 });
 
 test("Back to a sign-in step Hydra skipped (remembered), and to a consent step answered without a page: the same explanation and 'Start again'", async () => {

@@ -14,6 +14,7 @@ import { OUTBOX_MAX_ATTEMPTS } from "../../src/decisions/outbox";
 import { createLogger } from "../../src/logger";
 import { freePort } from "../support/ports";
 import { createDatabase, databaseUrl, dropDatabase, uniqueName } from "../support/pg";
+import { countRows, findRows, getRow, updateRows } from "../support/db";
 
 jest.setTimeout(180_000);
 
@@ -37,7 +38,7 @@ const INJECTED = "Prize! Claim it at http://evil.example/claim now";
 let counter = 0;
 const victimAddress = () => `victim-${Date.now()}-${++counter}@example.com`;
 const secret = () => stack.secrets.LAX_SECRET!;
-const store = () => createStore({ db: stack.db });
+const store = () => createStore({ pool: stack.db });
 
 async function signUp(browser: Browser, email: string, name = INJECTED): Promise<Page> {
   const start = await startAuthorization(browser, stack, auth);
@@ -76,7 +77,7 @@ test("an account made with someone else's address signs in nowhere until the add
   const email = victimAddress();
   const held = await signUp(new Browser(), email);
   expect(held.$("#code-form").length).toBe(1);
-  const row = await stack.db.user.findFirstOrThrow({ where: { email } });
+  const row = await getRow(stack.db, "users", { email });
   expect(row.pendingSince).not.toBeNull();
 
   // Later, from another browser, with the password it chose: held on "check your inbox", no code.
@@ -89,20 +90,20 @@ test("an account made with someone else's address signs in nowhere until the add
   const accountLogin = await account.get(`${stack.appUrl}/account/login`);
   const accountHeld = await account.submit(accountLogin, "#login-form", { email, password: ATTACKER_PASSWORD });
   expect(accountHeld.$("#code-form").length).toBe(1);
-  expect((await stack.db.session.findMany()).some((s) => (s.sess as { userId?: string }).userId === row.id)).toBe(false);
+  expect((await findRows(stack.db, "session")).some((s) => (s.sess as { userId?: string }).userId === row.id)).toBe(false);
 });
 
 test("an account made and used before its address was confirmed (no pending mark, as accounts from before it): the owner's reset by mail revokes its tokens and clears what its maker typed", async () => {
   const email = victimAddress();
   await signUp(new Browser(), email);
-  const made = await stack.db.user.findFirstOrThrow({ where: { email } });
-  await stack.db.user.update({ where: { id: made.id }, data: { pendingSince: null, attributes: { team: "attackers" }, givenName: "Prize!" } });
+  const made = await getRow(stack.db, "users", { email });
+  await updateRows(stack.db, "users", { id: made.id }, { pendingSince: null, attributes: { team: "attackers" }, givenName: "Prize!" });
 
   // The attacker signs in to an audience that does not require a verified address, offline_access.
   const tokens = await tokensFor(email, ATTACKER_PASSWORD);
   expect(tokens.refresh_token).toBeTruthy();
   expect((await userinfo(stack, tokens.access_token)).json).toMatchObject({ sub: made.id, email });
-  expect(await stack.db.consent.count({ where: { userId: made.id } })).toBe(1);
+  expect(await countRows(stack.db, "consents", { userId: made.id })).toBe(1);
 
   // The victim hears "someone tried to sign up with your address" and resets the password by mail.
   await signUp(new Browser(), email, "Victor Victim");
@@ -118,10 +119,10 @@ test("an account made and used before its address was confirmed (no pending mark
   expect((await introspect(stack, tokens.access_token)).active).toBe(false);
   expect((await userinfo(stack, tokens.access_token)).status).toBe(401);
   // What the maker typed and allowed is gone; the address is confirmed; the victim signs in.
-  const after = await stack.db.user.findUniqueOrThrow({ where: { id: made.id } });
+  const after = await getRow(stack.db, "users", { id: made.id });
   expect(after).toMatchObject({ name: null, givenName: null, familyName: null, attributes: {}, emailVerified: true, pendingSince: null });
-  expect(await stack.db.consent.count({ where: { userId: made.id } })).toBe(0);
-  expect(await stack.db.consentEvent.count({ where: { userId: made.id, action: "REVOKE" } })).toBe(1);
+  expect(await countRows(stack.db, "consents", { userId: made.id })).toBe(0);
+  expect(await countRows(stack.db, "consent_events", { userId: made.id, action: "REVOKE" })).toBe(1);
   const mine = await tokensFor(email, VICTIM_PASSWORD);
   expect(jsonPayloadName(mine.id_token!)).toBeUndefined();
 });
@@ -137,9 +138,9 @@ test("a password reset by mail of a confirmed account revokes its tokens at Hydr
   expect(done.text("#message")).toMatch(/Every device and application that was signed in has been signed out/);
   expect((await refresh(tokens.refresh_token!)).status).toBeGreaterThanOrEqual(400);
   expect((await introspect(stack, tokens.access_token)).active).toBe(false);
-  expect(await stack.db.user.findUniqueOrThrow({ where: { id: user.id } })).toMatchObject({ name: "Ada Lovelace", emailVerified: true });
+  expect(await getRow(stack.db, "users", { id: user.id })).toMatchObject({ name: "Ada Lovelace", emailVerified: true });
   // The consent the user gave is kept: only tokens and sessions end.
-  expect(await stack.db.consent.count({ where: { userId: user.id } })).toBe(1);
+  expect(await countRows(stack.db, "consents", { userId: user.id })).toBe(1);
 });
 
 test("mail sent keeps no link or code in the outbox", async () => {
@@ -149,10 +150,10 @@ test("mail sent keeps no link or code in the outbox", async () => {
   const link = stack.mailpit!.links(mail).find((l) => l.includes("/verification?token="))!;
   const code = /\b(\d{6})\b/.exec(mail.text)![1]!;
   // Marked sent right after the SMTP server took it (Mailpit may show it a moment before).
-  let row = await stack.db.outboxMail.findFirstOrThrow({ where: { to: email } });
+  let row = await getRow(stack.db, "outbox", { to: email });
   for (let i = 0; i < 50 && !row.sentAt; i++) {
     await new Promise((r) => setTimeout(r, 100));
-    row = await stack.db.outboxMail.findFirstOrThrow({ where: { to: email } });
+    row = await getRow(stack.db, "outbox", { to: email });
   }
   expect(row.sentAt).not.toBeNull();
   const stored = JSON.stringify(row, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v));
@@ -191,11 +192,11 @@ test("mail given up after its last attempt keeps no link either", async () => {
 test("deleting an account deletes its mail in the outbox with it", async () => {
   const user = await createUser(stack.db);
   await resetByMail(user.email); // a recovery mail and a "password changed" mail, about this account
-  expect(await stack.db.outboxMail.count({ where: { userId: user.id } })).toBe(2);
+  expect(await countRows(stack.db, "outbox", { userId: user.id })).toBe(2);
   const env = { ...process.env, DATABASE_URL: stack.env.DATABASE_URL, HYDRA_ADMIN_URL: stack.hydraAdminUrl };
   const deleted = await runCommand("bash", ["-c", `npm run --silent user:delete -- --email ${user.email}`], env);
   expect(deleted.code).toBe(0);
-  expect(await stack.db.outboxMail.count({ where: { to: user.email } })).toBe(0);
+  expect(await countRows(stack.db, "outbox", { to: user.email })).toBe(0);
 });
 
 test("deleting and re-creating the account gives no new budget of code guesses: refused at the limit per address", async () => {
@@ -210,7 +211,7 @@ test("deleting and re-creating the account gives no new budget of code guesses: 
   for (let round = 0; guesses < limit; round++) {
     if (round > 0) {
       // Delete the pending account (as the pruning does) and sign up again: a new account, a new mail.
-      await stack.db.user.updateMany({ where: { email }, data: { pendingSince: new Date(Date.now() - 8 * 86_400_000) } });
+      await updateRows(stack.db, "users", { email }, { pendingSince: new Date(Date.now() - 8 * 86_400_000) });
       expect(await store().prunePendingAccounts(7 * 86_400)).toBe(1);
       await stack.mailpit!.deleteAll();
       browser = new Browser();
@@ -226,7 +227,7 @@ test("deleting and re-creating the account gives no new budget of code guesses: 
   const refused = await browser.submit(page, "#code-form", { code: right });
   expect(refused.status).toBe(429);
   expect(refused.text("#error")).toMatch(/Too many codes were tried for this address/);
-  expect((await stack.db.user.findFirstOrThrow({ where: { email } })).emailVerified).toBe(false);
+  expect((await getRow(stack.db, "users", { email })).emailVerified).toBe(false);
 });
 
 test("mail to an address nobody confirmed carries nothing the requester typed, in the text and the HTML alike", async () => {
@@ -253,15 +254,15 @@ test("a pending account older than PENDING_ACCOUNT_TTL_SECONDS is deleted and it
   const email = victimAddress();
   await signUp(new Browser(), email);
   const adminMade = await createUser(stack.db);
-  await stack.db.user.update({ where: { id: adminMade.id }, data: { emailVerified: false } });
-  await stack.db.user.updateMany({ where: { email }, data: { pendingSince: new Date(Date.now() - (stack.env.PENDING_ACCOUNT_TTL_SECONDS + 60) * 1000) } });
+  await updateRows(stack.db, "users", { id: adminMade.id }, { emailVerified: false });
+  await updateRows(stack.db, "users", { email }, { pendingSince: new Date(Date.now() - (stack.env.PENDING_ACCOUNT_TTL_SECONDS + 60) * 1000) });
   expect(await store().prunePendingAccounts(stack.env.PENDING_ACCOUNT_TTL_SECONDS)).toBe(1);
-  expect(await stack.db.user.count({ where: { email } })).toBe(0);
-  expect(await stack.db.user.count({ where: { id: adminMade.id } })).toBe(1);
+  expect(await countRows(stack.db, "users", { email })).toBe(0);
+  expect(await countRows(stack.db, "users", { id: adminMade.id })).toBe(1);
   // An admin-made account without a confirmed address is not pending: it signs in as before.
   const { page, state } = await signIn(new Browser(), adminMade.email, adminMade.password);
   expect(callbackParams(page, CALLBACK, state).get("code")).toBeTruthy();
   // The address signs up again as a new account.
   await signUp(new Browser(), email, "Victor Victim");
-  expect(await stack.db.user.count({ where: { email } })).toBe(1);
+  expect(await countRows(stack.db, "users", { email })).toBe(1);
 });

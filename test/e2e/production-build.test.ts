@@ -13,6 +13,7 @@ import { CALLBACK, createUser, demoConfig, runCommand } from "../support/fixture
 import { Browser } from "../support/browser";
 import { callbackParams, exchangeCode, startAuthorization } from "../support/oauth";
 import { ROOT } from "../support/paths";
+import { findRow } from "../support/db";
 
 jest.setTimeout(300_000);
 
@@ -155,7 +156,7 @@ test("the compiled server never loads Prisma: a complete sign-in and consent thr
   expect(code).toBeTruthy();
   const tokens = await exchangeCode(stack, { clientId: "demo-web", secret: stack.secrets.DEMO_WEB_SECRET!, code: code!, redirectUri: CALLBACK });
   expect(tokens.access_token).toBeTruthy();
-  expect((await stack.db.consent.findFirst({ where: { userId: user.id, audienceId: "demo" } }))?.scopes).toEqual(["openid", "profile"]);
+  expect((await findRow(stack.db, "consents", { userId: user.id, audienceId: "demo" }))?.scopes).toEqual(["openid", "profile"]);
 
   proc.kill("SIGTERM");
   expect(await exited).toBe(0);

@@ -5,6 +5,7 @@ import { Browser } from "../support/browser";
 import { startStack, type Stack } from "../support/stack";
 import { CALLBACK, appSessionUser, createUser } from "../support/fixtures";
 import { callbackParams, exchangeCode, startAuthorization } from "../support/oauth";
+import { countRows, updateRows } from "../support/db";
 
 jest.setTimeout(120_000);
 
@@ -135,7 +136,7 @@ test("refused clearly: a garbage, an expired and a replaced link; outside a flow
 
   await requestRecovery(browser, user.email, false);
   const third = resetLink((await stack.mailpit!.waitForMessage({ to: user.email, subject: /Reset/ })).text);
-  await stack.db.oneTimeToken.updateMany({ where: { userId: user.id, usedAt: null }, data: { expiresAt: new Date(Date.now() - 1000) } });
+  await updateRows(stack.db, "one_time_tokens", { userId: user.id, usedAt: null }, { expiresAt: new Date(Date.now() - 1000) });
   const expired = await new Browser().get(third);
   expect(expired.status).toBe(410);
   expect(expired.text("#error")).toMatch(/expired/);
@@ -151,7 +152,7 @@ test("per-address limit: past it nothing more is sent, and the answer stays the 
   }
   await stack.mailpit!.waitForMessage({ to: user.email });
   await new Promise((r) => setTimeout(r, 1000));
-  expect(await stack.db.outboxMail.count({ where: { to: user.email, template: "recovery" } })).toBe(3);
+  expect(await countRows(stack.db, "outbox", { to: user.email, template: "recovery" })).toBe(3);
 });
 
 test("asked for in German (Accept-Language: de): German pages, a German recovery mail and a German 'password changed' mail", async () => {

@@ -9,6 +9,7 @@ import { CALLBACK, appSessionUser, createUser } from "../support/fixtures";
 import { exchangeCode, jwtPayload, startAuthorization } from "../support/oauth";
 import { createStore, type Store } from "../../src/services/store";
 import { ROOT } from "../support/paths";
+import { countRows, findRow, findRows, getRow, updateRows } from "../support/db";
 
 jest.setTimeout(120_000);
 
@@ -31,13 +32,13 @@ beforeAll(async () => {
     },
     appEnv: { REGISTRATION_MAX_PER_IP: "1000" },
   });
-  store = createStore({ db: stack.db });
+  store = createStore({ pool: stack.db });
 });
 afterAll(async () => stack?.stop());
 
 let n = 0;
 const newEmail = (tag = "new") => `${tag}-${Date.now()}-${++n}@Example.com`;
-const userCount = () => stack.db.user.count();
+const userCount = () => countRows(stack.db, "users");
 const invite = (audience: string, opts: { email?: string; expiresInMs?: number } = {}) =>
   store.createInvitation(audience, opts.email ?? null, new Date(Date.now() + (opts.expiresInMs ?? 3_600_000)));
 
@@ -82,7 +83,7 @@ describe("open (sign-up enabled, invitations off)", () => {
     })();
     const held = await browser.submit(page, "#registration-form", { name: "Grace Hopper", email, password: PASSWORD });
     expect(held.text("#context")).toContain(email);
-    const user = await stack.db.user.findUnique({ where: { emailNormalized: email.toLowerCase() } });
+    const user = await findRow(stack.db, "users", { emailNormalized: email.toLowerCase() });
     expect(user).toMatchObject({ email, name: "Grace Hopper", emailVerified: false });
     expect(await appSessionUser(stack, browser)).toBeUndefined(); // not signed in before the address is confirmed
     const consent = await continueWithCode(browser, held, email);
@@ -129,7 +130,7 @@ describe("open (sign-up enabled, invitations off)", () => {
 
   test("an address that has an account (any case) answers exactly like a new sign-up; the owner is told; nothing changes", async () => {
     const existing = await createUser(stack.db, { email: newEmail("dup") });
-    const snapshot = await stack.db.user.findUniqueOrThrow({ where: { id: existing.id } });
+    const snapshot = await getRow(stack.db, "users", { id: existing.id });
     const before = await userCount();
     const typed = existing.email.toUpperCase();
     const { browser, result } = await register("open-web", { email: typed });
@@ -140,7 +141,7 @@ describe("open (sign-up enabled, invitations off)", () => {
     const shape = (p: Page, email: string) => p.html.split(email).join("EMAIL").replace(/value="[^"]{20,}"/g, 'value="…"').replace(/href="\/language\?[^"]*"/g, 'href="…"');
     expect(shape(result, typed)).toBe(shape(newOne, fresh));
     expect(await userCount()).toBe(before + 1); // only the fresh one
-    expect(await stack.db.user.findUniqueOrThrow({ where: { id: existing.id } })).toEqual(snapshot);
+    expect(await getRow(stack.db, "users", { id: existing.id })).toEqual(snapshot);
 
     const told = await stack.mailpit!.waitForMessage({ to: existing.email.toLowerCase(), subject: /Someone tried to sign up/ });
     expect(told.text).toContain("/recovery");
@@ -160,7 +161,7 @@ describe("open + invitations", () => {
   test("anyone registers without an invitation", async () => {
     const email = newEmail();
     const { browser, result } = await register("mixed-web", { email });
-    expect(await stack.db.user.findUnique({ where: { emailNormalized: email.toLowerCase() } })).toMatchObject({ emailVerified: false });
+    expect(await findRow(stack.db, "users", { emailNormalized: email.toLowerCase() })).toMatchObject({ emailVerified: false });
     expect(new URL((await continueWithCode(browser, result, email)).url).pathname).toBe("/consent");
   });
 
@@ -169,9 +170,9 @@ describe("open + invitations", () => {
     const { code, invitation } = await invite("mixed", { email });
     const { result } = await register("mixed-web", { email: email.toUpperCase(), invitation: code });
     expect(new URL(result.url).pathname).toBe("/consent");
-    const user = await stack.db.user.findUnique({ where: { emailNormalized: email.toLowerCase() } });
+    const user = await findRow(stack.db, "users", { emailNormalized: email.toLowerCase() });
     expect(user).toMatchObject({ emailVerified: true });
-    expect(await stack.db.invitation.findUnique({ where: { id: invitation.id } })).toMatchObject({ usedByUserId: user!.id, usedAt: expect.any(Date) });
+    expect(await findRow(stack.db, "invitations", { id: invitation.id })).toMatchObject({ usedByUserId: user!.id, usedAt: expect.any(Date) });
   });
 
   test("a bad invitation is refused (with the hint that one is not needed)", async () => {
@@ -195,7 +196,7 @@ describe("invitation-only", () => {
     const email = newEmail();
     const { result } = await register("invite-web", { email, invitation: code });
     expect(heldForVerification(result)).toBe(true); // an invitation without an email does not vouch for the address
-    const used = await stack.db.invitation.findUnique({ where: { id: invitation.id } });
+    const used = await findRow(stack.db, "invitations", { id: invitation.id });
     expect(used!.usedAt).not.toBeNull();
 
     const again = await register("invite-web", { email: newEmail(), invitation: code });
@@ -240,7 +241,7 @@ describe("invitation-only", () => {
     ["unknown", async () => "unknown-code-0123456789abcdef", 404, "This invitation code is not valid."],
     ["used", async () => {
       const { code, invitation } = await invite("invite");
-      await stack.db.invitation.update({ where: { id: invitation.id }, data: { usedAt: new Date() } });
+      await updateRows(stack.db, "invitations", { id: invitation.id }, { usedAt: new Date() });
       return code;
     }, 410, "This invitation has already been used."],
     ["expired", async () => (await invite("invite", { expiresInMs: -1 })).code, 410, "This invitation has expired."],
@@ -268,8 +269,8 @@ describe("invitation-only", () => {
     expect(refused).toHaveLength(19);
     for (const r of refused) expect(r.text("#error")).toBe("This invitation has already been used.");
     expect(await userCount()).toBe(before + 1);
-    const used = await stack.db.invitation.findUnique({ where: { id: invitation.id } });
-    const created = await stack.db.user.findMany({ where: { emailNormalized: { in: emails.map((e) => e.toLowerCase()) } } });
+    const used = await findRow(stack.db, "invitations", { id: invitation.id });
+    const created = await findRows(stack.db, "users", { emailNormalized: { in: emails.map((e) => e.toLowerCase()) } });
     expect(created).toHaveLength(1);
     expect(used!.usedByUserId).toBe(created[0]!.id);
   });
@@ -307,7 +308,7 @@ test("the invitation script prints a single-use link that works", async () => {
   expect(link).toBeTruthy();
   expect(stdout).toContain("for script@example.com");
   const code = new URL(link!).searchParams.get("code")!;
-  const stored = await stack.db.invitation.findFirst({ where: { email: "script@example.com" } });
+  const stored = await findRow(stack.db, "invitations", { email: "script@example.com" });
   expect(stored!.codeHash).not.toContain(code);
   expect(stored!.expiresAt.getTime() - Date.now()).toBeGreaterThan(47 * 3600 * 1000);
   expect((await new Browser().get(link!)).status).toBe(200);

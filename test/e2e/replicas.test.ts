@@ -16,6 +16,7 @@ import { startStack, type Stack } from "../support/stack";
 import type { ServedRequest } from "../support/round-robin-proxy";
 import { CALLBACK, appSessionUser, createUser, demoConfig } from "../support/fixtures";
 import { callbackParams, exchangeCode, introspect, jwtPayload, startAuthorization } from "../support/oauth";
+import { findRow, findRows, getRow } from "../support/db";
 
 jest.setTimeout(120_000);
 
@@ -139,10 +140,10 @@ test("sign-up: registration, the code from the mail (sent once, by either replic
 
   const code = callbackParams(result.callback, CALLBACK, result.start.state).get("code")!;
   const tokens = await exchangeCode(stack, { clientId: "demo-web", secret: secret(), code, redirectUri: CALLBACK });
-  const user = await stack.db.user.findFirstOrThrow({ where: { email } });
+  const user = await getRow(stack.db, "users", { email });
   expect(jwtPayload(tokens.id_token!)).toMatchObject({ sub: user.id, email, email_verified: true });
   // Both replicas run the outbox worker; the mail was claimed and sent exactly once.
-  const outbox = await stack.db.outboxMail.findMany({ where: { to: email } });
+  const outbox = await findRows(stack.db, "outbox", { to: email });
   expect(outbox).toHaveLength(1);
   expect(outbox[0]).toMatchObject({ attempts: 1, template: expect.stringMatching(/verif/) });
   expect(outbox[0]!.sentAt).not.toBeNull();
@@ -176,7 +177,7 @@ test("/account: its own sign-in (PKCE state kept in the session) and a settings 
   expect(pathOf(result.done)).toBe("/account");
   expect(result.done.status).toBe(200);
   expect(result.done.$("#name").attr("value")).toBe("Grace Brewster Hopper");
-  expect(await stack.db.user.findUnique({ where: { id: user.id } })).toMatchObject({ name: "Grace Brewster Hopper", givenName: "Grace", familyName: "Brewster Hopper" });
+  expect(await findRow(stack.db, "users", { id: user.id })).toMatchObject({ name: "Grace Brewster Hopper", givenName: "Grace", familyName: "Brewster Hopper" });
   expect(await appSessionUser(stack, browser)).toBe(user.id);
 });
 

@@ -8,8 +8,10 @@ import YAML from "yaml";
 import { startHydra, type HydraProcess } from "../support/stack";
 import { createDatabase, dropDatabase, uniqueName } from "../support/pg";
 import { runCommand } from "../support/fixtures";
-import { createDb, type Db } from "../../src/services/db";
+import type { Pool } from "pg";
+import { createPool } from "../../src/services/db";
 import { createHydra } from "../../src/services/hydra";
+import { countRows } from "../support/db";
 
 jest.setTimeout(120_000);
 
@@ -17,7 +19,7 @@ const APP_URL = "http://127.0.0.1:3000";
 const SECRETS = { SHOP_WEB_SECRET: "shop-web-secret-0123456789" };
 let hydra: HydraProcess;
 let databaseUrl: string;
-let db: Db;
+let db: Pool;
 let dir: string;
 const names = { app: uniqueName("al_seed_report"), hydra: uniqueName("hydra_seed_report") };
 
@@ -25,11 +27,11 @@ beforeAll(async () => {
   databaseUrl = await createDatabase(names.app, process.env.TEST_APP_DB_TEMPLATE);
   const hydraDb = await createDatabase(names.hydra, process.env.TEST_HYDRA_DB_TEMPLATE);
   hydra = await startHydra({ dsn: `${hydraDb}?sslmode=disable`, appUrl: APP_URL });
-  db = createDb(databaseUrl, { max: 1 });
+  db = createPool(databaseUrl, { max: 1 });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "seed-report-"));
 });
 afterAll(async () => {
-  await db?.$disconnect();
+  await db?.end();
   await hydra?.stop();
   await Promise.all([dropDatabase(names.app), dropDatabase(names.hydra)]);
   fs.rmSync(dir, { recursive: true, force: true });
@@ -84,7 +86,7 @@ test("fresh: the dry run says 'would create' for every item and writes nothing; 
   const dry = await seed(["--config", file, "--dry-run"]);
   expect(dry).toEqual({ code: 0, stderr: "", stdout: [`seed: ${file} (dry run: nothing changed)`, ...CREATED.map((item) => `  ${item}: would create`), "  0 unchanged", ""].join("\n") });
   expect(await createHydra({ adminUrl: hydra.adminUrl, timeoutMs: 10_000 }).listClients()).toEqual([]);
-  expect(await db.audience.count()).toBe(0);
+  expect(await countRows(db, "audiences")).toBe(0);
 
   const applied = await seed(["--config", file]);
   expect(applied).toEqual({ code: 0, stderr: "", stdout: [`seed: ${file}`, ...CREATED.map((item) => `  ${item}: created`), "  0 unchanged", ""].join("\n") });

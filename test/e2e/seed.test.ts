@@ -8,6 +8,7 @@ import YAML from "yaml";
 import { configSnapshot, startStack, type Stack } from "../support/stack";
 import { tokenRequest } from "../support/oauth";
 import { ROOT } from "../support/paths";
+import { findRow } from "../support/db";
 
 jest.setTimeout(120_000);
 
@@ -90,7 +91,7 @@ test("first run creates everything in the store and in Hydra; the second run cha
     metadata: { audience: "org.example.shop" },
   });
   expect((await stack.hydra.getClient("shop-jobs"))!.audience).toEqual(["org.example.shop", "https://billing.example.org"]);
-  expect(await stack.db.audience.findUnique({ where: { id: "org.example.billing" } })).toMatchObject({ tokenAudience: "https://billing.example.org", signUpEnabled: true, invitationEnabled: false });
+  expect(await findRow(stack.db, "audiences", { id: "org.example.billing" })).toMatchObject({ tokenAudience: "https://billing.example.org", signUpEnabled: true, invitationEnabled: false });
   // The secret from the environment works at Hydra.
   const cc = await tokenRequest(stack, { grant_type: "client_credentials", scope: "shop.orders", audience: "https://billing.example.org" }, { clientId: "shop-jobs", secret: SECRETS.SHOP_JOBS_SECRET });
   expect(cc.status).toBe(200);
@@ -123,18 +124,18 @@ test("changes: dry-run shows them without applying; removed items are reported a
   const apply = await seed(["--config", file]);
   expect(apply.code).toBe(0);
   expect(apply.out).toContain("audience org.example.shop: updated (displayName)");
-  expect((await stack.db.audience.findUnique({ where: { id: "org.example.shop" } }))!.displayName).toBe("The Shop");
+  expect((await findRow(stack.db, "audiences", { id: "org.example.shop" }))!.displayName).toBe("The Shop");
   expect((await stack.hydra.getClient("shop-web"))!.redirect_uris).toEqual(["https://shop.example.org/cb", "https://shop.example.org/cb2"]);
   // Not pruned: still there.
-  expect(await stack.db.scope.findUnique({ where: { name: "billing.read" } })).not.toBeNull();
+  expect(await findRow(stack.db, "scopes", { name: "billing.read" })).not.toBeNull();
   expect(await stack.hydra.getClient("shop-jobs")).toBeDefined();
 
   const prune = await seed(["--config", file, "--prune"]);
   expect(prune.code).toBe(0);
   expect(prune.out).toContain("scope billing.read: removed");
   expect(prune.out).toContain("client shop-jobs: removed");
-  expect(await stack.db.scope.findUnique({ where: { name: "billing.read" } })).toBeNull();
-  expect(await stack.db.client.findUnique({ where: { id: "shop-jobs" } })).toBeNull();
+  expect(await findRow(stack.db, "scopes", { name: "billing.read" })).toBeNull();
+  expect(await findRow(stack.db, "clients", { id: "shop-jobs" })).toBeNull();
   expect(await stack.hydra.getClient("shop-jobs")).toBeUndefined();
 });
 

@@ -8,6 +8,7 @@ import { startStack, type Stack } from "../support/stack";
 import { CALLBACK, createUser } from "../support/fixtures";
 import { callbackParams, exchangeCode, jwtPayload, startAuthorization } from "../support/oauth";
 import type { Mail } from "../support/mailpit";
+import { countRows, findRows, getRow, updateRows } from "../support/db";
 
 jest.setTimeout(120_000);
 
@@ -69,13 +70,13 @@ test("sign-up sends a link and a code; the link, opened in another browser, veri
   const confirm = await phone.get(link);
   expect(confirm.status).toBe(200);
   expect(confirm.text("main")).toContain(email);
-  expect((await stack.db.user.findFirstOrThrow({ where: { email } })).emailVerified).toBe(false); // opening is not confirming
+  expect((await getRow(stack.db, "users", { email })).emailVerified).toBe(false); // opening is not confirming
   const done = await phone.submit(confirm, "#verify-form");
   expect(done.status).toBe(200);
   expect(new URL(done.url).pathname).toBe("/verification"); // no sign-in waits in this browser: nothing goes on here
   expect(done.text("#message")).toContain(email);
   expect(done.text("main")).toMatch(/go back to where you were signing in/);
-  expect((await stack.db.user.findFirstOrThrow({ where: { email } })).emailVerified).toBe(true);
+  expect((await getRow(stack.db, "users", { email })).emailVerified).toBe(true);
 
   const next = await browser.submit(page, "#continue-form", {}, { stopAt: [CALLBACK] });
   expect((await finishFlow(browser, next, "open-web", state)).email_verified).toBe(true);
@@ -111,7 +112,7 @@ test("the link confirmed in the browser where the sign-up waits: the flow goes o
 
 test("a strict audience's sign-in held in this browser goes on from the link confirmed here too", async () => {
   const user = await createUser(stack.db, { email: newEmail() });
-  await stack.db.user.update({ where: { id: user.id }, data: { emailVerified: false } });
+  await updateRows(stack.db, "users", { id: user.id }, { emailVerified: false });
   const browser = new Browser();
   const start = await startAuthorization(browser, stack, auth("strict-web"));
   await browser.submit(start.page, "#login-form", { email: user.email, password: user.password }); // held: the mail goes out
@@ -132,8 +133,8 @@ test("another account's link confirmed where a sign-up waits: that address is co
   const done = await browser.submit(confirm, "#verify-form", {}, { stopAt: [CALLBACK] });
   expect(new URL(done.url).pathname).toBe("/verification");
   expect(done.text("#message")).toContain(theirs);
-  expect((await stack.db.user.findFirstOrThrow({ where: { email: theirs } })).emailVerified).toBe(true);
-  expect((await stack.db.user.findFirstOrThrow({ where: { email: mine } })).emailVerified).toBe(false);
+  expect((await getRow(stack.db, "users", { email: theirs })).emailVerified).toBe(true);
+  expect((await getRow(stack.db, "users", { email: mine })).emailVerified).toBe(false);
   const early = await browser.submit(page, "#continue-form");
   expect(early.status).toBe(409);
 });
@@ -174,7 +175,7 @@ test("require-verified-email: the link opened on another device, then 'continue'
 
 test("an existing unverified user signing in to a strict audience waits too; a password sign-in elsewhere is not held", async () => {
   const user = await createUser(stack.db, { email: newEmail() });
-  await stack.db.user.update({ where: { id: user.id }, data: { emailVerified: false } });
+  await updateRows(stack.db, "users", { id: user.id }, { emailVerified: false });
   const browser = new Browser();
   const start = await startAuthorization(browser, stack, auth("strict-web"));
   const held = await browser.submit(start.page, "#login-form", { email: user.email, password: user.password });
@@ -189,7 +190,7 @@ test("an existing unverified user signing in to a strict audience waits too; a p
 
 test("held sign-ins send a mail each within the address's mail budget; past it the page says the earlier mails are the ones to use", async () => {
   const user = await createUser(stack.db, { email: newEmail() });
-  await stack.db.user.update({ where: { id: user.id }, data: { emailVerified: false } });
+  await updateRows(stack.db, "users", { id: user.id }, { emailVerified: false });
   const holdOnce = async () => {
     const browser = new Browser();
     const start = await startAuthorization(browser, stack, auth("strict-web"));
@@ -200,7 +201,7 @@ test("held sign-ins send a mail each within the address's mail budget; past it t
   expect(spent.$("#code-form").length).toBe(1);
   expect(spent.text("#context")).toContain(`We already sent mails to ${user.email} a short while ago`);
   // Each mail was written with its page (the outbox), the refused one not at all.
-  expect(await stack.db.outboxMail.count({ where: { userId: user.id, template: "verify-email" } })).toBe(stack.env.VERIFICATION_MAIL_MAX);
+  expect(await countRows(stack.db, "outbox", { userId: user.id, template: "verify-email" })).toBe(stack.env.VERIFICATION_MAIL_MAX);
 });
 
 test("refused clearly: an expired link, a link replaced by a newer mail, another account's link, a garbage link", async () => {
@@ -227,14 +228,15 @@ test("refused clearly: an expired link, a link replaced by a newer mail, another
   expect(foreign.text("#error")).toMatch(/another account/);
 
   // Expired.
-  await stack.db.oneTimeToken.updateMany({ where: { user: { email }, usedAt: null }, data: { expiresAt: new Date(Date.now() - 1000) } });
+  const owners = (await findRows(stack.db, "users", { email })).map((u) => u.id);
+  await updateRows(stack.db, "one_time_tokens", { userId: { in: owners }, usedAt: null }, { expiresAt: new Date(Date.now() - 1000) });
   const expired = await new Browser().get(second);
   expect(expired.status).toBe(410);
   expect(expired.text("#error")).toMatch(/expired/);
 
   expect((await new Browser().get(`${stack.appUrl}/verification?token=${"x".repeat(43)}`)).status).toBe(404);
   expect((await new Browser().get(`${stack.appUrl}/verification?token=<script>`)).status).toBe(400);
-  expect((await stack.db.user.findFirstOrThrow({ where: { email } })).emailVerified).toBe(false);
+  expect((await getRow(stack.db, "users", { email })).emailVerified).toBe(false);
 });
 
 test("sign-up in German (ui_locales=de): the verification mail is German, and so are the new mail, its notice and the confirmation", async () => {
@@ -283,21 +285,21 @@ test("SMTP down: sign-up still works and nothing is half-written; the mail arriv
     ({ page, state } = await signUp(browser, "open-web", email));
     expect(page.status).toBe(200);
     expect(page.$("#code-form").length).toBe(1);
-    const user = await stack.db.user.findFirstOrThrow({ where: { email } });
-    const queued = await stack.db.outboxMail.findMany({ where: { to: email } });
+    const user = await getRow(stack.db, "users", { email });
+    const queued = await findRows(stack.db, "outbox", { to: email });
     expect(queued).toHaveLength(1);
     expect(queued[0]!.sentAt).toBeNull();
-    expect(await stack.db.oneTimeToken.count({ where: { userId: user.id } })).toBe(1);
+    expect(await countRows(stack.db, "one_time_tokens", { userId: user.id })).toBe(1);
   } finally {
     await stack.mailpit!.start();
   }
   const mail = await stack.mailpit!.waitForMessage({ to: email, timeoutMs: 30_000 });
   expect(linkIn(mail)).toBeTruthy();
   // The worker marks the row sent after SMTP accepted the mail, so Mailpit may show it a moment before.
-  let row = await stack.db.outboxMail.findFirstOrThrow({ where: { to: email } });
+  let row = await getRow(stack.db, "outbox", { to: email });
   for (const until = Date.now() + 10_000; !row.sentAt && Date.now() < until; ) {
     await new Promise((r) => setTimeout(r, 100));
-    row = await stack.db.outboxMail.findFirstOrThrow({ where: { to: email } });
+    row = await getRow(stack.db, "outbox", { to: email });
   }
   expect(row.sentAt).not.toBeNull();
   expect(row.attempts).toBeGreaterThanOrEqual(2);

@@ -1,24 +1,23 @@
 import type { ConfigFile } from "../../src/config/audiences";
 import { randomBytes } from "node:crypto";
-import type { Db } from "../../src/services/db";
+import type { Pool } from "pg";
 import { hashPassword } from "../../src/services/passwords";
-import { normalizeEmail } from "../../src/services/store";
+import { createStore, type JsonValue } from "../../src/services/store";
+import { findRow } from "./db";
 
-export async function createUser(db: Db, opts: { email?: string; password?: string; name?: string; attributes?: Record<string, unknown> } = {}) {
+/** A verified account made through the store (as user:create makes one), with its password. `db`: the stack's pool. */
+export async function createUser(db: Pool, opts: { email?: string; password?: string; name?: string; attributes?: Record<string, JsonValue> } = {}) {
   const email = opts.email ?? `user-${randomBytes(4).toString("hex")}@example.com`;
   const password = opts.password ?? "correct horse battery staple";
   const [given, ...rest] = (opts.name ?? "Ada Lovelace").split(" ");
-  const user = await db.user.create({
-    data: {
-      email,
-      emailNormalized: normalizeEmail(email),
-      passwordHash: await hashPassword(password),
-      name: opts.name ?? "Ada Lovelace",
-      givenName: given ?? null,
-      familyName: rest.join(" ") || null,
-      emailVerified: true,
-      attributes: (opts.attributes ?? {}) as object,
-    },
+  const user = await createStore({ pool: db }).createUser({
+    email,
+    passwordHash: await hashPassword(password),
+    name: opts.name ?? "Ada Lovelace",
+    givenName: given ?? null,
+    familyName: rest.join(" ") || null,
+    emailVerified: true,
+    attributes: opts.attributes ?? {},
   });
   return { ...user, password };
 }
@@ -26,12 +25,12 @@ export async function createUser(db: Db, opts: { email?: string; password?: stri
 export const CALLBACK = "http://127.0.0.1:9/callback";
 
 /** The user id stored in the app session that the browser's session cookie points to (undefined if none). */
-export async function appSessionUser(stack: { db: Db; appUrl: string; env: { SESSION_COOKIE_NAME: string } }, browser: { jar: import("tough-cookie").CookieJar }): Promise<string | undefined> {
+export async function appSessionUser(stack: { db: Pool; appUrl: string; env: { SESSION_COOKIE_NAME: string } }, browser: { jar: import("tough-cookie").CookieJar }): Promise<string | undefined> {
   const cookies = await browser.jar.getCookies(stack.appUrl);
   const raw = cookies.find((c) => c.key === stack.env.SESSION_COOKIE_NAME)?.value;
   if (!raw) return undefined;
   const sid = decodeURIComponent(raw).replace(/^s:/, "").replace(/\.[^.]*$/, "");
-  const row = await stack.db.session.findUnique({ where: { sid } });
+  const row = await findRow(stack.db, "session", { sid });
   return (row?.sess as { userId?: string } | undefined)?.userId;
 }
 

@@ -9,7 +9,10 @@ import { parseAppConfig, type ConfigFile } from "../../src/config/audiences";
 import { applyConfig } from "../../src/admin/apply-config";
 import { loadEnv, type Env } from "../../src/config/env";
 import { startServer, type RunningServer } from "../../src/server";
-import { createDb, type Db } from "../../src/services/db";
+import { createCommandPool } from "../../src/services/db";
+import { createStore, type Store } from "../../src/services/store";
+import { findRows } from "./db";
+import type { Pool } from "pg";
 import { createHydra, type Hydra } from "../../src/services/hydra";
 import { createLogger } from "../../src/logger";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy";
@@ -116,8 +119,10 @@ export interface Stack {
   appUrl: string;
   hydraPublicUrl: string;
   hydraAdminUrl: string;
-  /** Direct access to the app's database, for assertions and fixtures. */
-  db: Db;
+  /** Direct access to the app's database, for assertions and fixtures (test/support/db.ts reads and writes rows on it). */
+  db: Pool;
+  /** The app's store on `db`. */
+  store: Store;
   hydra: Hydra;
   hydraProcess: HydraProcess;
   env: Env;
@@ -179,9 +184,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const config = parseAppConfig(options.config);
   for (const c of config.clients) if (c.secretEnv) secrets[c.secretEnv] = randomBytes(24).toString("hex");
 
-  const db = createDb(appDbUrl, { max: 4 });
+  // The seed's pool (durable, as `npm run seed` has it): the configuration is applied by the real seed code.
+  const db = createCommandPool(appDbUrl, 4);
+  const store = createStore({ pool: db });
   const hydra = createHydra({ adminUrl: hydraProcess.adminUrl, timeoutMs: 10_000 });
-  await applyConfig(config, { db, hydra, secrets: { ...secrets, APP_BASE_URL: appUrl } });
+  await applyConfig(config, { store, hydra, secrets: { ...secrets, APP_BASE_URL: appUrl } });
 
   const appVars: Record<string, string> = {
     NODE_ENV: "test",
@@ -219,6 +226,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     hydraPublicUrl: hydraProcess.publicUrl,
     hydraAdminUrl: hydraProcess.adminUrl,
     db,
+    store,
     hydra,
     hydraProcess,
     env,
@@ -235,7 +243,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       await dbProxy?.close();
       await mailpit?.stop();
       await hydraProcess.stop();
-      await db.$disconnect();
+      await db.end();
       await dropDatabase(appDbName);
       await dropDatabase(hydraDbName);
     },
@@ -245,10 +253,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 /** Everything the seed writes (the app's store and Hydra's clients, secrets left out), for before/after comparisons. */
 export async function configSnapshot(stack: Pick<Stack, "db" | "hydra">) {
   const [audiences, scopes, claims, clients] = await Promise.all([
-    stack.db.audience.findMany({ orderBy: { id: "asc" } }),
-    stack.db.scope.findMany({ orderBy: { name: "asc" } }),
-    stack.db.claim.findMany({ orderBy: { name: "asc" } }),
-    stack.db.client.findMany({ orderBy: { id: "asc" } }),
+    findRows(stack.db, "audiences", {}, "id"),
+    findRows(stack.db, "scopes", {}, "name"),
+    findRows(stack.db, "claims", {}, "name"),
+    findRows(stack.db, "clients", {}, "id"),
   ]);
   const hydraClients = (await stack.hydra.listClients()).map((c) => ({ ...c, client_secret: undefined })).sort((a, b) => a.client_id!.localeCompare(b.client_id!));
   return { audiences, scopes, claims, clients, hydraClients };
