@@ -5,11 +5,14 @@ import { claimChallengeStatement, type ChallengeKind, type Store } from "../serv
 import type { Along, Queryable } from "../services/db";
 import { FlowAlreadyHandledError, type Hydra } from "../services/hydra";
 
+/** What reading a challenge's request at Hydra takes (for the "Start again" link). */
+type RequestReader = Pick<Hydra, "getLoginRequest" | "getConsentRequest" | "getLogoutRequest">;
+
 /**
  * Refuses a challenge this app already answered (410). The page leads back: to the original
  * authorization request when Hydra still knows it (starting it again starts a fresh flow).
  */
-export async function ensureNotHandled(store: Store, kind: ChallengeKind, challenge: string, hydra?: Hydra | { requestUrl: string | undefined }): Promise<void> {
+export async function ensureNotHandled(store: Pick<Store, "isChallengeHandled">, kind: ChallengeKind, challenge: string, hydra?: RequestReader | { requestUrl: string | undefined }): Promise<void> {
   if (!(await store.isChallengeHandled(kind, challenge))) return;
   if (hydra && "requestUrl" in hydra) throw new FlowAlreadyHandledError(hydra.requestUrl || undefined);
   throw new FlowAlreadyHandledError(hydra ? await requestUrlOf(hydra, kind, challenge) : undefined);
@@ -23,7 +26,7 @@ export function withRestartLink(requestUrl: string | undefined): (err: unknown) 
   };
 }
 
-async function requestUrlOf(hydra: Hydra, kind: ChallengeKind, challenge: string): Promise<string | undefined> {
+async function requestUrlOf(hydra: RequestReader, kind: ChallengeKind, challenge: string): Promise<string | undefined> {
   try {
     const request = kind === "login" ? await hydra.getLoginRequest(challenge) : kind === "consent" ? await hydra.getConsentRequest(challenge) : await hydra.getLogoutRequest(challenge);
     return request.request_url || undefined;
@@ -36,7 +39,7 @@ async function requestUrlOf(hydra: Hydra, kind: ChallengeKind, challenge: string
  * Runs `answer` (the call that accepts or rejects at Hydra) at most once per challenge. `alongside`
  * (other writes of the step) runs in the same transaction as the claim: a replay writes nothing.
  */
-export async function answerOnce<T>(store: Store, kind: ChallengeKind, challenge: string, answer: () => Promise<T>, alongside?: (q: Queryable) => Promise<void>): Promise<T> {
+export async function answerOnce<T>(store: Pick<Store, "inTransaction" | "claimChallenge" | "releaseChallenge">, kind: ChallengeKind, challenge: string, answer: () => Promise<T>, alongside?: (q: Queryable) => Promise<void>): Promise<T> {
   const claimed = alongside
     ? await store.inTransaction(async (q) => {
         if (!(await store.claimChallenge(kind, challenge, q))) return false;
@@ -57,7 +60,7 @@ export function claimGate(kind: ChallengeKind, challenge: string): NonNullable<A
 }
 
 /** Runs `answer` for a challenge claimed already; forgets the claim when answering Hydra failed. */
-export async function answerClaimed<T>(store: Store, kind: ChallengeKind, challenge: string, answer: () => Promise<T>): Promise<T> {
+export async function answerClaimed<T>(store: Pick<Store, "releaseChallenge">, kind: ChallengeKind, challenge: string, answer: () => Promise<T>): Promise<T> {
   try {
     return await answer();
   } catch (err) {
@@ -71,7 +74,7 @@ export async function answerClaimed<T>(store: Store, kind: ChallengeKind, challe
  * own session names the user): the claim and the answer run at the same time, and the answer is
  * used only when the claim succeeded, so a replay still gets the 410 page and never Hydra's redirect.
  */
-export async function answerOnceConcurrently<T>(store: Store, kind: ChallengeKind, challenge: string, answer: () => Promise<T>): Promise<T> {
+export async function answerOnceConcurrently<T>(store: Pick<Store, "claimChallenge" | "releaseChallenge">, kind: ChallengeKind, challenge: string, answer: () => Promise<T>): Promise<T> {
   const [claimed, answered] = await Promise.allSettled([store.claimChallenge(kind, challenge), answer()]);
   if (claimed.status === "rejected") throw claimed.reason;
   if (!claimed.value) throw new FlowAlreadyHandledError(undefined);

@@ -13,7 +13,8 @@ import { AppError } from "../errors";
 import { msg, say, type Msg } from "../i18n";
 import { lngOf, tOf } from "../middleware/page-locals";
 import { AUDIENCE_ID_PATTERN } from "../config/audiences";
-import { establishSession, saveSession } from "./login-step";
+import { establishSession } from "../flows/sign-in-step";
+import { saveSession, sessionPort } from "./browser";
 import { accountAuthRequest, accountRedirectUri, judgeIdToken, jwtPayload } from "../decisions/account-signin";
 import { accountNotice } from "../decisions/account-settings";
 import { describeScope } from "../decisions/scopes";
@@ -164,7 +165,7 @@ export function accountRoutes(deps: Deps): Router {
     }
     const user = await store.getUser(verdict.subject);
     if (!user) throw new AppError(401, "not_signed_in", msg("account:signIn.thisAccountGone"), { title: msg("account:signIn.notSignedIn") });
-    await establishSession(req, user.id, {
+    await establishSession(sessionPort(deps, req, res), user.id, {
       accountSignIn: { userId: user.id, authTime: verdict.authTime },
     });
     deps.logger.info({ event: "account_signin", subject: user.id }, "signed in to the account page");

@@ -5,7 +5,9 @@ import type { Deps } from "./deps";
 import { afterCheck, challenge, checkbox } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { decideLoginStart } from "../decisions/login";
-import { challengeDigest, finishLogin, holdsForVerification, renderCheckInbox, saveSession } from "./login-step";
+import { challengeDigest, checkInboxPage, finishSignIn, holdsForVerification } from "../flows/sign-in-step";
+import { saveSession, signInBrowser } from "./browser";
+import { respond } from "./respond";
 import { saveSessionWith } from "../services/sessions";
 import { AppError } from "../errors";
 import { verifyPassword } from "../services/passwords";
@@ -14,7 +16,7 @@ import { FlowAlreadyHandledError } from "../services/hydra";
 import { offersSignUp, registrationMode } from "../decisions/registration";
 import { normalizeEmail, unansweredChallengeGate } from "../services/store";
 import { msg, say, type Msg } from "../i18n";
-import { tOf, useAudienceBrand, useUiLocales } from "../middleware/page-locals";
+import { lngOf, tOf, useAudienceBrand, useUiLocales } from "../middleware/page-locals";
 import { issueTicket, loginTicketSubset, readLoginTicket, ticketKey, type TicketedLoginRequest } from "../decisions/request-ticket";
 
 /** "30 days", "12 hours", "45 minutes": how long "stay signed in" lasts, in words (i18next plurals). */
@@ -141,9 +143,16 @@ export function loginRoutes(deps: Deps): Router {
       if (holdsForVerification({ audience, user })) await deps.loadSession(req, res);
       // Hydra vouches for this browser (its own session cookie): the flow continues. The app's own
       // session is NOT created here: a login challenge in a URL is no proof of who the browser is.
-      return finishLogin(deps, req, res, { loginChallenge: login_challenge, loginSessionId: loginRequest.session_id, user, audience, remember: false, startSession: false, skipped: true }).catch(
-        withRestartLink(loginRequest.request_url),
-      );
+      const done = await finishSignIn(deps, signInBrowser(deps, req, res), {
+        loginChallenge: login_challenge,
+        loginSessionId: loginRequest.session_id,
+        user,
+        audience,
+        remember: false,
+        startSession: false,
+        skipped: true,
+      }).catch(withRestartLink(loginRequest.request_url));
+      return respond(deps, req, res, done);
     }
     await renderForm(req, res, loginRequest);
   });
@@ -212,7 +221,7 @@ export function loginRoutes(deps: Deps): Router {
 
     const membership = await store.getClientMembership(loginRequest.client.client_id ?? "");
     deps.browser.rememberDevice(req, res, emailNormalized, device);
-    await finishLogin(deps, req, res, {
+    const done = await finishSignIn(deps, signInBrowser(deps, req, res), {
       loginChallenge: form.login_challenge,
       loginSessionId: loginRequest.session_id,
       user,
@@ -221,8 +230,9 @@ export function loginRoutes(deps: Deps): Router {
       startSession: true,
       // The attempt is taken back in the statement that claims the challenge and saves the session.
       sessionWithClaim: { writes: deps.limits.settleWrites(count.counted) },
-      mailWhenHeld: true,
+      mailWhenHeld: { lng: lngOf(res) },
     }).catch(withRestartLink(loginRequest.request_url));
+    respond(deps, req, res, done);
     deps.logger.info({ event: "login", subject: user.id, client: loginRequest.client.client_id }, "signed in");
     deps.metrics.signIns.inc({ outcome: "success" });
   });
@@ -254,13 +264,13 @@ export async function resumePendingLogin(deps: Deps, req: Request, res: Response
   const user = pending.decoy ? null : await deps.store.getUser(pending.userId);
   if (!pending.decoy && !user) throw new AppError(400, "no_pending_sign_in", msg("login:pending.accountGone"), { title: msg("login:pending.title") });
   if (!user || holdsForVerification({ audience, user, requireVerified: pending.requireVerified })) {
-    return renderCheckInbox(deps, req, res, {
-      email: user?.email ?? pending.decoy!.email,
-      audienceName: audience?.displayName ?? null,
-      loginChallenge,
-      status: 409,
-      error: msg("login:pending.notVerified"),
-    });
+    return respond(
+      deps,
+      req,
+      res,
+      checkInboxPage({ email: user?.email ?? pending.decoy!.email, audienceName: audience?.displayName ?? null, loginChallenge, status: 409, error: msg("login:pending.notVerified") }),
+    );
   }
-  await finishLogin(deps, req, res, { loginChallenge, loginSessionId: pending.loginSessionId, user, audience, remember: pending.remember, startSession: pending.startSession });
+  const done = await finishSignIn(deps, signInBrowser(deps, req, res), { loginChallenge, loginSessionId: pending.loginSessionId, user, audience, remember: pending.remember, startSession: pending.startSession });
+  respond(deps, req, res, done);
 }

@@ -9,7 +9,9 @@ import { challenge } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
 import { ensureNotHandled } from "../flows/challenges";
-import { challengeDigest, finishLogin, regenerateSession, renderCheckInbox, saveSession } from "./login-step";
+import { challengeDigest, checkInboxPage, finishSignIn } from "../flows/sign-in-step";
+import { regenerateSession, saveSession, signInBrowser } from "./browser";
+import { respond } from "./respond";
 import { queueAccountExistsMail, queueVerificationMail } from "../flows/mail-links";
 import { mailDateTime } from "../services/mail";
 import { checkInvitation, decideRegistration, invitationProblem, registrationMode, type InvitationCheck, type RegistrationMode } from "../decisions/registration";
@@ -129,8 +131,8 @@ export function registrationRoutes(deps: Deps): Router {
    * inbox" (whatever the audience says: a sign-up with a taken address must look the same); one an
    * invitation vouched for goes on. A new session either way: the invitation code is gone.
    */
-  function finishSignUp(req: Request, res: Response, flow: Flow, loginChallenge: string, user: User) {
-    return finishLogin(deps, req, res, {
+  async function finishSignUp(req: Request, res: Response, flow: Flow, loginChallenge: string, user: User) {
+    const done = await finishSignIn(deps, signInBrowser(deps, req, res), {
       loginChallenge,
       loginSessionId: flow.loginRequest.session_id,
       user,
@@ -140,6 +142,7 @@ export function registrationRoutes(deps: Deps): Router {
       requireVerified: true,
       keep: { pendingSignUp: req.session.pendingSignUp },
     });
+    respond(deps, req, res, done);
   }
 
   /**
@@ -168,7 +171,7 @@ export function registrationRoutes(deps: Deps): Router {
       },
     });
     deps.logger.info({ event: "registration_existing_address", audience: flow.audience.id }, "sign-up with an address that has an account");
-    renderCheckInbox(deps, req, res, { email, audienceName: flow.audience.displayName, loginChallenge });
+    respond(deps, req, res, checkInboxPage({ email, audienceName: flow.audience.displayName, loginChallenge }));
   }
 
   router.get("/registration", async (req: Request, res: Response) => {

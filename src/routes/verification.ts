@@ -9,10 +9,12 @@ import type { Deps } from "./deps";
 import { challenge } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { AppError } from "../errors";
-import { msg, say, type Msg } from "../i18n";
+import { msg, type Msg } from "../i18n";
 import { lngOf, tOf } from "../middleware/page-locals";
 import { MAX_CODE_ATTEMPTS, normalizeEmail } from "../services/store";
-import { renderCheckInbox, challengeDigest, saveSession, verificationMailKey, wentOn } from "./login-step";
+import { checkInboxPage, challengeDigest, verificationMailKey, wentOn } from "../flows/sign-in-step";
+import { saveSession } from "./browser";
+import { respond } from "./respond";
 import { queueAccountExistsMail, queueVerificationMail } from "../flows/mail-links";
 import { resumePendingLogin } from "./login";
 
@@ -53,15 +55,7 @@ export function verificationRoutes(deps: Deps): Router {
     const decoy = decoyOf(req, loginChallenge);
     const email = decoy ? decoy.email : userId ? (await store.getUser(userId))?.email : undefined;
     if (!email) throw notSignedIn("verification:notSignedIn.accountGone");
-    const t = tOf(res);
-    renderCheckInbox(deps, req, res, {
-      email,
-      audienceName: null,
-      loginChallenge: loginChallenge ?? null,
-      status: extra.status,
-      notice: extra.notice ? say(t, extra.notice) : undefined,
-      error: extra.error ? say(t, extra.error) : undefined,
-    });
+    respond(deps, req, res, checkInboxPage({ email, audienceName: null, loginChallenge: loginChallenge ?? null, status: extra.status, notice: extra.notice, error: extra.error }));
   }
 
   /** The held step of a sign-up with an address that already has an account (see registration.ts). */
@@ -102,7 +96,7 @@ export function verificationRoutes(deps: Deps): Router {
     // here, as "I confirmed it, continue" would. When it cannot (the flow expired or went on
     // elsewhere), the address is confirmed all the same and the page says so.
     const held = req.session.pendingLogin;
-    if (held?.loginChallenge && held.userId === used.userId && (await wentOn(resumePendingLogin(deps, req, res, held.loginChallenge)))) return;
+    if (held?.loginChallenge && held.userId === used.userId && (await wentOn(resumePendingLogin(deps, req, res, held.loginChallenge).then(() => true)))) return;
     renderVerified(res, used.email);
   });
 
