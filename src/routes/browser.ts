@@ -4,6 +4,9 @@ import type { Request, Response } from "express";
 import type { SessionData } from "express-session";
 import type { SignInBrowser } from "../flows/sign-in-step";
 import type { SessionPort } from "../flows/session";
+import type { PageLook } from "../flows/page";
+import type { PasswordBrowser } from "../flows/sign-in-password";
+import { lngOf, useAudienceBrand, useUiLocales } from "../middleware/page-locals";
 import { saveSessionWith } from "../services/sessions";
 import type { Along } from "../services/db";
 import type { Deps } from "./deps";
@@ -73,5 +76,23 @@ export function signInBrowser(deps: Pick<Deps, "env" | "browser">, req: Request,
     save: port.save,
     regenerate: port.regenerate,
     markLoginAnswered: (loginSessionId) => deps.browser.markLoginAnswered(req, res, loginSessionId),
+  };
+}
+
+/** The browser of a password sign-in: also its device cookie. */
+export function passwordBrowser(deps: Pick<Deps, "env" | "browser">, req: Request, res: Response): PasswordBrowser {
+  const browser = signInBrowser(deps, req, res);
+  return Object.assign(browser, {
+    trustedDevice: (emailNormalized: string) => deps.browser.trustedDevice(req, emailNormalized),
+    rememberDevice: (emailNormalized: string, existing: string | null) => deps.browser.rememberDevice(req, res, emailNormalized, existing),
+  });
+}
+
+/** The page's language and brand as a flow sets them (middleware/page-locals.ts). */
+export function pageLook(deps: Pick<Deps, "env">, req: Request, res: Response): PageLook {
+  return {
+    followUiLocales: (uiLocales) => useUiLocales(req, res, uiLocales, deps.env),
+    useBrand: (audience) => useAudienceBrand(res, audience),
+    language: () => lngOf(res),
   };
 }

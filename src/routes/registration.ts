@@ -21,7 +21,7 @@ import type { OAuth2LoginRequest } from "../services/hydra";
 import { limitPerIp, tooManyAttempts } from "../middleware/rate-limit";
 import { msg, say, type Msg } from "../i18n";
 import { lngOf, tOf, useAudienceBrand, useUiLocales } from "../middleware/page-locals";
-import { uiLocalesOf } from "./login";
+import { uiLocalesOf } from "../decisions/login";
 
 
 // Issue messages name the problem (registration:invalid.<field>.<problem>).

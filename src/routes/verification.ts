@@ -1,6 +1,6 @@
 // /verification — confirming an email address with the link or the short code from the mail, and
 // asking for a new mail (flows/verification.ts). A confirmation in the browser whose sign-in waits
-// for it goes on with that sign-in (resumePendingLogin).
+// for it goes on with that sign-in (flows/sign-in.ts resumeHeldSignIn).
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import type { Deps } from "./deps";
@@ -9,9 +9,10 @@ import { parseInput } from "../middleware/validate";
 import { lngOf } from "../middleware/page-locals";
 import { confirmCode, confirmLink, linkPage, resendMail, type VerificationDone } from "../flows/verification";
 import { wentOn } from "../flows/sign-in-step";
-import { saveSession } from "./browser";
+import { resumeHeldSignIn } from "../flows/sign-in";
+import { pageLook, saveSession, signInBrowser } from "./browser";
 import { respond } from "./respond";
-import { resumePendingLogin } from "./login";
+import { signInDeps } from "./login";
 
 const tokenField = z.string({ message: "is required" }).regex(/^[A-Za-z0-9_-]{20,100}$/, "is not a link from our mail");
 const LinkQuery = z.object({ token: tokenField.optional() });
@@ -21,12 +22,13 @@ const ResendForm = z.object({ login_challenge: challenge.optional() });
 
 export function verificationRoutes(deps: Deps): Router {
   const router = Router();
+  const signIn = signInDeps(deps);
 
   /** The page, or the held sign-in going on (when it cannot and there is a page for that, the page). */
   async function answer(req: Request, res: Response, done: VerificationDone): Promise<void> {
     if (done.kind !== "resume-sign-in") return respond(deps, req, res, done);
-    if (!done.otherwise) return resumePendingLogin(deps, req, res, done.loginChallenge);
-    if (!(await wentOn(resumePendingLogin(deps, req, res, done.loginChallenge).then(() => true)))) respond(deps, req, res, done.otherwise);
+    const resumed = resumeHeldSignIn(signIn, pageLook(deps, req, res), signInBrowser(deps, req, res), done.loginChallenge);
+    respond(deps, req, res, done.otherwise ? ((await wentOn(resumed)) ?? done.otherwise) : await resumed);
   }
 
   router.get("/verification", async (req: Request, res: Response) => {
