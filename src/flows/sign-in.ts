@@ -8,7 +8,7 @@ import { issueTicket, loginTicketSubset, readLoginTicket, type TicketedLoginRequ
 import { AppError } from "../errors";
 import { msg, type Msg } from "../i18n";
 import type { Hydra } from "../services/hydra";
-import type { Store } from "../services/store";
+import type { Store, User } from "../services/store";
 import { ensureNotHandled, withRestartLink } from "./challenges";
 import { page, type Outcome } from "./outcome";
 import type { PageLook } from "./page";
@@ -137,4 +137,17 @@ export async function resumeHeldSignIn(deps: SignInDeps, look: PageLook, browser
     return checkInboxPage({ email: user?.email ?? pending.decoy!.email, audienceName: audience?.displayName ?? null, loginChallenge, status: 409, error: msg("login:pending.notVerified") });
   }
   return finishSignIn(deps, browser, { loginChallenge, loginSessionId: pending.loginSessionId, user, audience, remember: pending.remember, startSession: pending.startSession });
+}
+
+/**
+ * A password reset by a recovery link that began inside an OAuth flow in this browser, for this
+ * account: the step goes on, signed in (without "stay signed in").
+ */
+export async function signInAfterRecovery(deps: SignInDeps, browser: SignInBrowser, input: { loginChallenge: string; user: User }): Promise<Outcome> {
+  const { loginChallenge } = input;
+  await ensureNotHandled(deps.store, "login", loginChallenge, deps.hydra);
+  const loginRequest = await deps.hydra.getLoginRequest(loginChallenge);
+  const membership = await deps.store.getClientMembership(loginRequest.client.client_id ?? "");
+  const user = (await deps.store.getUser(input.user.id)) ?? input.user;
+  return finishSignIn(deps, browser, { loginChallenge, loginSessionId: loginRequest.session_id, user, audience: membership?.audience ?? null, remember: false, startSession: true });
 }
