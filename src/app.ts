@@ -20,7 +20,7 @@ import type { Mailer } from "./services/mail";
 import type { Metrics } from "./services/metrics";
 import { verificationRoutes } from "./routes/verification";
 import { recoveryRoutes } from "./routes/recovery";
-import { NEW_SESSION_SETTING } from "./routes/login-step";
+import { NEW_SESSION_SETTING } from "./routes/browser";
 import { hydraErrorRoutes } from "./routes/hydra-error";
 import { browserCookies } from "./middleware/browser-cookies";
 import type { Logger as PinoLogger } from "./logger";

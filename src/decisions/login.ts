@@ -1,5 +1,6 @@
 // Pure decisions of the login step (no I/O).
 import type { AcceptOAuth2LoginRequest } from "@ory/hydra-client";
+import { msg, type Msg } from "../i18n";
 
 export type LoginStart = { kind: "accept"; subject: string } | { kind: "form" };
 
@@ -29,4 +30,25 @@ export function mustVerifyFirst(audience: { requireVerifiedEmail: boolean } | nu
   // A self sign-up nobody confirmed may be someone else's claim on the address: it signs in nowhere.
   if (user.pendingSince !== null && !user.emailVerified) return true;
   return Boolean(audience?.requireVerifiedEmail) && !user.emailVerified;
+}
+
+/** "30 days", "12 hours", "45 minutes": how long "stay signed in" lasts, in words (i18next plurals). */
+export function rememberPeriod(seconds: number): Msg {
+  if (seconds >= 2 * 86400) return msg("login:period.day", { count: Math.round(seconds / 86400) });
+  if (seconds >= 2 * 3600) return msg("login:period.hour", { count: Math.round(seconds / 3600) });
+  return msg("login:period.minute", { count: Math.max(1, Math.round(seconds / 60)) });
+}
+
+/**
+ * The application's ui_locales for this login step: Hydra's oidc_context.ui_locales (a list), else
+ * the ui_locales parameter of the original authorization request.
+ */
+export function uiLocalesOf(loginRequest: { oidc_context?: { ui_locales?: string[] }; request_url: string }): string[] | string | undefined {
+  const fromHydra = loginRequest.oidc_context?.ui_locales;
+  if (fromHydra?.length) return fromHydra;
+  try {
+    return new URL(loginRequest.request_url).searchParams.get("ui_locales") ?? undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -15,9 +15,20 @@ export type Outcome =
       locals: Record<string, unknown>;
       /** The page has a form: it gets the session's CSRF token (which keeps a session for the browser). */
       form?: boolean;
+      /** Response headers of the page (a refusal's Retry-After). */
+      headers?: Record<string, string>;
     };
 
-export const page = (view: string, title: Msg, locals: Record<string, unknown> = {}, opts: { status?: number; form?: boolean } = {}): Outcome => ({ kind: "page", view, title, locals, ...opts });
+export const page = (view: string, title: Msg, locals: Record<string, unknown> = {}, opts: { status?: number; form?: boolean; headers?: Record<string, string> } = {}): Outcome => ({
+  kind: "page",
+  view,
+  title,
+  locals,
+  ...opts,
+});
+
+/** A page that says to try again later: its Retry-After header. */
+export const retryAfter = (outcome: Outcome, seconds: number): Outcome => (outcome.kind === "page" ? { ...outcome, headers: { ...outcome.headers, "Retry-After": String(seconds) } } : outcome);
 
 /** The browser's session as a use case sees it: its data, and a way to keep a change. */
 export interface BrowserSession<D> {

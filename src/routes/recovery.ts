@@ -1,6 +1,6 @@
 // /recovery — "Forgot password?" (flows/recovery.ts): the request form, the link by mail, the reset
 // form the link opens, and the reset; a recovery begun inside an OAuth flow in this browser goes on
-// with that flow, signed in (login-step.ts).
+// with that flow, signed in (flows/sign-in.ts signInAfterRecovery).
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import type { Deps } from "./deps";
@@ -10,9 +10,10 @@ import { msg } from "../i18n";
 import { lngOf } from "../middleware/page-locals";
 import { requestForm, requestLink, resetForm, resetPassword } from "../flows/recovery";
 import type { BrowserSession } from "../flows/outcome";
-import type { User } from "../services/store";
-import { ensureNotHandled } from "../flows/challenges";
-import { finishLogin, saveSession, wentOn } from "./login-step";
+import { wentOn } from "../flows/sign-in-step";
+import { signInAfterRecovery } from "../flows/sign-in";
+import { saveSession, signInBrowser } from "./browser";
+import { signInDeps } from "./login";
 import { respond } from "./respond";
 
 const RecoveryQuery = z.object({ login_challenge: challenge.optional() });
@@ -26,6 +27,7 @@ const ResetForm = z.object({ token: tokenField, password: z.string({ message: "i
 
 export function recoveryRoutes(deps: Deps): Router {
   const router = Router();
+  const signIn = signInDeps(deps);
   const session = (req: Request): BrowserSession<Request["session"]> => ({ data: req.session, save: () => saveSession(req) });
 
   router.get("/recovery", (req: Request, res: Response) => {
@@ -54,16 +56,9 @@ export function recoveryRoutes(deps: Deps): Router {
     const done = await resetPassword(deps, { token: form.token, password: form.password, lng: lngOf(res), session: session(req) });
     if (done.kind !== "continue-sign-in") return respond(deps, req, res, done);
     // The flow the recovery began in goes on, signed in; when it cannot (expired, answered), the page.
-    if (!(await wentOn(continueSignIn(req, res, done.loginChallenge, done.user)))) respond(deps, req, res, done.otherwise);
+    const resumed = signInAfterRecovery(signIn, signInBrowser(deps, req, res), done);
+    respond(deps, req, res, (await wentOn(resumed)) ?? done.otherwise);
   });
-
-  async function continueSignIn(req: Request, res: Response, loginChallenge: string, user: User): Promise<void> {
-    await ensureNotHandled(deps.store, "login", loginChallenge, deps.hydra);
-    const loginRequest = await deps.hydra.getLoginRequest(loginChallenge);
-    const membership = await deps.store.getClientMembership(loginRequest.client.client_id ?? "");
-    const fresh = (await deps.store.getUser(user.id)) ?? user;
-    await finishLogin(deps, req, res, { loginChallenge, loginSessionId: loginRequest.session_id, user: fresh, audience: membership?.audience ?? null, remember: false, startSession: true });
-  }
 
   return router;
 }

@@ -7,19 +7,13 @@ import { z } from "zod";
 import type { Deps } from "./deps";
 import { challenge } from "./deps";
 import { parseInput } from "../middleware/validate";
-import { AppError } from "../errors";
-import { ensureNotHandled } from "../flows/challenges";
-import { challengeDigest, finishLogin, regenerateSession, renderCheckInbox, saveSession } from "./login-step";
-import { queueAccountExistsMail, queueVerificationMail } from "../flows/mail-links";
-import { mailDateTime } from "../services/mail";
-import { checkInvitation, decideRegistration, invitationProblem, registrationMode, type InvitationCheck, type RegistrationMode } from "../decisions/registration";
-import { hashPassword, verifyPassword, passwordProblem, passwordStrength, personalInputs, zxcvbnFeedback, PASSWORD_MIN_LENGTH } from "../services/passwords";
-import { EmailTakenError, InvitationRedeemedError, normalizeEmail, type Audience, type User } from "../services/store";
-import type { OAuth2LoginRequest } from "../services/hydra";
+import { ensureOpen, invitationPage, loadRegistration, register, registrationForm, type FormField } from "../flows/registration";
+import { passwordStrength, personalInputs, zxcvbnFeedback } from "../services/passwords";
 import { limitPerIp, tooManyAttempts } from "../middleware/rate-limit";
 import { msg, say, type Msg } from "../i18n";
-import { lngOf, tOf, useAudienceBrand, useUiLocales } from "../middleware/page-locals";
-import { uiLocalesOf } from "./login";
+import { lngOf, tOf } from "../middleware/page-locals";
+import { pageLook, signInBrowser } from "./browser";
+import { respond } from "./respond";
 
 
 // Issue messages name the problem (registration:invalid.<field>.<problem>).
@@ -39,7 +33,6 @@ const StrengthForm = z.object({
   name: z.string().max(200).default(""),
 });
 
-type FormField = "name" | "email" | "password" | "invitation";
 const isFormField = (f: string): f is FormField => f === "name" || f === "email" || f === "password" || f === "invitation";
 
 const FIELD_PROBLEMS: Record<FormField, readonly string[]> = {
@@ -58,124 +51,14 @@ function fieldProblem(issue: { path: readonly PropertyKey[]; message: string }):
   return msg("registration:invalid.other", { field: msg(`registration:label.${field}`) });
 }
 
-interface Flow {
-  loginRequest: OAuth2LoginRequest;
-  clientName: string;
-  audience: Audience;
-  mode: RegistrationMode;
-}
-
 export function registrationRoutes(deps: Deps): Router {
-  const { hydra, store, env } = deps;
   const router = Router();
-
-  async function loadFlow(req: Request, res: Response, loginChallenge: string): Promise<Flow> {
-    await ensureNotHandled(store, "login", loginChallenge, hydra);
-    const loginRequest = await hydra.getLoginRequest(loginChallenge);
-    // The page follows the application's ui_locales, like the sign-in page.
-    useUiLocales(req, res, uiLocalesOf(loginRequest), env);
-    const clientId = loginRequest.client.client_id ?? "";
-    const membership = clientId ? await store.getClientMembership(clientId) : null;
-    const clientName = loginRequest.client.client_name || clientId;
-    if (!membership) {
-      throw new AppError(403, "client_without_audience", msg("registration:notSetUp.message", { client: clientName }), { title: msg("registration:notSetUp.title") });
-    }
-    // The audience's own name and logo (audience config `brand: { name, logo }`), when it has them.
-    useAudienceBrand(res, membership.audience);
-    return { loginRequest, clientName, audience: membership.audience, mode: registrationMode(membership.audience) };
-  }
-
-  function closed(flow: Flow): AppError {
-    return new AppError(403, "registration_closed", msg("registration:closed.message", { audience: flow.audience.displayName }), { title: msg("registration:closed.title") });
-  }
-
-  /** Re-shows the form with every field but the password; the error is tied to its field, which gets the focus. */
-  function renderForm(req: Request, res: Response, flow: Flow, extra: { status?: number; error?: Msg | Msg[]; errorField?: FormField | null; email?: string; name?: string; invitation?: string } = {}) {
-    const t = tOf(res);
-    const errors = extra.error === undefined ? [] : Array.isArray(extra.error) ? extra.error : [extra.error];
-    res.status(extra.status ?? 200).render("registration", {
-      title: t("registration:title"),
-      csrfToken: deps.csrf.token(req),
-      challenge: flow.loginRequest.challenge,
-      clientName: flow.clientName,
-      audienceName: flow.audience.displayName,
-      mode: flow.mode,
-      passwordMinLength: PASSWORD_MIN_LENGTH,
-      email: extra.email ?? "",
-      name: extra.name ?? "",
-      invitation: extra.invitation ?? "",
-      error: errors.length ? errors.map((m) => say(t, m)).join(" ") : null,
-      errorField: errors.length ? (extra.errorField ?? null) : null,
-    });
-  }
-
-  /** Notes in this browser's session which account this flow created (until Hydra has been answered). */
-  function rememberSignUp(req: Request, loginChallenge: string, userId: string): Promise<void> {
-    req.session.pendingSignUp = { challenge: challengeDigest(loginChallenge), userId };
-    return saveSession(req);
-  }
-
-  /** The account this browser created earlier in this very flow, when the password matches. */
-  async function resumableSignUp(req: Request, loginChallenge: string, email: string, password: string) {
-    const pending = req.session.pendingSignUp;
-    if (!pending || pending.challenge !== challengeDigest(loginChallenge)) return null;
-    const user = await store.findUserByEmail(email);
-    if (!user || user.id !== pending.userId) return null;
-    return (await verifyPassword(user.passwordHash, password)) ? user : null;
-  }
-
-  /**
-   * Continues the flow as the new account: an address not yet verified holds the step on "check your
-   * inbox" (whatever the audience says: a sign-up with a taken address must look the same); one an
-   * invitation vouched for goes on. A new session either way: the invitation code is gone.
-   */
-  function finishSignUp(req: Request, res: Response, flow: Flow, loginChallenge: string, user: User) {
-    return finishLogin(deps, req, res, {
-      loginChallenge,
-      loginSessionId: flow.loginRequest.session_id,
-      user,
-      audience: flow.audience,
-      remember: false,
-      startSession: true,
-      requireVerified: true,
-      keep: { pendingSignUp: req.session.pendingSignUp },
-    });
-  }
-
-  /**
-   * A sign-up with an address that already has an account answers exactly like a new one ("check
-   * your inbox", same page, same session hand-over, about the same work); the owner gets a mail that
-   * someone tried. Nothing about the existing account changes, and nothing here can complete.
-   */
-  async function answerLikeNewSignUp(req: Request, res: Response, flow: Flow, loginChallenge: string, typedEmail: string) {
-    const email = typedEmail.trim();
-    const owner = await store.findUserByEmail(email);
-    if (owner && (await deps.limits.consume("verificationMail", `sign-up-taken:${normalizeEmail(email)}`)).allowed) {
-      await store.transaction((tx) => queueAccountExistsMail(tx, env, owner, lngOf(res)));
-      deps.mailer.kick();
-    }
-    await regenerateSession(req, {
-      // This browser's own earlier sign-up in this flow stays resumable with its password.
-      pendingSignUp: req.session.pendingSignUp,
-      pendingLogin: {
-        challenge: challengeDigest(loginChallenge),
-        userId: "",
-        remember: false,
-        startSession: true,
-        loginSessionId: flow.loginRequest.session_id,
-        requireVerified: true,
-        decoy: { email, codeTries: 0 },
-      },
-    });
-    deps.logger.info({ event: "registration_existing_address", audience: flow.audience.id }, "sign-up with an address that has an account");
-    renderCheckInbox(deps, req, res, { email, audienceName: flow.audience.displayName, loginChallenge });
-  }
 
   router.get("/registration", async (req: Request, res: Response) => {
     const query = parseInput(RegistrationQuery, req.query, "registration link");
-    const flow = await loadFlow(req, res, query.login_challenge);
-    if (flow.mode === "closed") throw closed(flow);
-    renderForm(req, res, flow, { invitation: query.invitation || req.session.invitationCode || "" });
+    const reg = await loadRegistration(deps, pageLook(deps, req, res), query.login_challenge);
+    ensureOpen(reg);
+    respond(deps, req, res, registrationForm(reg, { invitation: query.invitation || req.session.invitationCode || "" }));
   });
 
   const registrationLimit = limitPerIp(deps.limits, "registrationIp", msg("registration:tooMany"));
@@ -183,87 +66,26 @@ export function registrationRoutes(deps: Deps): Router {
 
   router.post("/registration", deps.csrf.protect, registrationLimit, async (req: Request, res: Response) => {
     const { login_challenge } = parseInput(RegistrationChallenge, req.body, "registration form");
-    const flow = await loadFlow(req, res, login_challenge);
-    if (flow.mode === "closed") throw closed(flow);
+    const reg = await loadRegistration(deps, pageLook(deps, req, res), login_challenge);
+    ensureOpen(reg);
 
     const raw = req.body as Record<string, unknown>;
     const keep = { email: String(raw.email ?? ""), name: String(raw.name ?? ""), invitation: String(raw.invitation ?? "") };
     const parsed = RegistrationFields.safeParse(raw);
     if (!parsed.success) {
-      const error = parsed.error.issues.map(fieldProblem);
+      const t = tOf(res);
+      const error = parsed.error.issues.map((issue) => say(t, fieldProblem(issue))).join(" ");
       const first = String(parsed.error.issues[0]?.path[0] ?? "");
-      return renderForm(req, res, flow, { status: 400, error, errorField: isFormField(first) ? first : null, ...keep });
+      return respond(deps, req, res, registrationForm(reg, { status: 400, error, errorField: isFormField(first) ? first : null, ...keep }));
     }
     const form = parsed.data;
-    const email = normalizeEmail(form.email);
-
-    // This browser already created the account earlier in this very flow, and answering Hydra failed
-    // then: the same email and password continue the flow (instead of "already exists").
-    const earlier = await resumableSignUp(req, login_challenge, email, form.password);
-    if (earlier) return finishSignUp(req, res, flow, login_challenge, earlier);
-
-    let check: InvitationCheck = { status: "none" };
-    let invitationId: string | null = null;
-    if (form.invitation) {
-      const invitation = await store.findInvitation(form.invitation);
-      check = checkInvitation(invitation, { audienceId: flow.audience.id, email, now: new Date() });
-      if (check.status === "valid") invitationId = invitation!.id;
-    }
-    const decision = decideRegistration(flow.mode, check, flow.audience.displayName);
-    if (decision.kind === "refuse") {
-      deps.logger.info({ event: "registration_refused", reason: decision.reason, audience: flow.audience.id }, "registration refused");
-      return renderForm(req, res, flow, { status: decision.status, error: decision.message, errorField: flow.mode !== "open" ? "invitation" : null, ...keep });
-    }
-    const weak = passwordProblem(form.password, personalInputs(form.email, form.name), lngOf(res));
-    if (weak) return renderForm(req, res, flow, { status: 400, error: weak, errorField: "password", ...keep });
-
-    let user;
-    try {
-      user = await store.registerUser(
-        // Self sign-up: pending until the address is confirmed, unless an email-bound invitation vouched for it.
-        { email: form.email, name: form.name, passwordHash: await hashPassword(form.password), emailVerified: decision.emailVerified, pending: !decision.emailVerified },
-        decision.useInvitation ? invitationId : null,
-        // The verification mail is written with the account (outbox): no account without its mail.
-        decision.emailVerified ? undefined : (tx, created) => queueVerificationMail(tx, env, created, lngOf(res)),
-      );
-    } catch (err) {
-      if (err instanceof EmailTakenError) return answerLikeNewSignUp(req, res, flow, login_challenge, form.email);
-      if (err instanceof InvitationRedeemedError) {
-        return renderForm(req, res, flow, { status: 400, error: invitationProblem("used", flow.audience.displayName), errorField: "invitation", ...keep });
-      }
-      throw err;
-    }
-    await rememberSignUp(req, login_challenge, user.id);
-    deps.logger.info({ event: "registered", subject: user.id, audience: flow.audience.id, invitation: decision.useInvitation }, "user registered");
-    deps.mailer.kick();
-    return finishSignUp(req, res, flow, login_challenge, user);
+    const done = await register(deps, signInBrowser(deps, req, res), reg, { loginChallenge: login_challenge, ...form, lng: lngOf(res), keep });
+    respond(deps, req, res, done);
   });
 
   router.get("/invitation", invitationLimit, async (req: Request, res: Response) => {
     const { code } = parseInput(InvitationQuery, req.query, "invitation link");
-    const invitation = await store.findInvitation(code);
-    const check = checkInvitation(invitation, { audienceId: null, email: null, now: new Date() });
-    if (check.status !== "valid") {
-      const status = check.status === "unknown" ? 404 : 410;
-      const problem = check.status === "none" ? "unknown" : check.status;
-      throw new AppError(status, `invitation_${problem}`, invitationProblem(problem as Exclude<InvitationCheck["status"], "valid" | "none">, invitation?.audience.displayName ?? ""), {
-        title: msg("registration:invitationPage.errorTitle"),
-      });
-    }
-    const audience = invitation!.audience;
-    const accepted = audience.invitationEnabled;
-    if (accepted) req.session.invitationCode = code;
-    res.render("invitation", {
-      title: tOf(res)("registration:invitationPage.title", { audience: audience.displayName }),
-      audienceName: audience.displayName,
-      startUrl: audience.startUrl,
-      boundEmail: invitation!.email,
-      expiresAt: invitation!.expiresAt,
-      // In UTC naming the zone (the page's script shows it in local time). Not formatDateTime from
-      // src/i18n.ts for now: Intl refuses its dateStyle/timeStyle together with timeZoneName (TypeError).
-      expiresText: mailDateTime(invitation!.expiresAt, lngOf(res)),
-      accepted,
-    });
+    respond(deps, req, res, await invitationPage(deps, req.session, code, lngOf(res)));
   });
 
   // Live feedback while a new password is typed (public/strength.js on the sign-up, reset and account

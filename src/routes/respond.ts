@@ -17,5 +17,6 @@ export function respond(deps: Pick<Deps, "csrf">, req: Request, res: Response, o
     return value;
   };
   const locals = translate(outcome.locals, 2) as Record<string, unknown>;
+  for (const [name, value] of Object.entries(outcome.headers ?? {})) res.setHeader(name, value);
   res.status(outcome.status ?? 200).render(outcome.view, { title: say(t, outcome.title), ...(outcome.form ? { csrfToken: deps.csrf.token(req) } : {}), ...locals });
 }

@@ -1,6 +1,6 @@
 // Pure decisions of the login and consent steps (src/decisions/login.ts, src/decisions/consent.ts,
 // src/decisions/scopes.ts).
-import { decideLoginStart, loginAcceptance, type LoginStart } from "../../src/decisions/login";
+import { decideLoginStart, loginAcceptance, uiLocalesOf, type LoginStart } from "../../src/decisions/login";
 import {
   decideConsent,
   grantedAudiences,
@@ -573,5 +573,18 @@ describe("restartWithFreshSignIn ('Not you?')", () => {
     [undefined, null],
   ])("%p → %p", (url, expected) => {
     expect(restartWithFreshSignIn(url)).toBe(expected);
+  });
+});
+
+describe("uiLocalesOf: the language an application asked for in its login step", () => {
+  const cases: [string, { oidc_context?: { ui_locales?: string[] }; request_url: string }, string[] | string | undefined][] = [
+    ["Hydra's list wins", { oidc_context: { ui_locales: ["de", "en"] }, request_url: "http://hydra/oauth2/auth?ui_locales=fr" }, ["de", "en"]],
+    ["an empty list from Hydra: the request's parameter", { oidc_context: { ui_locales: [] }, request_url: "http://hydra/oauth2/auth?ui_locales=fr%20de" }, "fr de"],
+    ["no context: the request's parameter", { request_url: "http://hydra/oauth2/auth?client_id=c&ui_locales=de" }, "de"],
+    ["neither", { request_url: "http://hydra/oauth2/auth?client_id=c" }, undefined],
+    ["a request URL that is no URL", { request_url: "not a url" }, undefined],
+  ];
+  test.each(cases)("%s", (_title, request, expected) => {
+    expect(uiLocalesOf(request)).toEqual(expected);
   });
 });

@@ -2,7 +2,7 @@
 import { switchAccountTarget } from "../../src/routes/logout";
 import { explainOAuthError } from "../../src/decisions/oauth-errors";
 import { inputProblem } from "../../src/middleware/validate";
-import { rememberPeriod } from "../../src/routes/login";
+import { rememberPeriod } from "../../src/decisions/login";
 import { english, fixedT, say } from "../../src/i18n";
 
 describe("explainOAuthError", () => {

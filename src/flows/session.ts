@@ -1,0 +1,50 @@
+// What the app keeps in a browser's session (src/types.d.ts gives express-session this shape), and
+// the port through which a use case changes that session: the route builds it from the request.
+import type { Along } from "../services/db";
+
+export interface AppSession {
+  /** The signed-in user's id (Hydra subject). */
+  userId?: string;
+  /** An invitation code from a link opened outside an OAuth flow, kept for the registration that follows. */
+  invitationCode?: string;
+  /** A sign-up whose account exists but whose Hydra login step was not answered yet (retry continues it). */
+  pendingSignUp?: { challenge: string; userId: string };
+  /** A login step held until the user's address is verified (require-verified-email). */
+  pendingLogin?: PendingLogin;
+  /** A password recovery asked for during an OAuth flow: after the reset in this browser, the flow continues. */
+  recoveryFlow?: { challenge: string; email: string };
+  /** The account page's own OAuth sign-in in progress (state, nonce, PKCE verifier). */
+  accountAuth?: { state: string; nonce: string; codeVerifier: string };
+  /** Set by the account page's own OAuth sign-in: who, and when they authenticated (Hydra's auth_time). */
+  accountSignIn?: { userId: string; authTime: number };
+}
+
+export interface PendingLogin {
+  /** The challenge's digest: what a form's login_challenge must match to act on this step. */
+  challenge: string;
+  /** The challenge itself: a confirmation by link in this browser continues the step with it. */
+  loginChallenge?: string;
+  userId: string;
+  remember: boolean;
+  startSession: boolean;
+  loginSessionId: string | undefined;
+  requireVerified?: boolean;
+  /** A sign-up with an address that already has an account: the page looks the same, nothing can complete. */
+  decoy?: { email: string; codeTries: number };
+}
+
+/**
+ * The browser's session as the sign-in flows change it. `session` is the session as it is now (a
+ * regeneration replaces it); undefined only where the route had no need to load it.
+ */
+export interface SessionPort {
+  readonly session: AppSession | undefined;
+  save(): Promise<void>;
+  /**
+   * A fresh session id (no session fixation) carrying only `data` and the account page's sign-in in
+   * progress; the new row replaces the old one in one statement, with `alongside`'s writes.
+   */
+  regenerate(data: AppSession, alongside?: Along): Promise<void>;
+  /** Ends this browser's session and clears its cookie. */
+  destroy(): Promise<void>;
+}
