@@ -73,7 +73,7 @@ export function accountRoutes(deps: Deps): Router {
    * "Sign out": ends this browser's sign-in, and only this browser's (other devices stay signed in,
    * unlike "Sign out everywhere", which revokes every Hydra login session of the user): the app
    * session here, then Hydra's login session through Hydra's own logout endpoint, which /logout
-   * answers without asking and which ends on /signed-out (see SIGN_OUT_COOKIE in ./logout for why
+   * answers without asking and which ends on /signed-out (see SIGN_OUT_COOKIE in flows/sign-out.ts for why
    * not through the admin API). When Hydra does not remember this browser it goes to /signed-out at once.
    */
   router.post("/account/sign-out", requireAccountSession, deps.csrf.protect, async (req: Request, res: Response) => {

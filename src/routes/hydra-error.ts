@@ -7,7 +7,7 @@ import { z } from "zod";
 import type { Deps } from "./deps";
 import { explainOAuthError } from "../decisions/oauth-errors";
 import { tOf } from "../middleware/page-locals";
-import { SIGN_OUT_COOKIE, switchAccountTarget } from "./logout";
+import { SIGN_OUT_COOKIE, switchAccountTarget } from "../flows/sign-out";
 
 const text = (max: number) => z.string().max(max).optional().catch(undefined);
 const ErrorQuery = z.object({ error: text(100), error_description: text(2000), error_hint: text(2000) });

@@ -7,9 +7,6 @@ import { parseInput } from "../middleware/validate";
 import { logoutDecision, logoutStep, SIGN_OUT_COOKIE, type EndingSession } from "../flows/sign-out";
 import { respond } from "./respond";
 
-// Read here by /signed-out (hydra-error.ts) and the unit tests.
-export { SIGN_OUT_COOKIE, switchAccountTarget } from "../flows/sign-out";
-
 const LogoutQuery = z.object({ logout_challenge: challenge });
 const LogoutForm = z.object({
   logout_challenge: challenge,

@@ -1,5 +1,5 @@
 // Pages for people: Hydra's errors in plain words, and input problems without internal field names.
-import { switchAccountTarget } from "../../src/routes/logout";
+import { switchAccountTarget } from "../../src/flows/sign-out";
 import { explainOAuthError } from "../../src/decisions/oauth-errors";
 import { inputProblem } from "../../src/middleware/validate";
 import { rememberPeriod } from "../../src/decisions/login";
