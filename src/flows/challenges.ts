@@ -39,9 +39,9 @@ async function requestUrlOf(hydra: RequestReader, kind: ChallengeKind, challenge
  * Runs `answer` (the call that accepts or rejects at Hydra) at most once per challenge. `alongside`
  * (other writes of the step) runs in the same transaction as the claim: a replay writes nothing.
  */
-export async function answerOnce<T>(store: Pick<Store, "inTransaction" | "claimChallenge" | "releaseChallenge">, kind: ChallengeKind, challenge: string, answer: () => Promise<T>, alongside?: (q: Queryable) => Promise<void>): Promise<T> {
+export async function answerOnce<T>(store: Pick<Store, "bookkeepingTransaction" | "claimChallenge" | "releaseChallenge">, kind: ChallengeKind, challenge: string, answer: () => Promise<T>, alongside?: (q: Queryable) => Promise<void>): Promise<T> {
   const claimed = alongside
-    ? await store.inTransaction(async (q) => {
+    ? await store.bookkeepingTransaction(async (q) => {
         if (!(await store.claimChallenge(kind, challenge, q))) return false;
         await alongside(q);
         return true;

@@ -14,7 +14,7 @@ import type { ConsentContext } from "./consent-context";
 import { page, type Outcome } from "./outcome";
 
 export interface ConsentAnswerDeps {
-  store: Pick<Store, "inTransaction" | "claimChallenge" | "releaseChallenge" | "noteConsentUse" | "getClaimDefs">;
+  store: Pick<Store, "bookkeepingTransaction" | "claimChallenge" | "releaseChallenge" | "noteConsentUse" | "getClaimDefs">;
   hydra: Pick<Hydra, "acceptConsent" | "rejectConsent">;
   logger: Pick<Logger, "warn">;
   metrics: Pick<Metrics, "consentDecisions">;

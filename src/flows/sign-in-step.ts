@@ -21,7 +21,7 @@ export const challengeDigest = (c: string) => createHash("sha256").update(c).dig
 
 export interface SignInStepDeps {
   env: Pick<Env, "LOGIN_REMEMBER_FOR_SECONDS" | "APP_BASE_URL" | "EMAIL_VERIFICATION_TTL_SECONDS">;
-  store: Pick<Store, "claimChallenge" | "releaseChallenge" | "inTransaction" | "transaction">;
+  store: Pick<Store, "claimChallenge" | "releaseChallenge" | "bookkeepingTransaction" | "transaction">;
   hydra: Pick<Hydra, "acceptLogin">;
   limits: Pick<Limits, "consume">;
   mailer: Pick<Mailer, "kick">;

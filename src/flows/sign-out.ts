@@ -40,7 +40,7 @@ export function switchAccountTarget(value: unknown, hydraPublicUrl: string): str
 }
 
 export interface LogoutDeps {
-  store: Pick<Store, "isChallengeHandled" | "inTransaction" | "claimChallenge" | "releaseChallenge">;
+  store: Pick<Store, "isChallengeHandled" | "bookkeepingTransaction" | "claimChallenge" | "releaseChallenge">;
   /** The login and consent reads only serve ensureNotHandled's type; the logout step reads its own request. */
   hydra: Pick<Hydra, "getLoginRequest" | "getConsentRequest" | "getLogoutRequest" | "acceptLogout" | "rejectLogout">;
 }

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { Client, Pool } from "pg";
 
 // The statement plumbing, for the modules that import it from here.
-export { inTransaction, type Along, type Param, type Queryable } from "../store/sql";
+export { transactionOn, type Along, type Param, type Queryable } from "../store/sql";
 
 /**
  * A pool. An idle client losing its connection (database restarted) must not crash the process.
@@ -16,7 +16,7 @@ export { inTransaction, type Along, type Param, type Queryable } from "../store/
  * fraction of a second of it (never corrupt it: PostgreSQL "Asynchronous Commit"), which at worst
  * signs a person out or forgets a few counted attempts. Everything else is durable: a consent
  * decision (recordConsent), and the writes the store and the mail outbox commit synchronously
- * (inTransaction's `durable`, or set_config in the statement): accounts, passwords, addresses, mail
+ * (transactionOn's `durable`, or set_config in the statement): accounts, passwords, addresses, mail
  * links and codes, mail, revocations, deletions, ended sessions.
  *
  * `durable`: every commit waits for the WAL flush (synchronous_commit=on, whatever the database's

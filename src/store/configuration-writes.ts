@@ -57,7 +57,7 @@ async function rowsOf<T extends Table>(q: Queryable, t: T): Promise<Row<T>[]> {
   return rows;
 }
 
-export function configWriteQueries({ sql, tx }: Connection) {
+export function configWriteQueries({ sql, transaction }: Connection) {
   return {
     /** The configuration tables' rows as they are (what the seed plans its changes against). */
     async readConfigurationRows(): Promise<ConfigurationRows> {
@@ -75,7 +75,7 @@ export function configWriteQueries({ sql, tx }: Connection) {
      * admins' configuration must survive a crash of the database right after the seed said "done".
      */
     async writeConfiguration(w: ConfigurationWrites): Promise<void> {
-      await tx(async (q) => {
+      await transaction(async (q) => {
         for (const a of w.audiences) await upsert(q, AUDIENCES, "id", a);
         for (const s of w.scopes) await upsert(q, SCOPES, "name", s);
         for (const c of w.claims) await upsert(q, CLAIMS, "name", c);

@@ -40,14 +40,17 @@ export function createStore(opts: StoreOptions) {
       await c.sql.query("SELECT 1");
     },
 
-    /** Runs `fn` in one transaction (several sign-in writes as one). */
-    inTransaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
-      return c.tx(fn);
+    /**
+     * Runs `fn` in one transaction whose commit does not wait for the disk (a crash may lose it):
+     * only for sign-in bookkeeping (a claim with its session or counters), never for an account's data.
+     */
+    bookkeepingTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      return c.transaction(fn);
     },
 
     /** Runs `fn` in one transaction committed durably (for writes that must happen together, e.g. a token and its mail). */
     transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      return c.tx(fn, { durable: true });
+      return c.transaction(fn, { durable: true });
     },
 
     ...userQueries(c),

@@ -51,7 +51,7 @@ export async function retireMailLinks(tx: Queryable, userId: string): Promise<vo
   );
 }
 
-export function oneTimeTokenQueries({ sql, tx }: Connection) {
+export function oneTimeTokenQueries({ sql, transaction }: Connection) {
   return {
     /** What a link's token is, without using it. */
     async lookupOneTimeToken(kind: OneTimeTokenKind, token: string): Promise<TokenLookup> {
@@ -83,7 +83,7 @@ export function oneTimeTokenQueries({ sql, tx }: Connection) {
      * Wrong codes count; after MAX_CODE_ATTEMPTS the token takes no more codes.
      */
     async useCode(kind: OneTimeTokenKind, userId: string, code: string): Promise<{ status: "ok"; email: string } | { status: "wrong" | "none" | "locked" }> {
-      return tx(async (q) => {
+      return transaction(async (q) => {
         const { rows } = await q.query<{ id: string; code_hash: string | null; attempts: number; email: string }>(
           `SELECT id, code_hash, attempts, email FROM one_time_tokens
            WHERE user_id = $1::uuid AND kind = $2::"OneTimeTokenKind" AND used_at IS NULL AND expires_at > now() AND code_hash IS NOT NULL

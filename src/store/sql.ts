@@ -31,7 +31,7 @@ export interface Along {
  * Runs `fn` on one client between BEGIN and COMMIT (ROLLBACK when it throws). `durable`: the commit
  * waits for the WAL flush (synchronous_commit on for this transaction; set in BEGIN's round trip).
  */
-export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, opts: { durable?: boolean } = {}): Promise<T> {
+export async function transactionOn<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>, opts: { durable?: boolean } = {}): Promise<T> {
   const client = await pool.connect();
   let broken = false;
   try {
@@ -55,14 +55,14 @@ export interface Connection {
   sql: Queryable;
   /** One statement committed synchronously, for what must survive a crash (accounts, invitations, revocations, deletions, ended sessions). */
   durable: Queryable;
-  /** Runs `fn` between BEGIN and COMMIT on one client of the pool. `durable`: committed synchronously. */
-  tx<T>(fn: (q: Queryable) => Promise<T>, how?: { durable?: boolean }): Promise<T>;
+  /** Runs `fn` between BEGIN and COMMIT on one client of the pool (`fn`'s `tx`). `durable`: committed synchronously. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>, how?: { durable?: boolean }): Promise<T>;
 }
 
 export function connect(pool: Pool): Connection {
-  const tx: Connection["tx"] = (fn, how = {}) => inTransaction(pool, fn, { durable: how.durable });
-  const durable: Queryable = { query: (text, values) => tx((q) => q.query(text, values), { durable: true }) };
-  return { sql: pool, durable, tx };
+  const transaction: Connection["transaction"] = (fn, how = {}) => transactionOn(pool, fn, { durable: how.durable });
+  const durable: Queryable = { query: (text, values) => transaction((tx) => tx.query(text, values), { durable: true }) };
+  return { sql: pool, durable, transaction };
 }
 
 // Every statement is SQL with parameters (constant texts: the pool prepares them by name, services/db.ts):

@@ -55,7 +55,7 @@ function jsonUser(r: UserRow): UserRow {
   return { ...r, disabled_at: date(r.disabled_at), pending_since: date(r.pending_since), created_at: date(r.created_at)!, updated_at: date(r.updated_at)! };
 }
 
-export function userQueries({ sql, durable, tx }: Connection) {
+export function userQueries({ sql, durable, transaction }: Connection) {
   return {
     async findUserByEmail(email: string, q: Queryable = sql): Promise<User | null> {
       const { rows } = await q.query<UserRow>(`SELECT ${USER_COLUMNS} FROM users u WHERE u.email_normalized = $1`, [normalizeEmail(email)]);
@@ -91,7 +91,7 @@ export function userQueries({ sql, durable, tx }: Connection) {
      */
     async registerUser(user: NewUser, invitationId: string | null, alsoInTx?: (tx: Queryable, user: User) => Promise<void>): Promise<User> {
       try {
-        return await tx(async (q) => {
+        return await transaction(async (q) => {
           if (invitationId) await redeemInvitation(q, invitationId);
           const { rows } = await q.query<UserRow>(
             `INSERT INTO users AS u (id, email, email_normalized, email_verified, password_hash, name, pending_since, created_at, updated_at)
@@ -187,7 +187,7 @@ export function userQueries({ sql, durable, tx }: Connection) {
 
     /** Sets or clears users.disabled_at; returns the value it had before (null: there is no such user). */
     async setDisabled(userId: string, disabled: boolean): Promise<{ before: Date | null } | null> {
-      return tx(async (q) => {
+      return transaction(async (q) => {
         const { rows } = await q.query<{ disabled_at: Date | null }>("SELECT disabled_at FROM users WHERE id = $1::uuid FOR UPDATE", [userId]);
         const row = rows[0];
         if (!row) return null;

@@ -8,7 +8,7 @@ import { CALLBACK, createUser } from "../support/fixtures";
 import { startAuthorization } from "../support/oauth";
 import { applyConfig } from "../../src/admin/apply-config";
 import { parseAppConfig, type ConfigFile } from "../../src/config/audiences";
-import { inTransaction } from "../../src/services/db";
+import { transactionOn } from "../../src/services/db";
 
 jest.setTimeout(90_000);
 
@@ -97,7 +97,7 @@ test("the consent step reads no configuration from the database (it completes wh
   const browser = new Browser();
   await consentDescription(browser, user); // warm: signed in
   // Another transaction holds every configuration table exclusively: a step that read one would wait.
-  const outcome = await inTransaction(stack.db, async (tx) => {
+  const outcome = await transactionOn(stack.db, async (tx) => {
     await tx.query("LOCK TABLE audiences, clients, scopes, claims IN ACCESS EXCLUSIVE MODE");
     // The 8 s limit is cleared once the step is done: a pending timer would keep the process (a Jest worker) alive after the tests.
     let limit: NodeJS.Timeout | undefined;

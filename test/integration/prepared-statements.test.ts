@@ -1,6 +1,6 @@
 // The plain pool's statements with parameters run as named prepared statements
 // (src/services/db.ts PreparingClient): parsed once per connection, not at every call.
-import { createPool, inTransaction, preparedName } from "../../src/services/db";
+import { createPool, transactionOn, preparedName } from "../../src/services/db";
 import { createDatabase, databaseUrl, dropDatabase, uniqueName } from "../support/pg";
 
 jest.setTimeout(60_000);
@@ -16,7 +16,7 @@ test("a statement with parameters is prepared once per connection and reused; on
     for (const v of [1, 2, 3]) expect((await pool.query<{ n: number }>(text, [v])).rows[0]!.n).toBe(v + 1);
     await pool.query("SELECT 42 AS plain");
     // Inside a transaction too (a client of the pool).
-    expect(await inTransaction(pool, async (c) => (await c.query<{ n: number }>(text, [9])).rows[0]!.n)).toBe(10);
+    expect(await transactionOn(pool, async (c) => (await c.query<{ n: number }>(text, [9])).rows[0]!.n)).toBe(10);
     const { rows } = await pool.query<{ name: string; statement: string }>("SELECT name, statement FROM pg_prepared_statements WHERE name LIKE $1 ORDER BY name", ["p%"]);
     expect(rows.find((r) => r.statement === text)?.name).toBe(preparedName(text));
     expect(rows.filter((r) => r.statement === text)).toHaveLength(1);
