@@ -3,13 +3,13 @@
 // has its own module (email-change.ts). Each form that changes a credential asks for the current
 // password, counted like a sign-in.
 import { credentialRefusal, decidePasswordChange, splitName, type CredentialCheck } from "../decisions/account-settings";
-import { greetingName } from "../decisions/outbox";
 import { AppError } from "../errors";
 import { msg, type Language } from "../i18n";
 import type { Logger } from "../logger";
 import type { Hydra } from "../services/hydra";
 import type { Limits } from "../services/limits";
-import { enqueueMail, type Mailer } from "../services/mail";
+import type { Mailer } from "../services/mail";
+import { queuePasswordChangedMail } from "./mail-links";
 import { hashPassword, passwordProblem, personalInputs, verifyPassword } from "../services/passwords";
 import type { Store, User } from "../services/store";
 import { accountPage, type AccountDeps } from "./account";
@@ -97,13 +97,7 @@ export async function changePassword(
   const passwordHash = await hashPassword(input.newPassword);
   await store.transaction(async (tx) => {
     await store.setPasswordHash(tx, user.id, passwordHash);
-    await enqueueMail(tx, {
-      to: user.email,
-      userId: user.id,
-      template: "password-changed",
-      lng: input.lng,
-      data: { name: greetingName(user), email: user.email, when: new Date().toISOString(), how: "account" },
-    });
+    await queuePasswordChangedMail(tx, user, input.lng, "account");
   });
   deps.mailer.kick();
   // Every other session ends: Hydra's login sessions (remembered browsers) and the app sessions

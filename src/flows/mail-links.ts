@@ -1,7 +1,8 @@
 // The mails that carry a link or a code, each written in the caller's transaction together with the
 // single-use token it carries (no token without its mail, no mail without its token): address
 // verification, "someone tried to sign up with your address", and password recovery. Used by the
-// sign-up, sign-in, verification and recovery pages and by the admin commands.
+// sign-up, sign-in, verification and recovery pages and by the admin commands. And the notice that
+// a password changed, which carries none.
 import type { Env } from "../config/env";
 import { greetingName } from "../decisions/outbox";
 import type { Language } from "../i18n";
@@ -57,5 +58,16 @@ export async function queueRecoveryMail(tx: Queryable, env: Pick<Env, "APP_BASE_
     template: "recovery",
     lng,
     data: { name: greetingName(user), email: user.email, link: `${env.APP_BASE_URL}/recovery/reset?token=${token}`, expiresAt: expiresAt.toISOString() },
+  });
+}
+
+/** The notice to the account's address that its password changed (`how`: on the account page or by a recovery link), in `tx`. */
+export async function queuePasswordChangedMail(tx: Queryable, user: Pick<User, "id" | "email" | "name" | "emailVerified">, lng: Language, how: "account" | "recovery"): Promise<void> {
+  await enqueueMail(tx, {
+    to: user.email,
+    userId: user.id,
+    template: "password-changed",
+    lng,
+    data: { name: greetingName(user), email: user.email, when: new Date().toISOString(), how },
   });
 }

@@ -5,17 +5,16 @@
 // typed or allowed. When the recovery began inside an OAuth flow in this browser, the route goes on
 // with that flow, signed in.
 import type { Env } from "../config/env";
-import { greetingName } from "../decisions/outbox";
 import { AppError, tooManyAttempts } from "../errors";
 import { msg, type Language, type Msg } from "../i18n";
 import type { Logger } from "../logger";
 import type { Hydra } from "../services/hydra";
 import type { Limits } from "../services/limits";
-import { enqueueMail, type Mailer } from "../services/mail";
+import type { Mailer } from "../services/mail";
 import { hashPassword, passwordProblem, personalInputs, PASSWORD_MIN_LENGTH } from "../services/passwords";
 import { normalizeEmail, type Store, type User } from "../services/store";
 import { endUserAccess, EndUserAccessError } from "./credential-change";
-import { queueRecoveryMail } from "./mail-links";
+import { queuePasswordChangedMail, queueRecoveryMail } from "./mail-links";
 import { page, type BrowserSession, type Outcome } from "./outcome";
 
 export interface RecoveryDeps {
@@ -118,13 +117,7 @@ export async function resetPassword(
     if (takenOver) await deps.store.clearUnconfirmedAccount(tx, user.id);
     // The link reached the mailbox: the address is verified too (when it is still the account's).
     await deps.store.markEmailVerified(tx, user.id, used.email);
-    await enqueueMail(tx, {
-      to: user.email,
-      userId: user.id,
-      template: "password-changed",
-      lng: input.lng,
-      data: { name: greetingName(user), email: user.email, when: new Date().toISOString(), how: "recovery" },
-    });
+    await queuePasswordChangedMail(tx, user, input.lng, "recovery");
     return true;
   });
   if (!changed) throw linkProblem(deps.env, "used");

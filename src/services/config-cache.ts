@@ -8,6 +8,7 @@ import { Client as PgClient } from "pg";
 import type { Logger } from "../logger";
 import { CONFIG_CHANNEL, listenForConfigChanges, loadConfigSnapshot, readConfigVersion, type ConfigSnapshot, type ConfigSource } from "../store/configuration";
 import type { Queryable } from "../store/sql";
+import { oneAtATime } from "./one-at-a-time";
 
 export interface ConfigCache extends ConfigSource {
   /** The configuration; null until it could be read once (the database was down at start-up): callers then read the database. */
@@ -25,31 +26,21 @@ export async function createConfigCache(opts: { pool: Queryable; databaseUrl: st
     return null;
   });
   let closed = false;
-  let loading: Promise<void> | null = null;
-  let again = false;
   let listener: PgClient | null = null;
   let reconnectTimer: NodeJS.Timeout | null = null;
 
-  function reload(): Promise<void> {
-    if (loading) {
-      again = true; // a change announced while loading: load once more right after
-      return loading;
-    }
-    loading = loadConfigSnapshot(pool)
-      .then((s) => {
-        if (s.version !== snapshot?.version) logger.info({ version: String(s.version) }, "configuration reloaded");
-        snapshot = s;
-      })
-      .catch((err) => logger.warn({ err }, "configuration reload failed; keeping the previous one"))
-      .finally(() => {
-        loading = null;
-        if (again && !closed) {
-          again = false;
-          void reload();
-        }
-      });
-    return loading;
-  }
+  // A change announced while loading loads once more right after.
+  const loader = oneAtATime(
+    () =>
+      loadConfigSnapshot(pool)
+        .then((s) => {
+          if (s.version !== snapshot?.version) logger.info({ version: String(s.version) }, "configuration reloaded");
+          snapshot = s;
+        })
+        .catch((err) => logger.warn({ err }, "configuration reload failed; keeping the previous one")),
+    () => closed,
+  );
+  const reload = loader.run;
 
   async function listen(): Promise<void> {
     if (closed) return;
@@ -105,7 +96,7 @@ export async function createConfigCache(opts: { pool: Queryable; databaseUrl: st
         l.on("error", () => undefined);
         await l.end().catch(() => undefined);
       }
-      await loading;
+      await loader.current;
     },
   };
 }

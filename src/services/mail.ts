@@ -10,6 +10,7 @@ import ejs from "ejs";
 import nodemailer from "nodemailer";
 import { claimDueMail, insertMail, markMailFailed, markMailSent, pruneSentMail } from "../store/outbox";
 import type { Queryable } from "../store/sql";
+import { oneAtATime } from "./one-at-a-time";
 import { ROOT_DIR } from "../paths";
 import type { Logger } from "../logger";
 import { OUTBOX_MAX_ATTEMPTS, retryDelaySeconds } from "../decisions/outbox";
@@ -157,8 +158,6 @@ export function createMailer(opts: {
     socketTimeout: opts.timeoutMs,
   } as object);
   let prunedAt = 0;
-  let running: Promise<number> | null = null;
-  let again = false;
   let closed = false;
 
   async function round(): Promise<number> {
@@ -187,25 +186,16 @@ export function createMailer(opts: {
     return sent;
   }
 
-  function flush(): Promise<number> {
-    if (running) {
-      again = true; // mail written while a round runs is sent right after it
-      return running;
-    }
-    running = round()
-      .catch((err) => {
+  // Mail written while a round runs is sent right after it.
+  const rounds = oneAtATime(
+    () =>
+      round().catch((err) => {
         opts.logger.warn({ err }, "mail outbox round failed");
         return 0;
-      })
-      .finally(() => {
-        running = null;
-        if (again && !closed) {
-          again = false;
-          void flush();
-        }
-      });
-    return running;
-  }
+      }),
+    () => closed,
+  );
+  const flush = rounds.run;
 
   const timer = setInterval(() => void flush(), opts.pollMs ?? 2000);
   timer.unref();
@@ -218,7 +208,7 @@ export function createMailer(opts: {
     async close() {
       closed = true;
       clearInterval(timer);
-      await running;
+      await rounds.current;
       transport.close();
     },
   };

@@ -4,34 +4,23 @@
 // the password, and a right password for an audience that requires a verified address holds the
 // step on "check your inbox" with a new verification mail (Hydra is not answered then).
 import type { Pool } from "pg";
-import { createPool } from "../../src/services/db";
 import { createStore, type Store } from "../../src/services/store";
 import { createLimits } from "../../src/services/limits";
 import { NO_METRICS } from "../../src/services/metrics";
 import { hashPassword } from "../../src/services/passwords";
-import { loadEnv } from "../../src/config/env";
 import { msg } from "../../src/i18n";
 import { ticketKey, type TicketedLoginRequest } from "../../src/decisions/request-ticket";
 import { passwordAttempt, signInWithPassword, type PasswordBrowser, type PasswordSignInDeps } from "../../src/flows/sign-in-password";
 import type { AppSession } from "../../src/flows/session";
 import type { Outcome } from "../../src/flows/outcome";
 import type { PageLook } from "../../src/flows/page";
-import { createDatabase, databaseUrl, dropDatabase, uniqueName } from "../support/pg";
+import { flowTestEnv, freshDatabase } from "../support/flow-db";
 
 jest.setTimeout(60_000);
 
-const env = loadEnv({
-  ...process.env,
-  DATABASE_URL: "postgresql://unused",
-  HYDRA_ADMIN_URL: "http://127.0.0.1:1",
-  HYDRA_PUBLIC_URL: "http://127.0.0.1:1",
-  APP_BASE_URL: "http://app.test",
-  SESSION_SECRETS: "x".repeat(32),
-  LOGIN_MAX_FAILURES_PER_ACCOUNT: "3",
-  LOGIN_MAX_FAILURES_PER_IP: "100",
-} as NodeJS.ProcessEnv);
+const env = flowTestEnv({ LOGIN_MAX_FAILURES_PER_ACCOUNT: "3", LOGIN_MAX_FAILURES_PER_IP: "100" });
 
-let dbName: string;
+let db: Awaited<ReturnType<typeof freshDatabase>>;
 let pool: Pool;
 let store: Store;
 let deps: PasswordSignInDeps;
@@ -40,9 +29,8 @@ const events: string[] = [];
 const PASSWORD = "quartz lantern meadow 4471";
 
 beforeAll(async () => {
-  dbName = uniqueName("password_sign_in");
-  await createDatabase(dbName, process.env.TEST_APP_DB_TEMPLATE);
-  pool = createPool(databaseUrl(dbName), { max: 4 });
+  db = await freshDatabase("password_sign_in");
+  pool = db.pool;
   store = createStore({ pool });
   await pool.query(
     "INSERT INTO audiences (id, display_name, token_audience, require_verified_email, created_at, updated_at) VALUES ('aud', 'Orders', '{https://orders}', true, now(), now())",
@@ -62,8 +50,7 @@ beforeAll(async () => {
   };
 });
 afterAll(async () => {
-  await pool?.end();
-  await dropDatabase(dbName);
+  await db?.drop();
 });
 
 let n = 0;

@@ -4,30 +4,21 @@
 // the outbox, a taken address answers with the same page and mails the owner instead, and the same
 // browser retrying its own sign-up continues it rather than making a second account.
 import type { Pool } from "pg";
-import { createPool } from "../../src/services/db";
 import { createStore, type Audience, type Store } from "../../src/services/store";
 import { createLimits } from "../../src/services/limits";
-import { loadEnv } from "../../src/config/env";
 import { msg } from "../../src/i18n";
 import { register, type Registration, type RegistrationDeps } from "../../src/flows/registration";
 import type { AppSession } from "../../src/flows/session";
 import type { Outcome } from "../../src/flows/outcome";
 import type { SignInBrowser } from "../../src/flows/sign-in-step";
 import type { OAuth2LoginRequest } from "../../src/services/hydra";
-import { createDatabase, databaseUrl, dropDatabase, uniqueName } from "../support/pg";
+import { flowTestEnv, freshDatabase } from "../support/flow-db";
 
 jest.setTimeout(60_000);
 
-const env = loadEnv({
-  ...process.env,
-  DATABASE_URL: "postgresql://unused",
-  HYDRA_ADMIN_URL: "http://127.0.0.1:1",
-  HYDRA_PUBLIC_URL: "http://127.0.0.1:1",
-  APP_BASE_URL: "http://app.test",
-  SESSION_SECRETS: "x".repeat(32),
-} as NodeJS.ProcessEnv);
+const env = flowTestEnv();
 
-let dbName: string;
+let db: Awaited<ReturnType<typeof freshDatabase>>;
 let pool: Pool;
 let store: Store;
 let deps: RegistrationDeps;
@@ -35,9 +26,8 @@ const acceptLogin = jest.fn(() => Promise.reject(new Error("a held sign-up answe
 const logged: string[] = [];
 
 beforeAll(async () => {
-  dbName = uniqueName("registration_flow");
-  await createDatabase(dbName, process.env.TEST_APP_DB_TEMPLATE);
-  pool = createPool(databaseUrl(dbName), { max: 4 });
+  db = await freshDatabase("registration_flow");
+  pool = db.pool;
   store = createStore({ pool });
   const notCalled = () => Promise.reject(new Error("not expected"));
   deps = {
@@ -50,8 +40,7 @@ beforeAll(async () => {
   };
 });
 afterAll(async () => {
-  await pool?.end();
-  await dropDatabase(dbName);
+  await db?.drop();
 });
 
 const audience = (mode: { signUpEnabled: boolean; invitationEnabled: boolean }): Audience => ({

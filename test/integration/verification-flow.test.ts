@@ -3,31 +3,21 @@
 // counted on the token until it takes no more, a link works once and not after its expiry, and
 // "send a new mail" writes the mail within the address's budget.
 import type { Pool } from "pg";
-import { createPool } from "../../src/services/db";
 import { createStore, issueOneTimeToken, MAX_CODE_ATTEMPTS, type Store } from "../../src/services/store";
 import { createLimits } from "../../src/services/limits";
-import { loadEnv } from "../../src/config/env";
 import { AppError } from "../../src/errors";
 import { msg } from "../../src/i18n";
 import { confirmCode, confirmLink, linkPage, resendMail, type VerificationDeps } from "../../src/flows/verification";
 import { challengeDigest } from "../../src/flows/sign-in-step";
 import type { AppSession } from "../../src/flows/session";
 import type { Outcome } from "../../src/flows/outcome";
-import { createDatabase, databaseUrl, dropDatabase, uniqueName } from "../support/pg";
+import { flowTestEnv, freshDatabase } from "../support/flow-db";
 
 jest.setTimeout(60_000);
 
-const env = loadEnv({
-  ...process.env,
-  DATABASE_URL: "postgresql://unused",
-  HYDRA_ADMIN_URL: "http://127.0.0.1:1",
-  HYDRA_PUBLIC_URL: "http://127.0.0.1:1",
-  APP_BASE_URL: "http://app.test",
-  SESSION_SECRETS: "x".repeat(32),
-  VERIFICATION_MAIL_MAX: "2",
-} as NodeJS.ProcessEnv);
+const env = flowTestEnv({ VERIFICATION_MAIL_MAX: "2" });
 
-let dbName: string;
+let db: Awaited<ReturnType<typeof freshDatabase>>;
 let pool: Pool;
 let store: Store;
 let deps: VerificationDeps;
@@ -35,9 +25,8 @@ let kicks = 0;
 const logged: string[] = [];
 
 beforeAll(async () => {
-  dbName = uniqueName("verification_flow");
-  await createDatabase(dbName, process.env.TEST_APP_DB_TEMPLATE);
-  pool = createPool(databaseUrl(dbName), { max: 4 });
+  db = await freshDatabase("verification_flow");
+  pool = db.pool;
   store = createStore({ pool });
   deps = {
     env,
@@ -48,8 +37,7 @@ beforeAll(async () => {
   };
 });
 afterAll(async () => {
-  await pool?.end();
-  await dropDatabase(dbName);
+  await db?.drop();
 });
 
 let n = 0;
