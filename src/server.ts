@@ -37,7 +37,7 @@ export interface RunningServer {
 }
 
 export async function startServer(env: Env, logger: Logger = createLogger(env.LOG_LEVEL)): Promise<RunningServer> {
-  // argon2id hashes (12 MiB each) at once: one per core, at most two, unless configured (docs/operations.md).
+  // argon2id hashes (12 MiB each) at once: one per core beyond the first, at most two, unless configured.
   setPasswordHashConcurrency(env.PASSWORD_HASH_CONCURRENCY ?? defaultHashConcurrency());
   // The app's database, all of it: sessions, attempt counters, answered challenges, consents,
   // users, mail links, the outbox, the configuration (src/services/db.ts).

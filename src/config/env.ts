@@ -75,7 +75,7 @@ const EnvSchema = z
     HYDRA_TIMEOUT_MS: int(1).default(2000),
     /** After SIGTERM/SIGINT: how long requests in flight may take to finish before their connections are cut (ms). */
     SHUTDOWN_TIMEOUT_MS: int(0).default(10_000),
-    /** argon2 hashes at once; unset: one per core, at most two (services/passwords.ts defaultHashConcurrency). */
+    /** argon2 hashes at once; unset: one per core beyond the first, at most two (services/passwords.ts defaultHashConcurrency). */
     PASSWORD_HASH_CONCURRENCY: int(1).optional(),
     /** Hydra's public URL as browsers reach it (the account page's own sign-in goes through it). */
     HYDRA_PUBLIC_URL: httpUrl.default("http://127.0.0.1:4444"),

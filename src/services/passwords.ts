@@ -28,13 +28,19 @@ const OPTIONS = { type: argon2.argon2id, memoryCost: 12_288, timeCost: 3, parall
 
 /**
  * At most this many argon2 hashes or verifications run at once unless PASSWORD_HASH_CONCURRENCY
- * says otherwise: the most whose blocks fit the 150 MiB of an instance at 8 parallel sign-ins.
+ * says otherwise: the most whose blocks fit the 150 MiB of an instance at 8 parallel sign-ins
+ * (measured: 143 MiB peak with two, 127–133 with one).
  */
 export const MAX_DEFAULT_HASH_CONCURRENCY = 2;
 
-/** The default: one hash per core (a second one on a single core only waits longer), within the memory bound. */
+/**
+ * The default: one hash per core beyond the first, within the memory bound. The first core stays
+ * with the event loop (and with Hydra and PostgreSQL where they share the machine): on 2 cores, two
+ * hashes at once made 8 parallel sign-ins slower, not faster (npm run bench, first-time at C=8: 0.87
+ * and 0.93 of the reference with two, 1.37 and 1.10 with one).
+ */
 export function defaultHashConcurrency(cores: number = availableParallelism()): number {
-  return Math.max(1, Math.min(cores, MAX_DEFAULT_HASH_CONCURRENCY));
+  return Math.max(1, Math.min(cores - 1, MAX_DEFAULT_HASH_CONCURRENCY));
 }
 
 const hashing = createGate(defaultHashConcurrency());

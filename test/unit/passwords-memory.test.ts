@@ -89,7 +89,8 @@ describe("passwords.ts", () => {
 
   test.each([
     [1, 1],
-    [2, 2],
+    [2, 1],
+    [3, 2],
     [4, 2],
     [64, 2],
   ])("the default number of hashes at once on %i core(s) is %i", async (cores, expected) => {
