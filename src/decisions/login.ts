@@ -10,7 +10,17 @@ export function decideLoginStart(req: { skip?: boolean; subject?: string }): Log
   return { kind: "form" };
 }
 
-/** What the login step accepts at Hydra: the stable user id as subject, never the email. */
+/**
+ * The authentication context classes a login is accepted with (the ID token's `acr`): `aal1` is
+ * one factor (a password), `aal2` two (a password and a second factor) — NIST SP 800-63B's levels,
+ * as Ory Kratos names them. Today every sign-in is a password's.
+ */
+export const ACR = { oneFactor: "aal1", twoFactors: "aal2" } as const;
+
+/** The methods a password sign-in used (the ID token's `amr`, RFC 8176). */
+export const PASSWORD_AMR = ["pwd"];
+
+/** What the login step accepts at Hydra: the stable user id as subject, never the email; how the person proved it. */
 export function loginAcceptance(opts: {
   userId: string;
   remember: boolean;
@@ -21,6 +31,8 @@ export function loginAcceptance(opts: {
     subject: opts.userId,
     remember: opts.remember,
     remember_for: opts.remember ? opts.rememberForSeconds : 0,
+    acr: ACR.oneFactor,
+    amr: PASSWORD_AMR,
     context: { audience: opts.audienceId },
   };
 }

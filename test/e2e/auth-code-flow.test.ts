@@ -52,6 +52,9 @@ test("a full authorization-code flow yields an ID token for the user and an acti
   expect(idToken.sub).toBe(user.id);
   expect(idToken.sub).not.toContain("@");
   expect(idToken.nonce).toBe(start.nonce);
+  // A password sign-in: one factor (acr aal1), the method a password (amr, RFC 8176).
+  expect(idToken.acr).toBe("aal1");
+  expect(idToken.amr).toEqual(["pwd"]);
   expect(tokens.refresh_token).toBeTruthy();
 
   const info = await introspect(stack, tokens.access_token);
@@ -107,6 +110,10 @@ test("with remember-me, a second flow skips the login form", async () => {
   const third = await startAuthorization(browser, stack, web());
   expect(third.page.url.startsWith(CALLBACK)).toBe(true);
   expect(await appSessionUser(stack, browser)).toBeUndefined();
+  // The remembered sign-in says how the person first proved who they are: a password.
+  const code = callbackParams(third.page, CALLBACK, third.state).get("code");
+  const tokens = await exchangeCode(stack, { clientId: "demo-web", secret: stack.secrets.DEMO_WEB_SECRET!, code: code!, redirectUri: CALLBACK });
+  expect(jwtPayload(tokens.id_token!)).toMatchObject({ sub: user.id, acr: "aal1", amr: ["pwd"] });
 });
 
 test("without remember-me, a second flow asks for the password again", async () => {

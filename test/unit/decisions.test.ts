@@ -36,22 +36,22 @@ describe("loginAcceptance", () => {
     [
       "remembered: remember_for is the configured lifetime",
       { userId: "user-1", remember: true, rememberForSeconds: 2592000, audienceId: "org.example.shop" },
-      { subject: "user-1", remember: true, remember_for: 2592000, context: { audience: "org.example.shop" } },
+      { subject: "user-1", remember: true, remember_for: 2592000, acr: "aal1", amr: ["pwd"], context: { audience: "org.example.shop" } },
     ],
     [
       "not remembered: remember_for is 0 whatever the configured lifetime",
       { userId: "user-1", remember: false, rememberForSeconds: 2592000, audienceId: "org.example.shop" },
-      { subject: "user-1", remember: false, remember_for: 0, context: { audience: "org.example.shop" } },
+      { subject: "user-1", remember: false, remember_for: 0, acr: "aal1", amr: ["pwd"], context: { audience: "org.example.shop" } },
     ],
     [
       "no audience: context.audience is null",
       { userId: "user-2", remember: true, rememberForSeconds: 60, audienceId: null },
-      { subject: "user-2", remember: true, remember_for: 60, context: { audience: null } },
+      { subject: "user-2", remember: true, remember_for: 60, acr: "aal1", amr: ["pwd"], context: { audience: null } },
     ],
     [
       "skip-path acceptance (remember false, lifetime 0)",
       { userId: "user-3", remember: false, rememberForSeconds: 0, audienceId: null },
-      { subject: "user-3", remember: false, remember_for: 0, context: { audience: null } },
+      { subject: "user-3", remember: false, remember_for: 0, acr: "aal1", amr: ["pwd"], context: { audience: null } },
     ],
   ])("%s", (_label, opts, expected) => {
     expect(loginAcceptance(opts)).toEqual(expected);
@@ -60,7 +60,7 @@ describe("loginAcceptance", () => {
   test("the subject is the user id, never an email-like value derived from elsewhere", () => {
     const acceptance = loginAcceptance({ userId: "c0ffee00-0000-4000-8000-000000000001", remember: false, rememberForSeconds: 10, audienceId: "shop" });
     expect(acceptance.subject).toBe("c0ffee00-0000-4000-8000-000000000001");
-    expect(Object.keys(acceptance).sort()).toEqual(["context", "remember", "remember_for", "subject"]);
+    expect(Object.keys(acceptance).sort()).toEqual(["acr", "amr", "context", "remember", "remember_for", "subject"]);
   });
 });
 
