@@ -3,7 +3,13 @@
 const fs = require("node:fs");
 const path = require("node:path");
 
-const transform = { "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }] };
+// otplib's default plugins (@scure/base, @noble/hashes) are ES modules only: Node 24 requires them
+// as they are, jest's module loader does not, so jest compiles those two to CommonJS.
+const transform = {
+  "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.json" }],
+  "node_modules/@(scure|noble)/.+\\.js$": ["ts-jest", { tsconfig: { allowJs: true, module: "commonjs", esModuleInterop: true }, isolatedModules: true }],
+};
+const transformIgnorePatterns = ["^(?!.*/node_modules/@(scure|noble)/).*/node_modules/"];
 // The fetched and built tools (.bin/: Node, Go, Mailpit's UI build with its own node_modules) and
 // the demo's data (.run/) are no modules of this project: jest's file map leaves them out.
 const modulePathIgnorePatterns = ["<rootDir>/.bin/", "<rootDir>/.run/", "<rootDir>/dist/"];
@@ -23,6 +29,7 @@ module.exports = {
       displayName: "unit",
       testEnvironment: "node",
       transform,
+      transformIgnorePatterns,
       modulePathIgnorePatterns,
       testMatch: ["<rootDir>/test/unit/**/*.test.ts"],
     },
@@ -33,6 +40,7 @@ module.exports = {
       displayName: "integration",
       testEnvironment: "node",
       transform,
+      transformIgnorePatterns,
       modulePathIgnorePatterns,
       testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
       globalSetup: "<rootDir>/test/support/db-setup.ts",
@@ -42,6 +50,7 @@ module.exports = {
       displayName: "e2e",
       testEnvironment: "node",
       transform,
+      transformIgnorePatterns,
       modulePathIgnorePatterns,
       testMatch: ["<rootDir>/test/e2e/**/*.test.ts"],
       testPathIgnorePatterns: ["/node_modules/", ...browserTests.map((f) => `<rootDir>/test/e2e/${f.replace(/\./g, "\\.")}$`)],

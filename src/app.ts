@@ -15,6 +15,8 @@ import { errorHandler, notFoundHandler } from "./middleware/errors";
 import { sameOriginPosts } from "./middleware/same-origin";
 import { SECURITY_HEADERS, securityHeaders } from "./middleware/security-headers";
 import type { Limits } from "./services/limits";
+import { createFactors } from "./services/factors";
+import { createSecretBox, keyRing } from "./services/secret-box";
 import type { PgSessionStore } from "./services/sessions";
 import type { Mailer } from "./services/mail";
 import type { Metrics } from "./services/metrics";
@@ -142,6 +144,7 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
     loadSessionWith,
     mailer,
     metrics,
+    factors: createFactors(createSecretBox(keyRing(env))),
   };
 
   app.use(

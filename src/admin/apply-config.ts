@@ -144,12 +144,13 @@ export async function applyConfig(config: AppConfig, opts: ApplyOptions): Promis
     signUpEnabled: a.signUpEnabled,
     invitationEnabled: a.invitationEnabled,
     requireVerifiedEmail: a.requireVerifiedEmail,
+    mfa: a.mfa,
     startUrl: a.startUrl,
     brandName: a.brandName,
     brandLogo: a.brandLogo,
   }));
   const audienceWrites = audienceData.filter(
-    (a) => record("audience", a.id, fieldsDiffer(a, audRows.get(a.id), ["displayName", "tokenAudience", "signUpEnabled", "invitationEnabled", "requireVerifiedEmail", "startUrl", "brandName", "brandLogo"])) !== "unchanged",
+    (a) => record("audience", a.id, fieldsDiffer(a, audRows.get(a.id), ["displayName", "tokenAudience", "signUpEnabled", "invitationEnabled", "requireVerifiedEmail", "mfa", "startUrl", "brandName", "brandLogo"])) !== "unchanged",
   );
   // A description per language is kept whole (descriptions) and, for plain readers, its English text (description).
   const scopeData = config.scopes.map((s) => {

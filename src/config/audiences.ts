@@ -7,6 +7,8 @@ import { BUILT_IN_SCOPES, STANDARD_CLAIM_SOURCES } from "../decisions/scopes";
 
 export { AUDIENCE_ID_PATTERN, isAllowedUrl, isNativeAppRedirect, type ConfigFile } from "./config-file";
 
+export type MfaPolicy = "off" | "optional" | "required";
+
 export interface AudienceConfig {
   id: string;
   name: string;
@@ -14,6 +16,8 @@ export interface AudienceConfig {
   signUpEnabled: boolean;
   invitationEnabled: boolean;
   requireVerifiedEmail: boolean;
+  /** Second factors: off, optional (users who set one up are asked for it), required. */
+  mfa: MfaPolicy;
   startUrl: string | null;
   brandName: string | null;
   brandLogo: string | null;
@@ -187,6 +191,7 @@ export function parseAppConfig(raw: unknown, source?: string): AppConfig {
       signUpEnabled: a["sign-up-enabled"],
       invitationEnabled: a["invitation-enabled"],
       requireVerifiedEmail: a["require-verified-email"],
+      mfa: a.mfa,
       startUrl: a["start-url"] ?? null,
       brandName: a.brand?.name ?? null,
       brandLogo: a.brand?.logo ?? null,

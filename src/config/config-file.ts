@@ -62,6 +62,8 @@ const AudienceSchema = z
     "sign-up-enabled": z.boolean().default(true),
     "invitation-enabled": z.boolean().default(false),
     "require-verified-email": z.boolean().default(false),
+    /** Second factors: off (never asked), optional (asked of users who set one up), required (set up in the sign-in if missing). */
+    mfa: z.enum(["off", "optional", "required"], { message: "must be off, optional or required" }).default("optional"),
     "start-url": absoluteUrl.optional(),
   })
   .strict();

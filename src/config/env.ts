@@ -43,6 +43,21 @@ const EnvSchema = z
       .refine((a) => a.length > 0 && a.every((x) => x.length >= 32), {
         message: "must be one or more comma-separated secrets of at least 32 characters",
       }),
+    /**
+     * Keys encrypting second-factor secrets at rest (AES-256-GCM): comma-separated, each 32 bytes in
+     * base64 (`openssl rand -base64 32`); the first encrypts, every one decrypts (rotation). Unset:
+     * keys derived from SESSION_SECRETS (services/secret-box.ts).
+     */
+    FACTOR_ENCRYPTION_KEYS: z
+      .string()
+      .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))
+      .refine((a) => a.length > 0 && a.every((x) => /^[A-Za-z0-9+/_-]{43}=?$/.test(x) && Buffer.from(x, "base64").length === 32), {
+        message: "must be one or more comma-separated keys of 32 bytes in base64 (openssl rand -base64 32)",
+      })
+      .optional(),
+    /** Wrong second-factor codes (authenticator or recovery code) allowed per account within the window. */
+    SECOND_FACTOR_MAX_FAILURES: int(1).default(10),
+    SECOND_FACTOR_WINDOW_SECONDS: int(1).default(15 * 60),
     SESSION_COOKIE_NAME: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be a cookie name").default("audience_login_sid"),
     /** Send cookies only over HTTPS. Defaults to true in production. */
     COOKIE_SECURE: bool.optional(),

@@ -13,7 +13,7 @@ export function decideLoginStart(req: { skip?: boolean; subject?: string }): Log
 /**
  * The authentication context classes a login is accepted with (the ID token's `acr`): `aal1` is
  * one factor (a password), `aal2` two (a password and a second factor) — NIST SP 800-63B's levels,
- * as Ory Kratos names them. Today every sign-in is a password's.
+ * as Ory Kratos names them.
  */
 export const ACR = { oneFactor: "aal1", twoFactors: "aal2" } as const;
 
@@ -26,13 +26,16 @@ export function loginAcceptance(opts: {
   remember: boolean;
   rememberForSeconds: number;
   audienceId: string | null;
+  /** How strongly (decisions/second-factor.ts strengthOf); a password's when unset. */
+  acr?: string;
+  amr?: string[];
 }): AcceptOAuth2LoginRequest {
   return {
     subject: opts.userId,
     remember: opts.remember,
     remember_for: opts.remember ? opts.rememberForSeconds : 0,
-    acr: ACR.oneFactor,
-    amr: PASSWORD_AMR,
+    acr: opts.acr ?? ACR.oneFactor,
+    amr: opts.amr ?? PASSWORD_AMR,
     context: { audience: opts.audienceId },
   };
 }

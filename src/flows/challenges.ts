@@ -1,6 +1,7 @@
 // Hydra v2 challenges are stateless: its admin API answers a replayed challenge like a fresh one.
 // The app records every challenge it answers, refuses a second answer (410), and forgets the
 // record again when answering Hydra failed.
+import { createHash } from "node:crypto";
 import { claimChallengeStatement, type ChallengeKind, type Store } from "../services/store";
 import type { Along, Queryable } from "../services/db";
 import { FlowAlreadyHandledError, type Hydra } from "../services/hydra";
@@ -84,3 +85,6 @@ export async function answerOnceConcurrently<T>(store: Pick<Store, "claimChallen
   }
   return answered.value;
 }
+
+/** A challenge's digest: what a held step keeps in the session to match the form's challenge against. */
+export const challengeDigest = (c: string) => createHash("sha256").update(c).digest("base64url");

@@ -11,6 +11,8 @@ export interface AppSession {
   pendingSignUp?: { challenge: string; userId: string };
   /** A login step held until the user's address is verified (require-verified-email). */
   pendingLogin?: PendingLogin;
+  /** A login step waiting for the user's second factor (or its set-up) in this browser. */
+  pendingSecondFactor?: PendingSecondFactor;
   /** A password recovery asked for during an OAuth flow: after the reset in this browser, the flow continues. */
   recoveryFlow?: { challenge: string; email: string };
   /** The account page's own OAuth sign-in in progress (state, nonce, PKCE verifier). */
@@ -31,6 +33,23 @@ export interface PendingLogin {
   requireVerified?: boolean;
   /** A sign-up with an address that already has an account: the page looks the same, nothing can complete. */
   decoy?: { email: string; codeTries: number };
+  /** How the person proved who they are so far (amr values); a password when unset. */
+  methods?: string[];
+}
+
+/** A login step held for the second factor: who proved what so far, and how the step goes on. */
+export interface PendingSecondFactor {
+  challenge: string;
+  loginChallenge: string;
+  userId: string;
+  remember: boolean;
+  startSession: boolean;
+  loginSessionId: string | undefined;
+  methods: string[];
+  /** ask: the user's factor; enrol: the user sets one up first (the audience requires two). */
+  mode: "ask" | "enrol";
+  /** The recovery codes were shown after enrolment: Continue finishes the step. */
+  enrolled?: boolean;
 }
 
 /**

@@ -2,34 +2,42 @@
 // skip, a sign-up, a confirmed address, a recovery). A way of signing in is its own module that
 // proves who the person is and hands a SignIn to finishSignIn: the require-verified-email hold,
 // then the answer to Hydra, the app session and the browser's flow mark.
-import { createHash } from "node:crypto";
 import type { Env } from "../config/env";
-import { loginAcceptance, mustVerifyFirst } from "../decisions/login";
+import { ACR, loginAcceptance, mustVerifyFirst, PASSWORD_AMR } from "../decisions/login";
+import { secondFactorStep, strengthOf, type Method } from "../decisions/second-factor";
 import { AppError } from "../errors";
 import { msg, type Language, type Msg } from "../i18n";
 import type { Along, Queryable } from "../services/db";
 import type { Hydra } from "../services/hydra";
 import type { Limits } from "../services/limits";
 import type { Mailer } from "../services/mail";
-import { normalizeEmail, type Audience, type Store, type User } from "../services/store";
-import { answerClaimed, answerOnce, answerOnceConcurrently, claimGate } from "./challenges";
+import { normalizeEmail, recordStrength, strengthWrites, type Audience, type Store, type User } from "../services/store";
+import { answerClaimed, answerOnce, answerOnceConcurrently, challengeDigest, claimGate } from "./challenges";
 import { queueVerificationMail } from "./mail-links";
+import { holdForSecondFactor, type SecondFactorHoldDeps } from "./second-factor-hold";
 import { page, type Outcome } from "./outcome";
 import type { AppSession, SessionPort } from "./session";
 
-export const challengeDigest = (c: string) => createHash("sha256").update(c).digest("base64url");
+export { challengeDigest };
 
-export interface SignInStepDeps {
-  env: Pick<Env, "LOGIN_REMEMBER_FOR_SECONDS" | "APP_BASE_URL" | "EMAIL_VERIFICATION_TTL_SECONDS">;
-  store: Pick<Store, "claimChallenge" | "releaseChallenge" | "bookkeepingTransaction" | "transaction">;
+export interface SignInStepDeps extends SecondFactorHoldDeps {
+  env: SecondFactorHoldDeps["env"] & Pick<Env, "LOGIN_REMEMBER_FOR_SECONDS" | "APP_BASE_URL" | "EMAIL_VERIFICATION_TTL_SECONDS">;
+  store: SecondFactorHoldDeps["store"] & Pick<Store, "claimChallenge" | "releaseChallenge" | "bookkeepingTransaction" | "transaction">;
   hydra: Pick<Hydra, "acceptLogin">;
   limits: Pick<Limits, "consume">;
   mailer: Pick<Mailer, "kick">;
 }
 
-/** The browser as the step sees it: its session, and the cookie that marks the login it answered. */
+/** The browser as the step sees it: its session, and the cookies that mark the logins it answered. */
 export interface SignInBrowser extends Pick<SessionPort, "session" | "save" | "regenerate"> {
   markLoginAnswered(loginSessionId: string | undefined): void;
+  /**
+   * Marks (true) or unmarks Hydra's login session as signed in with two factors in this browser:
+   * a remembered sign-in of a marked session looks up what it reached, others are taken as a password's.
+   */
+  markStrongSession(loginSessionId: string, strong: boolean): void;
+  /** Whether this browser holds the mark of a session signed in with two factors. */
+  strongSession(loginSessionId: string | undefined): boolean;
 }
 
 /** Who signed in to which login step, and how the step goes on. */
@@ -38,7 +46,7 @@ export interface SignIn {
   /** Hydra's login-session id of the request (the browser's flow mark). */
   loginSessionId: string | undefined;
   user: Pick<User, "id" | "email" | "emailVerified" | "pendingSince">;
-  audience: Pick<Audience, "id" | "displayName" | "requireVerifiedEmail"> | null;
+  audience: Pick<Audience, "id" | "displayName" | "requireVerifiedEmail" | "mfa"> | null;
   remember: boolean;
   /** The user proved who they are here (password, sign-up): the app session gets the user. */
   startSession: boolean;
@@ -62,6 +70,13 @@ export interface SignIn {
   mailWhenHeld?: { lng: Language };
   /** A sign-in Hydra skipped (it knows the browser): the claim runs while Hydra is answered (answerOnceConcurrently). */
   skipped?: boolean;
+  /** How the person proved who they are (amr values, RFC 8176); a password when unset. */
+  methods?: readonly string[];
+  /**
+   * Whether a second factor may be needed (decisions/second-factor.ts secondFactorStep): the user
+   * has one, and the acr_values of the request. Unset: the step asks for none (what was proved is enough).
+   */
+  secondFactor?: { userHasFactor: boolean; acrValues: readonly string[] };
 }
 
 /** Whether this login step waits for a verified address. */
@@ -154,22 +169,39 @@ export async function finishSignIn(deps: SignInStepDeps, browser: SignInBrowser,
     const mailSent = o.mailWhenHeld ? await mailForHeldSignIn(deps, o.user, o.mailWhenHeld.lng) : true;
     return checkInboxPage({ email: o.user.email, audienceName: o.audience?.displayName ?? null, loginChallenge: o.loginChallenge, mailSent });
   }
+  const methods = (o.methods ?? PASSWORD_AMR) as Method[];
+  if (o.secondFactor) {
+    const step = secondFactorStep({ mfa: o.audience?.mfa ?? "optional", userHasFactor: o.secondFactor.userHasFactor, methods, acrValues: o.secondFactor.acrValues });
+    if (step !== "done") return holdForSecondFactor(deps, browser, o, step);
+  }
+  const strength = strengthOf(methods);
   const accept = () =>
     deps.hydra.acceptLogin(
       o.loginChallenge,
-      loginAcceptance({ userId: o.user.id, remember: o.remember, rememberForSeconds: deps.env.LOGIN_REMEMBER_FOR_SECONDS, audienceId: o.audience?.id ?? null }),
+      loginAcceptance({ userId: o.user.id, remember: o.remember, rememberForSeconds: deps.env.LOGIN_REMEMBER_FOR_SECONDS, audienceId: o.audience?.id ?? null, ...strength }),
     );
+  // What Hydra's login session reached is kept when it is two factors, and forgotten when a session
+  // this browser marked as such is signed in again with less. A password-only sign-in writes nothing.
+  const strong = strength.acr === ACR.twoFactors;
+  const sid = o.skipped ? undefined : o.loginSessionId;
+  const keepStrength = sid && (strong || browser.strongSession(sid)) ? strengthWrites(sid, o.user.id, strong ? strength : null) : [];
+  const alongside = keepStrength.length
+    ? async (q: Queryable) => {
+        await o.alongside?.(q);
+        await recordStrength(q, sid!, o.user.id, strong ? strength : null);
+      }
+    : o.alongside;
   let redirectTo: string;
   if (o.startSession && o.sessionWithClaim) {
     // The user proved who they are: the new session, the claim of the challenge and the step's
     // other writes in one statement (a replay writes none of them), then the answer to Hydra.
-    await establishSession(browser, o.user.id, {}, { gate: claimGate("login", o.loginChallenge), writes: o.sessionWithClaim.writes });
+    await establishSession(browser, o.user.id, {}, { gate: claimGate("login", o.loginChallenge), writes: [...(o.sessionWithClaim.writes ?? []), ...keepStrength] });
     redirectTo = await answerClaimed(deps.store, "login", o.loginChallenge, accept);
   } else {
     redirectTo =
-      o.skipped && !o.alongside
+      o.skipped && !alongside
         ? await answerOnceConcurrently(deps.store, "login", o.loginChallenge, accept)
-        : await answerOnce(deps.store, "login", o.loginChallenge, accept, o.alongside);
+        : await answerOnce(deps.store, "login", o.loginChallenge, accept, alongside);
     if (o.startSession) await establishSession(browser, o.user.id);
     else if (browser.session?.pendingLogin) {
       delete browser.session.pendingLogin;
@@ -177,5 +209,6 @@ export async function finishSignIn(deps: SignInStepDeps, browser: SignInBrowser,
     }
   }
   browser.markLoginAnswered(o.loginSessionId);
+  if (sid && keepStrength.length) browser.markStrongSession(sid, strong);
   return { kind: "redirect", to: redirectTo };
 }

@@ -76,6 +76,8 @@ export function signInBrowser(deps: Pick<Deps, "env" | "browser">, req: Request,
     save: port.save,
     regenerate: port.regenerate,
     markLoginAnswered: (loginSessionId) => deps.browser.markLoginAnswered(req, res, loginSessionId),
+    markStrongSession: (loginSessionId, strong) => deps.browser.markStrongSession(req, res, loginSessionId, strong),
+    strongSession: (loginSessionId) => deps.browser.strongSession(req, loginSessionId),
   };
 }
 

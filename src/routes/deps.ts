@@ -10,6 +10,7 @@ import type { Limits } from "../services/limits";
 import type { BrowserCookies } from "../middleware/browser-cookies";
 import type { Mailer } from "../services/mail";
 import type { Metrics } from "../services/metrics";
+import type { Factors } from "../services/factors";
 
 /** What every route module receives. */
 export interface Deps {
@@ -48,6 +49,8 @@ export interface Deps {
   mailer: Mailer;
   /** Prometheus metrics (sign-in outcomes, consent decisions, …). */
   metrics: Metrics;
+  /** Second factors: authenticator set-up and codes, recovery codes. */
+  factors: Factors;
 }
 
 /** A Hydra login/consent/logout challenge as it appears in a query string or form. */

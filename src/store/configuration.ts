@@ -19,7 +19,7 @@ export interface ClientMembership {
 export function audienceColumns(t: string, as = ""): string {
   return `${t}.id AS ${as}id, ${t}.display_name AS ${as}display_name, ${t}.token_audience AS ${as}token_audience,
   ${t}.sign_up_enabled AS ${as}sign_up_enabled, ${t}.invitation_enabled AS ${as}invitation_enabled,
-  ${t}.require_verified_email AS ${as}require_verified_email, ${t}.start_url AS ${as}start_url, ${t}.brand_name AS ${as}brand_name,
+  ${t}.require_verified_email AS ${as}require_verified_email, ${t}.mfa AS ${as}mfa, ${t}.start_url AS ${as}start_url, ${t}.brand_name AS ${as}brand_name,
   ${t}.brand_logo AS ${as}brand_logo, ${t}.created_at AS ${as}created_at, ${t}.updated_at AS ${as}updated_at`;
 }
 const AUDIENCE_COLUMNS = audienceColumns("a");
@@ -39,6 +39,7 @@ export function audienceOf(r: Record<string, unknown>, as = "", json = false): A
     signUpEnabled: r[`${as}sign_up_enabled`] as boolean,
     invitationEnabled: r[`${as}invitation_enabled`] as boolean,
     requireVerifiedEmail: r[`${as}require_verified_email`] as boolean,
+    mfa: r[`${as}mfa`] as Audience["mfa"],
     startUrl: r[`${as}start_url`] as string | null,
     brandName: r[`${as}brand_name`] as string | null,
     brandLogo: r[`${as}brand_logo`] as string | null,

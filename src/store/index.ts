@@ -12,6 +12,7 @@ import { oneTimeTokenQueries } from "./one-time-tokens";
 import { invitationQueries } from "./invitations";
 import { sessionQueries } from "./sessions";
 import { outboxQueries } from "./outbox";
+import { secondFactorQueries } from "./second-factors";
 
 export { isUniqueViolation, normalizeEmail, type JsonValue } from "./sql";
 export { audienceColumns, audienceOf, type Audience, type ClientMembership } from "./configuration";
@@ -20,6 +21,7 @@ export { EmailTakenError, type NewUser, type User } from "./users";
 export { type Consent, type ConsentContext, type ConsentView } from "./consents";
 export { claimChallengeStatement, unansweredChallengeGate, type ChallengeKind } from "./challenges";
 export { issueOneTimeToken, MAX_CODE_ATTEMPTS, oneTimeTokenHash, type OneTimeTokenKind, type TokenLookup } from "./one-time-tokens";
+export { HAS_SECOND_FACTOR, recordStrength, strengthWrites, type SecondFactors, type TotpRow } from "./second-factors";
 export { invitationCodeHash, InvitationRedeemedError, type Invitation } from "./invitations";
 
 /** The pool the store's statements run on, and optionally a configuration cache. */
@@ -60,6 +62,7 @@ export function createStore(opts: StoreOptions) {
     ...invitationQueries(c),
     ...sessionQueries(c),
     ...outboxQueries(c),
+    ...secondFactorQueries(c),
     ...configQueries(c, opts.configCache),
     ...configWriteQueries(c),
   };

@@ -63,6 +63,7 @@ export const AUDIENCES = table("audiences", {
   signUpEnabled: bool("sign_up_enabled"),
   invitationEnabled: bool("invitation_enabled"),
   requireVerifiedEmail: bool("require_verified_email"),
+  mfa: oneOf("mfa", "MfaPolicy", ["off", "optional", "required"]),
   startUrl: nullable(text("start_url")),
   brandName: nullable(text("brand_name")),
   brandLogo: nullable(text("brand_logo")),
@@ -185,6 +186,31 @@ export const OUTBOX = table("outbox", {
   createdAt: timestamp("created_at"),
 });
 
+export const TOTP_FACTORS = table("totp_factors", {
+  userId: uuid("user_id"),
+  /** Encrypted (services/secret-box.ts). */
+  secret: text("secret"),
+  confirmedAt: nullable(timestamp("confirmed_at")),
+  lastStep: nullable(bigint("last_step")),
+  createdAt: timestamp("created_at"),
+});
+
+export const RECOVERY_CODES = table("recovery_codes", {
+  id: uuid("id"),
+  userId: uuid("user_id"),
+  codeHash: text("code_hash"),
+  usedAt: nullable(timestamp("used_at")),
+  createdAt: timestamp("created_at"),
+});
+
+export const LOGIN_SESSION_STRENGTH = table("login_session_strength", {
+  sessionId: text("session_id"),
+  userId: uuid("user_id"),
+  acr: text("acr"),
+  amr: texts("amr"),
+  createdAt: timestamp("created_at"),
+});
+
 export const CONFIG_VERSION = table("config_version", {
   id: col<number, "id">("id", "int2"),
   version: bigint("version"),
@@ -205,6 +231,9 @@ export const TABLES = [
   RATE_LIMITS,
   ONE_TIME_TOKENS,
   OUTBOX,
+  TOTP_FACTORS,
+  RECOVERY_CODES,
+  LOGIN_SESSION_STRENGTH,
   CONFIG_VERSION,
 ] as const;
 

@@ -20,7 +20,7 @@ afterAll(async () => {
 
 const version = async () => (await pool.query<{ v: string }>("SELECT version::text AS v FROM config_version WHERE id = 1")).rows[0]?.v ?? "0";
 
-const audience = { id: "shop", displayName: "Shop", tokenAudience: "https://shop", signUpEnabled: true, invitationEnabled: false, requireVerifiedEmail: false, startUrl: null, brandName: null, brandLogo: "https://shop/logo.svg" };
+const audience = { id: "shop", displayName: "Shop", tokenAudience: "https://shop", signUpEnabled: true, invitationEnabled: false, requireVerifiedEmail: false, mfa: "optional" as const, startUrl: null, brandName: null, brandLogo: "https://shop/logo.svg" };
 
 test("the seed's writes: upserts in one transaction, then deletions; each raises config_version", async () => {
   const store = createStore({ pool });

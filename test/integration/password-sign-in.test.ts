@@ -15,6 +15,8 @@ import type { AppSession } from "../../src/flows/session";
 import type { Outcome } from "../../src/flows/outcome";
 import type { PageLook } from "../../src/flows/page";
 import { flowTestEnv, freshDatabase } from "../support/flow-db";
+import { createFactors } from "../../src/services/factors";
+import { createSecretBox, keyRing } from "../../src/services/secret-box";
 
 jest.setTimeout(60_000);
 
@@ -44,6 +46,7 @@ beforeAll(async () => {
     hydra: { acceptLogin, getLoginRequest: notCalled, getConsentRequest: notCalled, getLogoutRequest: notCalled },
     limits: createLimits(pool, env),
     mailer: { kick: () => undefined },
+    factors: createFactors(createSecretBox(keyRing(env))),
     logger: { info: log, warn: log },
     metrics: NO_METRICS,
     ticketKeys: [ticketKey(env.SESSION_SECRETS[0]!, "login")],
@@ -74,6 +77,8 @@ function browser() {
       state.regenerated++;
     },
     markLoginAnswered: () => undefined,
+    markStrongSession: () => undefined,
+    strongSession: () => false,
     trustedDevice: () => null,
     rememberDevice: (email) => void state.remembered.push(email),
   };

@@ -13,6 +13,8 @@ import type { Outcome } from "../../src/flows/outcome";
 import type { SignInBrowser } from "../../src/flows/sign-in-step";
 import type { OAuth2LoginRequest } from "../../src/services/hydra";
 import { flowTestEnv, freshDatabase } from "../support/flow-db";
+import { createFactors } from "../../src/services/factors";
+import { createSecretBox, keyRing } from "../../src/services/secret-box";
 
 jest.setTimeout(60_000);
 
@@ -36,6 +38,7 @@ beforeAll(async () => {
     hydra: { acceptLogin, getLoginRequest: notCalled, getConsentRequest: notCalled, getLogoutRequest: notCalled },
     limits: createLimits(pool, env),
     mailer: { kick: () => undefined },
+    factors: createFactors(createSecretBox(keyRing(env))),
     logger: { info: (o: object) => void logged.push((o as { event: string }).event) },
   };
 });
@@ -48,6 +51,7 @@ const audience = (mode: { signUpEnabled: boolean; invitationEnabled: boolean }):
   displayName: "Orders",
   tokenAudience: "https://orders",
   requireVerifiedEmail: false,
+  mfa: "optional" as const,
   startUrl: null,
   brandName: null,
   brandLogo: null,
@@ -75,6 +79,8 @@ function browser(initial: AppSession = {}) {
       state.regenerated++;
     },
     markLoginAnswered: (id) => void state.marked.push(id),
+    markStrongSession: () => undefined,
+    strongSession: () => false,
   };
   return { port, state };
 }

@@ -347,7 +347,7 @@ describe("parseAppConfig accepts", () => {
 
   test("an audience with only an id gets the defaults", () => {
     expect(parseAppConfig({ audiences: [{ id: "org.example.shop" }] }).audiences).toEqual([
-      { id: "org.example.shop", name: "org.example.shop", tokenAudience: "org.example.shop", signUpEnabled: true, invitationEnabled: false, requireVerifiedEmail: false, startUrl: null, brandName: null, brandLogo: null },
+      { id: "org.example.shop", name: "org.example.shop", tokenAudience: "org.example.shop", signUpEnabled: true, invitationEnabled: false, requireVerifiedEmail: false, mfa: "optional", startUrl: null, brandName: null, brandLogo: null },
     ]);
   });
 
@@ -358,7 +358,7 @@ describe("parseAppConfig accepts", () => {
       ],
     };
     expect(parseAppConfig(raw).audiences).toEqual([
-      { id: "shop", name: "The Shop", tokenAudience: "https://api.shop.example", signUpEnabled: false, invitationEnabled: true, requireVerifiedEmail: true, startUrl: "https://shop.example/", brandName: null, brandLogo: null },
+      { id: "shop", name: "The Shop", tokenAudience: "https://api.shop.example", signUpEnabled: false, invitationEnabled: true, requireVerifiedEmail: true, mfa: "optional", startUrl: "https://shop.example/", brandName: null, brandLogo: null },
     ]);
   });
 
@@ -522,7 +522,7 @@ describe("loadAppConfigFile", () => {
   };
 
   const expected: AppConfig = {
-    audiences: [{ id: "org.example.shop", name: "Shop", tokenAudience: "org.example.shop", signUpEnabled: true, invitationEnabled: false, requireVerifiedEmail: false, startUrl: null, brandName: null, brandLogo: null }],
+    audiences: [{ id: "org.example.shop", name: "Shop", tokenAudience: "org.example.shop", signUpEnabled: true, invitationEnabled: false, requireVerifiedEmail: false, mfa: "optional", startUrl: null, brandName: null, brandLogo: null }],
     scopes: [{ name: "orders.read", description: "Read your orders", audience: "org.example.shop" }],
     claims: [{ name: "tier", scope: "orders.read", source: "attributes.tier", audience: "org.example.shop" }],
     clients: [

@@ -44,6 +44,8 @@ describe("loadEnv with a valid minimal environment", () => {
       TRUST_PROXY_HOPS: 0,
       REGISTRATION_MAX_PER_IP: 30,
       REGISTRATION_WINDOW_SECONDS: 3600,
+      SECOND_FACTOR_MAX_FAILURES: 10,
+      SECOND_FACTOR_WINDOW_SECONDS: 900,
       INVITATION_MAX_PER_IP: 60,
       INVITATION_WINDOW_SECONDS: 3600,
       INVITATION_TTL_SECONDS: 604800,
@@ -266,5 +268,17 @@ describe("loadEnv trims values", () => {
   });
   test("surrounding spaces are ignored", () => {
     expect(loadEnv({ ...MINIMAL, PORT: " 8080 ", COOKIE_SECURE: " true " })).toMatchObject({ PORT: 8080, COOKIE_SECURE: true });
+  });
+});
+
+describe("FACTOR_ENCRYPTION_KEYS", () => {
+  const base = { DATABASE_URL: "postgresql://localhost/app", HYDRA_ADMIN_URL: "http://127.0.0.1:4445", SESSION_SECRETS: "s".repeat(32) };
+  test("a list of 32-byte base64 keys", () => {
+    const a = Buffer.alloc(32, 1).toString("base64");
+    const b = Buffer.alloc(32, 2).toString("base64");
+    expect(loadEnv({ ...base, FACTOR_ENCRYPTION_KEYS: `${a}, ${b}` }).FACTOR_ENCRYPTION_KEYS).toEqual([a, b]);
+  });
+  test.each(["short", Buffer.alloc(16).toString("base64"), `${Buffer.alloc(32).toString("base64")},x`])("%j is refused", (v) => {
+    expect(() => loadEnv({ ...base, FACTOR_ENCRYPTION_KEYS: v })).toThrow(/FACTOR_ENCRYPTION_KEYS must be one or more comma-separated keys of 32 bytes/);
   });
 });

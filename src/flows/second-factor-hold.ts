@@ -1,0 +1,111 @@
+// A login step held for the second factor: the pending step kept in this browser's session (never
+// in the page), and the pages that ask for a code, set up an authenticator, or show recovery codes.
+// The step goes on in flows/sign-in-second-factor.ts.
+import type { Env } from "../config/env";
+import { msg, type Msg } from "../i18n";
+import type { Factors } from "../services/factors";
+import type { Along } from "../services/db";
+import type { Store } from "../services/store";
+import { challengeDigest } from "./challenges";
+import { page, type Outcome } from "./outcome";
+import type { AppSession, PendingSecondFactor, SessionPort } from "./session";
+
+export interface SecondFactorHoldDeps {
+  env: Pick<Env, "BRAND_PRODUCT_NAME">;
+  store: Pick<Store, "startTotp">;
+  factors: Pick<Factors, "enrolment">;
+}
+
+/** The page asking for the authenticator's code, or a recovery code. */
+export function secondFactorPage(view: { loginChallenge: string; audienceName: string | null; error?: Msg; status?: number; recovery?: boolean; headers?: Record<string, string> }): Outcome {
+  return page(
+    "second-factor",
+    msg("factors:ask.title"),
+    { challenge: view.loginChallenge, audienceName: view.audienceName, error: view.error ?? null, recovery: Boolean(view.recovery) },
+    { status: view.status, form: true, headers: view.headers },
+  );
+}
+
+/** Setting up an authenticator: the QR code, the secret as text, and the first code that confirms it. */
+export function enrolmentPage(view: {
+  action: string;
+  loginChallenge?: string;
+  qr: string;
+  secret: string;
+  /** Outside a sign-in that just checked it: the current password is asked too. */
+  askPassword: boolean;
+  required?: boolean;
+  error?: Msg;
+  status?: number;
+}): Outcome {
+  return page(
+    "totp-setup",
+    msg("factors:setup.title"),
+    {
+      action: view.action,
+      challenge: view.loginChallenge ?? null,
+      qr: view.qr,
+      // In groups of four, as apps show it and people type it.
+      secretGroups: view.secret.match(/.{1,4}/g)!.join(" "),
+      askPassword: view.askPassword,
+      required: Boolean(view.required),
+      error: view.error ?? null,
+    },
+    { status: view.status, form: true },
+  );
+}
+
+/** The recovery codes, shown once; Continue goes on (`action`). */
+export function recoveryCodesPage(view: { codes: string[]; action: string; loginChallenge?: string; heading: "new" | "replaced" }): Outcome {
+  return page("recovery-codes", msg("factors:codes.title"), { codes: view.codes, action: view.action, challenge: view.loginChallenge ?? null, heading: view.heading }, { form: true });
+}
+
+/**
+ * Holds the login step for the user's second factor (`ask`) or its set-up (`enrol`). A step whose
+ * user just proved who they are gets a new session id that is not signed in yet, holding only the
+ * step (`writes`: the sign-in's own, in its save); otherwise the browser's session keeps it.
+ */
+export async function holdForSecondFactor(
+  deps: SecondFactorHoldDeps,
+  browser: Pick<SessionPort, "session" | "save" | "regenerate">,
+  o: {
+    loginChallenge: string;
+    loginSessionId: string | undefined;
+    user: { id: string; email: string };
+    audience: { displayName: string } | null;
+    remember: boolean;
+    startSession: boolean;
+    keep?: AppSession;
+    sessionWithClaim?: { writes?: Along["writes"] };
+  } & { methods?: readonly string[] },
+  mode: "ask" | "enrol",
+): Promise<Outcome> {
+  const pending: PendingSecondFactor = {
+    challenge: challengeDigest(o.loginChallenge),
+    loginChallenge: o.loginChallenge,
+    userId: o.user.id,
+    remember: o.remember,
+    startSession: o.startSession,
+    loginSessionId: o.loginSessionId,
+    methods: [...(o.methods ?? ["pwd"])],
+    mode,
+  };
+  if (o.startSession) await browser.regenerate({ ...o.keep, pendingSecondFactor: pending }, o.sessionWithClaim?.writes ? { writes: o.sessionWithClaim.writes } : undefined);
+  else {
+    browser.session!.pendingSecondFactor = pending;
+    await browser.save();
+  }
+  const audienceName = o.audience?.displayName ?? null;
+  if (mode === "ask") return secondFactorPage({ loginChallenge: o.loginChallenge, audienceName });
+  return enrolmentStart(deps, o.user, { loginChallenge: o.loginChallenge, askPassword: !o.startSession });
+}
+
+/** A new authenticator secret for the user (kept unconfirmed) and its set-up page in the sign-in. */
+export async function enrolmentStart(deps: SecondFactorHoldDeps, user: { id: string; email: string }, view: { loginChallenge: string; askPassword: boolean; error?: Msg; status?: number }): Promise<Outcome> {
+  const enrolment = await deps.factors.enrolment(user, deps.env.BRAND_PRODUCT_NAME);
+  if (!(await deps.store.startTotp(user.id, enrolment.sealedSecret))) {
+    // Set up meanwhile (another tab): ask for it instead.
+    return secondFactorPage({ loginChallenge: view.loginChallenge, audienceName: null });
+  }
+  return enrolmentPage({ action: "/login/second-factor/setup", loginChallenge: view.loginChallenge, qr: enrolment.qr, secret: enrolment.secret, askPassword: view.askPassword, required: true, error: view.error, status: view.status });
+}
