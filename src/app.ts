@@ -27,6 +27,8 @@ import { hydraErrorRoutes } from "./routes/hydra-error";
 import { browserCookies } from "./middleware/browser-cookies";
 import type { Logger as PinoLogger } from "./logger";
 import { requestLog } from "./middleware/request-log";
+import { loginSecondFactorRoutes } from "./routes/login-second-factor";
+import { accountFactorRoutes } from "./routes/account-factors";
 import { loginRoutes } from "./routes/login";
 import { consentRoutes } from "./routes/consent";
 import { logoutRoutes } from "./routes/logout";
@@ -152,6 +154,7 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
       healthRoutes(deps),
       homeRoutes(deps),
       loginRoutes(deps),
+      loginSecondFactorRoutes(deps),
       registrationRoutes(deps),
       verificationRoutes(deps),
       recoveryRoutes(deps),
@@ -160,6 +163,7 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
       logoutRoutes(deps),
       accountRoutes(deps),
       accountSettingsRoutes(deps),
+      accountFactorRoutes(deps),
     ]),
   );
 

@@ -17,7 +17,7 @@ export type TicketKind = "login" | "consent";
 /** The parts of Hydra's login request the sign-in form's post uses. */
 export type TicketedLoginRequest = Pick<OAuth2LoginRequest, "challenge" | "request_url" | "session_id" | "skip" | "subject"> & {
   client: Pick<OAuth2LoginRequest["client"], "client_id" | "client_name">;
-  oidc_context?: Pick<NonNullable<OAuth2LoginRequest["oidc_context"]>, "ui_locales" | "login_hint">;
+  oidc_context?: Pick<NonNullable<OAuth2LoginRequest["oidc_context"]>, "ui_locales" | "login_hint" | "acr_values">;
 };
 
 /** The parts of Hydra's consent request the consent form's post uses. */
@@ -34,7 +34,7 @@ export function loginTicketSubset(r: TicketedLoginRequest): TicketedLoginRequest
     session_id: r.session_id,
     skip: r.skip,
     subject: r.subject,
-    ...(r.oidc_context ? { oidc_context: { ui_locales: r.oidc_context.ui_locales, login_hint: r.oidc_context.login_hint } } : {}),
+    ...(r.oidc_context ? { oidc_context: { ui_locales: r.oidc_context.ui_locales, login_hint: r.oidc_context.login_hint, acr_values: r.oidc_context.acr_values } } : {}),
   };
 }
 

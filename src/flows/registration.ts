@@ -18,6 +18,7 @@ import { page, type Outcome } from "./outcome";
 import type { PageLook } from "./page";
 import type { AppSession } from "./session";
 import { challengeDigest, checkInboxPage, finishSignIn, type SignInBrowser, type SignInStepDeps } from "./sign-in-step";
+import { acrValuesOf } from "../decisions/second-factor";
 
 export interface RegistrationDeps extends SignInStepDeps {
   store: SignInStepDeps["store"] & Pick<Store, "isChallengeHandled" | "getClientMembership" | "findUserByEmail" | "findInvitation" | "registerUser">;
@@ -110,6 +111,8 @@ function finishSignUp(deps: RegistrationDeps, browser: SignInBrowser, reg: Regis
     startSession: true,
     requireVerified: true,
     keep: { pendingSignUp: browser.session!.pendingSignUp },
+    // A new account has no second factor: an audience that requires one leads through its set-up.
+    secondFactor: { userHasFactor: false, acrValues: acrValuesOf(reg.loginRequest) },
   });
 }
 

@@ -2,7 +2,8 @@
 // (atomic in the shared store: parallel guesses cannot overshoot the limit) in the statement that
 // reads the account and the browser's session; a right password takes the attempt back in the
 // statement that claims the challenge and saves the new session (sign-in-step.ts).
-import { uiLocalesOf } from "../decisions/login";
+import { PASSWORD_AMR, uiLocalesOf } from "../decisions/login";
+import { acrValuesOf } from "../decisions/second-factor";
 import type { TicketedLoginRequest } from "../decisions/request-ticket";
 import { msg, type Msg } from "../i18n";
 import type { Logger } from "../logger";
@@ -54,7 +55,7 @@ export async function signInWithPassword(
   input: {
     form: { loginChallenge: string; password: string; remember: boolean };
     attempt: PasswordAttempt;
-    counted: Promise<{ counted: CountedRow[]; user: User | null }>;
+    counted: Promise<{ counted: CountedRow[]; user: User | null; userHasFactor: boolean }>;
     checked: Promise<void>;
     request: Promise<TicketedLoginRequest>;
     /** What the form shows again after a refusal. */
@@ -63,12 +64,12 @@ export async function signInWithPassword(
 ): Promise<Outcome> {
   const { form, attempt, again } = input;
   const checking = (async () => {
-    const { counted, user } = await input.counted;
+    const { counted, user, userHasFactor } = await input.counted;
     await input.checked;
     const count = await deps.limits.judgeSignIn(attempt.signIn, attempt.counters, counted);
-    return { count, user, ok: count.allowed ? await verifyPassword(user?.passwordHash, form.password) : false };
+    return { count, user, userHasFactor, ok: count.allowed ? await verifyPassword(user?.passwordHash, form.password) : false };
   })();
-  const [loginRequest, { count, user, ok }] = await Promise.all([input.request, checking]);
+  const [loginRequest, { count, user, userHasFactor, ok }] = await Promise.all([input.request, checking]);
   look.followUiLocales(uiLocalesOf(loginRequest));
   const refuse = (status: number, error: Msg, headers?: Record<string, string>) =>
     signInForm(deps, look, { loginRequest, invitationPending: Boolean(browser.session?.invitationCode) }, { status, error, headers, ...again });
@@ -102,6 +103,8 @@ export async function signInWithPassword(
     // The attempt is taken back in the statement that claims the challenge and saves the session.
     sessionWithClaim: { writes: deps.limits.settleWrites(count.counted) },
     mailWhenHeld: { lng: look.language() },
+    methods: PASSWORD_AMR,
+    secondFactor: { userHasFactor, acrValues: acrValuesOf(loginRequest) },
   }).catch(withRestartLink(loginRequest.request_url));
   deps.logger.info({ event: "login", subject: user.id, client: loginRequest.client.client_id }, "signed in");
   deps.metrics.signIns.inc({ outcome: "success" });

@@ -159,6 +159,7 @@ export async function finishSignIn(deps: SignInStepDeps, browser: SignInBrowser,
       startSession: o.startSession,
       loginSessionId: o.loginSessionId,
       requireVerified: Boolean(o.requireVerified),
+      ...(o.methods ? { methods: [...o.methods] } : {}),
     };
     // A new session id that is not signed in yet: only the held step (a fixation-safe hand-over).
     if (o.startSession) await browser.regenerate({ ...o.keep, pendingLogin: pending });
@@ -203,8 +204,9 @@ export async function finishSignIn(deps: SignInStepDeps, browser: SignInBrowser,
         ? await answerOnceConcurrently(deps.store, "login", o.loginChallenge, accept)
         : await answerOnce(deps.store, "login", o.loginChallenge, accept, alongside);
     if (o.startSession) await establishSession(browser, o.user.id);
-    else if (browser.session?.pendingLogin) {
+    else if (browser.session?.pendingLogin || browser.session?.pendingSecondFactor) {
       delete browser.session.pendingLogin;
+      delete browser.session.pendingSecondFactor;
       await browser.save();
     }
   }

@@ -2,7 +2,8 @@
 // browser), and a step held for verification going on. The ways of proving who one is live in
 // their own modules (sign-in-password.ts) and end, like these, in sign-in-step.ts.
 import type { Env } from "../config/env";
-import { decideLoginStart, rememberPeriod, uiLocalesOf } from "../decisions/login";
+import { decideLoginStart, PASSWORD_AMR, rememberPeriod, uiLocalesOf } from "../decisions/login";
+import { acrValuesOf, asksForTwoFactors, hasSecondFactor } from "../decisions/second-factor";
 import { offersSignUp, registrationMode } from "../decisions/registration";
 import { issueTicket, loginTicketSubset, readLoginTicket, type TicketedLoginRequest } from "../decisions/request-ticket";
 import { AppError } from "../errors";
@@ -16,7 +17,7 @@ import { challengeDigest, checkInboxPage, finishSignIn, holdsForVerification, ty
 
 export interface SignInDeps extends SignInStepDeps {
   env: SignInStepDeps["env"] & Pick<Env, "LOGIN_REMEMBER_FOR_SECONDS">;
-  store: SignInStepDeps["store"] & Pick<Store, "getClientMembership" | "getUser" | "isChallengeHandled">;
+  store: SignInStepDeps["store"] & Pick<Store, "getClientMembership" | "getUser" | "isChallengeHandled" | "secondFactors" | "sessionStrength">;
   hydra: SignInStepDeps["hydra"] & Pick<Hydra, "getLoginRequest" | "getConsentRequest" | "getLogoutRequest">;
   /** The keys of the login form's ticket (decisions/request-ticket.ts), the first one signs. */
   ticketKeys: readonly Buffer[];
@@ -94,16 +95,30 @@ export async function openSignIn(deps: SignInDeps, look: PageLook, browser: Open
   }
   const membership = await deps.store.getClientMembership(loginRequest.client.client_id ?? "");
   const audience = membership?.audience ?? null;
-  // Only an audience that requires a verified address needs the user's row here (a pending account
-  // never completed a sign-in, so Hydra remembers no browser of one).
-  const user = (audience?.requireVerifiedEmail ? await deps.store.getUser(step.subject) : null) ?? { id: step.subject, email: "", emailVerified: true, pendingSince: null };
-  // Held until the address is verified: the step waits in this browser's session.
-  if (holdsForVerification({ audience, user })) await browser.load();
+  // What Hydra's session reached: read only when two factors are asked for, or when this browser
+  // marked the session as signed in with two (a password-only sign-in reads nothing more).
+  const acrValues = acrValuesOf(loginRequest);
+  const twoAsked = audience?.mfa === "required" || asksForTwoFactors(acrValues);
+  const sid = loginRequest.session_id;
+  const reached = sid && (twoAsked || browser.strongSession(sid)) ? await deps.store.sessionStrength(sid, step.subject) : null;
+  const methods = reached ? reached.amr.filter((m) => m !== "mfa") : PASSWORD_AMR;
+  const stepUp = twoAsked && !hasSecondFactor(methods);
+  // Only an audience that requires a verified address, or a step-up, needs the user's row here (a
+  // pending account never completed a sign-in, so Hydra remembers no browser of one).
+  const user = (audience?.requireVerifiedEmail || stepUp ? await deps.store.getUser(step.subject) : null) ?? { id: step.subject, email: "", emailVerified: true, pendingSince: null };
+  // Held until the address is verified or the second factor is given: the step waits in this browser's session.
+  if (holdsForVerification({ audience, user }) || stepUp) await browser.load();
+  const secondFactor = stepUp ? { userHasFactor: (await deps.store.secondFactors(step.subject)).totp?.confirmed ?? false, acrValues } : undefined;
   // Hydra vouches for this browser (its own session cookie): the flow continues. The app's own
   // session is NOT created here: a login challenge in a URL is no proof of who the browser is.
-  return finishSignIn(deps, browser, { loginChallenge, loginSessionId: loginRequest.session_id, user, audience, remember: false, startSession: false, skipped: true }).catch(
+  return finishSignIn(deps, browser, { loginChallenge, loginSessionId: sid, user, audience, remember: false, startSession: false, skipped: true, methods, secondFactor }).catch(
     withRestartLink(loginRequest.request_url),
   );
+}
+
+/** The second factor's part of a sign-in step: whether the user has one, and what the request asks for. */
+async function secondFactorOf(deps: Pick<SignInDeps, "store">, userId: string, loginRequest: Parameters<typeof acrValuesOf>[0]) {
+  return { userHasFactor: (await deps.store.secondFactors(userId)).totp?.confirmed ?? false, acrValues: acrValuesOf(loginRequest) };
 }
 
 /** A form without email or password: asked again (a replayed step is refused first). */
@@ -136,7 +151,16 @@ export async function resumeHeldSignIn(deps: SignInDeps, look: PageLook, browser
   if (!user || holdsForVerification({ audience, user, requireVerified: pending.requireVerified })) {
     return checkInboxPage({ email: user?.email ?? pending.decoy!.email, audienceName: audience?.displayName ?? null, loginChallenge, status: 409, error: msg("login:pending.notVerified") });
   }
-  return finishSignIn(deps, browser, { loginChallenge, loginSessionId: pending.loginSessionId, user, audience, remember: pending.remember, startSession: pending.startSession });
+  return finishSignIn(deps, browser, {
+    loginChallenge,
+    loginSessionId: pending.loginSessionId,
+    user,
+    audience,
+    remember: pending.remember,
+    startSession: pending.startSession,
+    methods: pending.methods,
+    secondFactor: await secondFactorOf(deps, user.id, loginRequest),
+  });
 }
 
 /**
@@ -149,5 +173,15 @@ export async function signInAfterRecovery(deps: SignInDeps, browser: SignInBrows
   const loginRequest = await deps.hydra.getLoginRequest(loginChallenge);
   const membership = await deps.store.getClientMembership(loginRequest.client.client_id ?? "");
   const user = (await deps.store.getUser(input.user.id)) ?? input.user;
-  return finishSignIn(deps, browser, { loginChallenge, loginSessionId: loginRequest.session_id, user, audience: membership?.audience ?? null, remember: false, startSession: true });
+  // A reset by mail proves the mailbox only: a user with a second factor is still asked for it.
+  return finishSignIn(deps, browser, {
+    loginChallenge,
+    loginSessionId: loginRequest.session_id,
+    user,
+    audience: membership?.audience ?? null,
+    remember: false,
+    startSession: true,
+    methods: PASSWORD_AMR,
+    secondFactor: await secondFactorOf(deps, user.id, loginRequest),
+  });
 }

@@ -8,6 +8,7 @@ import { sessionWhere } from "./sessions";
 import { noteInvitationRedeemer, redeemInvitation } from "./invitations";
 import { retireMailLinks } from "./one-time-tokens";
 import type { ColumnRow, Row, USERS } from "./tables";
+import { HAS_SECOND_FACTOR } from "./second-factors";
 
 /** A users row (its columns: tables.ts USERS). */
 export type User = Row<typeof USERS>;
@@ -67,16 +68,21 @@ export function userQueries({ sql, durable, transaction }: Connection) {
      * (rate-limits.ts CONSUME, prepared by limits.signInCounters), reads the account of the address
      * and the browser's session.
      */
-    async attemptSignIn(email: string, counters: SignInCounters, sessionId: string | null = null): Promise<{ counted: CountedRow[]; user: User | null; session: SessionData | null }> {
-      const { rows } = await sql.query<{ counted: CountedRow[]; user: UserRow | null; session_data: SessionData | null }>(
+    /** `userHasFactor`: the account has a second factor that signs in (read in the same statement). */
+    async attemptSignIn(
+      email: string,
+      counters: SignInCounters,
+      sessionId: string | null = null,
+    ): Promise<{ counted: CountedRow[]; user: User | null; userHasFactor: boolean; session: SessionData | null }> {
+      const { rows } = await sql.query<{ counted: CountedRow[]; user: (UserRow & { second_factor: boolean }) | null; session_data: SessionData | null }>(
         `WITH counted AS (${CONSUME})
          SELECT (SELECT json_agg(counted) FROM counted) AS counted,
-                (SELECT row_to_json(x) FROM (SELECT ${USER_COLUMNS} FROM users u WHERE u.email_normalized = $4) x) AS "user",
+                (SELECT row_to_json(x) FROM (SELECT ${USER_COLUMNS}, ${HAS_SECOND_FACTOR("u")} AS second_factor FROM users u WHERE u.email_normalized = $4) x) AS "user",
                 (SELECT sess FROM session WHERE ${sessionWhere("$5")}) AS session_data`,
         [counters.rows, counters.now, counters.durationsMs, normalizeEmail(email), sessionId],
       );
       const r = rows[0]!;
-      return { counted: r.counted ?? [], user: r.user ? userOf(jsonUser(r.user)) : null, session: r.session_data };
+      return { counted: r.counted ?? [], user: r.user ? userOf(jsonUser(r.user)) : null, userHasFactor: Boolean(r.user?.second_factor), session: r.session_data };
     },
 
     async getUser(id: string, q: Queryable = sql): Promise<User | null> {

@@ -13,6 +13,7 @@ const DATA: Record<MailTemplate, Record<string, unknown>> = {
   "change-email": { name: "Ada", email: "new@example.com", link: "http://app.test/account/email/confirm?token=abc", expiresAt: WHEN },
   "change-email-taken": { email: "new@example.com", recoveryLink: "http://app.test/recovery" },
   "email-changed": { name: "Ada", oldEmail: "old@example.com", newEmail: "new@example.com", when: WHEN },
+  "factors-changed": { name: "Ada", email: "ada@example.com", when: WHEN, change: "code-used", left: 3 },
 };
 const TEMPLATES = Object.keys(DATA) as MailTemplate[];
 

@@ -1,0 +1,44 @@
+// /login/second-factor — the second step of a sign-in held for it (flows/sign-in-second-factor.ts):
+// a code, the set-up of an authenticator where the audience requires one, and Continue after the
+// recovery codes were shown or one was used.
+import { Router } from "express";
+import { z } from "zod";
+import type { Deps } from "./deps";
+import { challenge } from "./deps";
+import { parseInput } from "../middleware/validate";
+import { answerSecondFactor, confirmSetupInSignIn, continueAfterSecondFactor, type SecondFactorStepDeps } from "../flows/sign-in-second-factor";
+import { pageLook, signInBrowser } from "./browser";
+import { respond } from "./respond";
+import { signInDeps } from "./login";
+
+const code = z.string().trim().max(64, "is too long").default("");
+const CodeForm = z.object({ login_challenge: challenge, method: z.enum(["totp", "recovery"]).default("totp"), code });
+const SetupForm = z.object({ login_challenge: challenge, code, password: z.string().max(1024, "is too long").optional() });
+const ContinueForm = z.object({ login_challenge: challenge });
+
+export function loginSecondFactorRoutes(deps: Deps): Router {
+  const router = Router();
+  const flow: SecondFactorStepDeps = signInDeps(deps);
+
+  router.post("/login/second-factor", async (req, res) => {
+    await deps.csrf.check(req, res);
+    const form = parseInput(CodeForm, req.body, "second-factor form");
+    const input = { loginChallenge: form.login_challenge, method: form.method, code: form.code };
+    respond(deps, req, res, await answerSecondFactor(flow, pageLook(deps, req, res), signInBrowser(deps, req, res), input));
+  });
+
+  router.post("/login/second-factor/setup", async (req, res) => {
+    await deps.csrf.check(req, res);
+    const form = parseInput(SetupForm, req.body, "authenticator set-up form");
+    const input = { loginChallenge: form.login_challenge, code: form.code, password: form.password };
+    respond(deps, req, res, await confirmSetupInSignIn(flow, pageLook(deps, req, res), signInBrowser(deps, req, res), input));
+  });
+
+  router.post("/login/second-factor/continue", async (req, res) => {
+    await deps.csrf.check(req, res);
+    const form = parseInput(ContinueForm, req.body, "sign-in form");
+    respond(deps, req, res, await continueAfterSecondFactor(flow, pageLook(deps, req, res), signInBrowser(deps, req, res), form.login_challenge));
+  });
+
+  return router;
+}
