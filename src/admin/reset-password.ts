@@ -14,9 +14,10 @@
 import "./node-version"; // first: an older Node.js stops here, with a message, before anything crashes it
 import { parseArgs } from "node:util";
 import { loadEnv } from "../config/env";
-import { createCommandPool } from "../services/db";
-import { createMailer } from "../services/mail";
-import { createStore } from "../services/store";
+import { createCommandPool, type Queryable } from "../services/db";
+import { createMailer, type Mailer } from "../services/mail";
+import { createStore, type Store } from "../services/store";
+import type { MailState } from "../store/outbox";
 import { createLogger } from "../logger";
 import { queueRecoveryMail } from "../flows/mail-links";
 import { describeAccessEnded, endUserAccess, EndUserAccessError, type AccessEnded } from "../flows/credential-change";
@@ -25,26 +26,24 @@ import { emailOption, readyHydra, UsageError } from "./manage-user";
 /** How long the command waits for a mail that a running app's poll claimed before it (ms). */
 const OTHER_SENDER_WAIT_MS = 5000;
 
-/** The settings the recovery mail needs, from the environment (the app's other required settings are not needed here). */
-function mailSettings() {
-  if (!process.env.APP_BASE_URL) throw new UsageError("APP_BASE_URL is not set (the app's public URL, the start of the link in the mail)");
+/**
+ * The settings an admin command that sends a mail needs, from the environment (the app's other
+ * required settings are not needed here). `link`: the mail carries a link, so APP_BASE_URL must be set.
+ */
+export function mailSettings(opts: { link: boolean } = { link: true }) {
+  if (opts.link && !process.env.APP_BASE_URL) throw new UsageError("APP_BASE_URL is not set (the app's public URL, the start of the link in the mail)");
   const pick = (names: string[]) => Object.fromEntries(names.flatMap((n) => (process.env[n] !== undefined ? [[n, process.env[n]]] : [])));
   return loadEnv({
-    ...pick(["DATABASE_URL", "APP_BASE_URL", "SMTP_URL", "MAIL_FROM", "SMTP_TIMEOUT_MS", "RECOVERY_TTL_SECONDS", "BRAND_PRODUCT_NAME"]),
-    // Required by the app's settings, not used by this command.
+    ...pick(["DATABASE_URL", "APP_BASE_URL", "SMTP_URL", "MAIL_FROM", "SMTP_TIMEOUT_MS", "RECOVERY_TTL_SECONDS", "BRAND_PRODUCT_NAME", "BRAND_SUPPORT_URL"]),
+    // Required by the app's settings, not used by these commands.
     HYDRA_ADMIN_URL: process.env.HYDRA_ADMIN_URL ?? "http://127.0.0.1:4445",
     SESSION_SECRETS: "unused-by-this-command-".padEnd(32, "x"),
   });
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { email: { type: "string" }, revoke: { type: "boolean", default: false } } });
-  const email = emailOption(values.email);
-  const env = mailSettings();
-  const hydra = values.revoke ? await readyHydra("--revoke") : null;
-
-  const pool = createCommandPool(env.DATABASE_URL, 2);
-  const mailer = createMailer({
+/** The app's mailer on an admin command's pool: it sends only when asked (flush), never on a timer of its own. */
+export function commandMailer(pool: Queryable, env: ReturnType<typeof mailSettings>): Mailer {
+  return createMailer({
     pool,
     smtpUrl: env.SMTP_URL,
     from: env.MAIL_FROM,
@@ -53,6 +52,43 @@ async function main(): Promise<number> {
     pollMs: 3_600_000,
     productName: env.BRAND_PRODUCT_NAME,
   });
+}
+
+/**
+ * Sends due mail until the outbox row `outboxId` (written by this command) was tried once, and
+ * returns where it stands then (rows go oldest first, 20 a round).
+ */
+export async function sendQueuedMail(store: Pick<Store, "mailState">, mailer: Mailer, outboxId: string): Promise<MailState | null> {
+  let row = await store.mailState(outboxId);
+  for (let round = 0; round < 10 && row && !row.sentAt && row.attempts === 0; round++) {
+    await mailer.flush();
+    row = await store.mailState(outboxId);
+  }
+  // A running app's outbox poll may have claimed it first and be sending it right now: its answer
+  // (sent, or the SMTP server's error) is waited for, a few seconds at most, so that what the
+  // command says is what happened.
+  for (let waited = 0; row && !row.sentAt && row.attempts > 0 && !row.lastError && waited < OTHER_SENDER_WAIT_MS; waited += 100) {
+    await new Promise((r) => setTimeout(r, 100));
+    row = await store.mailState(outboxId);
+  }
+  return row;
+}
+
+/** "<what> sent to <to><sent>", or "<what> queued for <to> but NOT sent yet…" (the mail stays in the outbox). */
+export function describeMail(row: MailState | null, what: string, to: string, smtpUrl: string, sent = ""): string {
+  return row?.sentAt
+    ? `${what} sent to ${to}${sent}`
+    : `${what} queued for ${to} but NOT sent yet${row?.lastError ? `: the SMTP server at ${redactUrl(smtpUrl)} did not take it (${row.lastError})` : ""}; it stays in the outbox and the running app sends it (retrying with back-off)`;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { email: { type: "string" }, revoke: { type: "boolean", default: false } } });
+  const email = emailOption(values.email);
+  const env = mailSettings({ link: true });
+  const hydra = values.revoke ? await readyHydra("--revoke") : null;
+
+  const pool = createCommandPool(env.DATABASE_URL, 2);
+  const mailer = commandMailer(pool, env);
   try {
     const store = createStore({ pool });
     const user = await store.findUserByEmail(email);
@@ -78,22 +114,8 @@ async function main(): Promise<number> {
       }
     }
 
-    // Send due mail (ours among it: rows go oldest first, 20 a round) until ours was tried once.
-    let row = await store.mailState(outboxId);
-    for (let round = 0; round < 10 && row && !row.sentAt && row.attempts === 0; round++) {
-      await mailer.flush();
-      row = await store.mailState(outboxId);
-    }
-    // A running app's outbox poll may have claimed it first and be sending it right now: its answer
-    // (sent, or the SMTP server's error) is waited for, a few seconds at most, so that what this
-    // command says is what happened.
-    for (let waited = 0; row && !row.sentAt && row.attempts > 0 && !row.lastError && waited < OTHER_SENDER_WAIT_MS; waited += 100) {
-      await new Promise((r) => setTimeout(r, 100));
-      row = await store.mailState(outboxId);
-    }
-    const mail = row?.sentAt
-      ? `recovery mail sent to ${user.email} (the link works once, for ${Math.round(env.RECOVERY_TTL_SECONDS / 60)} minutes)`
-      : `recovery mail queued for ${user.email} but NOT sent yet${row?.lastError ? `: the SMTP server at ${redactUrl(env.SMTP_URL)} did not take it (${row.lastError})` : ""}; it stays in the outbox and the running app sends it (retrying with back-off)`;
+    const row = await sendQueuedMail(store, mailer, outboxId);
+    const mail = describeMail(row, "recovery mail", user.email, env.SMTP_URL, ` (the link works once, for ${Math.round(env.RECOVERY_TTL_SECONDS / 60)} minutes)`);
 
     if (failure) {
       console.error(
@@ -115,7 +137,7 @@ async function main(): Promise<number> {
 }
 
 /** smtps://user:secret@host → smtps://user:***@host (the output never shows a password). */
-function redactUrl(url: string): string {
+export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = "***";

@@ -1,8 +1,8 @@
 // The mails that carry a link or a code, each written in the caller's transaction together with the
 // single-use token it carries (no token without its mail, no mail without its token): address
 // verification, "someone tried to sign up with your address", and password recovery. Used by the
-// sign-up, sign-in, verification and recovery pages and by the admin commands. And the notice that
-// a password changed, which carries none.
+// sign-up, sign-in, verification and recovery pages and by the admin commands. And the notices that
+// a password changed and that an administrator removed the second factors, which carry none.
 import type { Env } from "../config/env";
 import { greetingName } from "../decisions/outbox";
 import type { Language } from "../i18n";
@@ -69,5 +69,20 @@ export async function queuePasswordChangedMail(tx: Queryable, user: Pick<User, "
     template: "password-changed",
     lng,
     data: { name: greetingName(user), email: user.email, when: new Date().toISOString(), how },
+  });
+}
+
+/**
+ * The notice to the account's address that an administrator removed its second factors
+ * (`user:mfa-reset`), in `tx`: sign-in needs only the password now; not asked for: contact support
+ * (`supportUrl`, BRAND_SUPPORT_URL, when the deployment has one).
+ */
+export async function queueFactorsResetMail(tx: Queryable, user: Pick<User, "id" | "email" | "name" | "emailVerified">, lng: Language, supportUrl?: string): Promise<void> {
+  await enqueueMail(tx, {
+    to: user.email,
+    userId: user.id,
+    template: "factors-reset",
+    lng,
+    data: { name: greetingName(user), email: user.email, when: new Date().toISOString(), supportUrl: supportUrl ?? "" },
   });
 }

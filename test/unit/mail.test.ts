@@ -14,6 +14,7 @@ const DATA: Record<MailTemplate, Record<string, unknown>> = {
   "change-email-taken": { email: "new@example.com", recoveryLink: "http://app.test/recovery" },
   "email-changed": { name: "Ada", oldEmail: "old@example.com", newEmail: "new@example.com", when: WHEN },
   "factors-changed": { name: "Ada", email: "ada@example.com", when: WHEN, change: "code-used", left: 3 },
+  "factors-reset": { name: "Ada", email: "ada@example.com", when: WHEN, supportUrl: "https://help.example.com/" },
 };
 const TEMPLATES = Object.keys(DATA) as MailTemplate[];
 
@@ -39,6 +40,20 @@ describe("renderMail", () => {
     expect(m.text).toContain("http://app.test/recovery/reset?token=abc");
     expect(m.text).toContain("läuft am 28. Nov. 2026, 14:05 UTC ab");
     expect(m.html).toContain('<a href="http://app.test/recovery/reset?token=abc"');
+  });
+
+  test("factors-reset: what happened, what it means, whom to contact (the support link only when there is one)", async () => {
+    const en = await renderMail("factors-reset", { ...DATA["factors-reset"], lng: "en" });
+    expect(en.subject).toBe("The second factors of your account were removed by an administrator – Sign-in service");
+    expect(en.text).toContain("on Nov 28, 2026, 2:05 PM UTC an administrator removed the second factors of your account ada@example.com");
+    expect(en.text).toContain("signing in needs only your password. Set up a new authenticator on your account page");
+    expect(en.text).toContain("If you did not ask for this, contact support right away");
+    expect(en.text).toContain("\nhttps://help.example.com/\n");
+    expect(en.html.replace(/&#x2F;/g, "/")).toContain('<a href="https://help.example.com/">contact support</a>'); // th escapes "/" in values
+    const none = await renderMail("factors-reset", { ...DATA["factors-reset"], supportUrl: "", lng: "de" });
+    expect(none.subject).toBe("Die zweiten Faktoren Ihres Kontos wurden von einem Administrator entfernt – Sign-in service");
+    expect(none.text).toContain("wenden Sie sich sofort an den Support");
+    expect(`${none.text}${none.html}`).not.toMatch(/https?:|<a /);
   });
 
   test("English keeps its wording; the time says UTC", async () => {
