@@ -99,6 +99,12 @@ export function secondFactorQueries({ sql }: Connection) {
       return rows[0]!.had;
     },
 
+    /** Forgets what login sessions reached when they are older than Hydra remembers a login (seconds). */
+    async pruneSessionStrength(olderThanSeconds: number): Promise<number> {
+      const { rowCount } = await sql.query("DELETE FROM login_session_strength WHERE created_at < now() - make_interval(secs => $1::double precision)", [olderThanSeconds]);
+      return rowCount ?? 0;
+    },
+
     /** What Hydra's login session `sessionId` of this user reached, when more than a password. */
     async sessionStrength(sessionId: string, userId: string, q: Queryable = sql): Promise<{ acr: string; amr: string[] } | null> {
       const { rows } = await q.query<{ acr: string; amr: string[] }>(
