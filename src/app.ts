@@ -16,6 +16,7 @@ import { sameOriginPosts } from "./middleware/same-origin";
 import { SECURITY_HEADERS, securityHeaders } from "./middleware/security-headers";
 import type { Limits } from "./services/limits";
 import { createFactors } from "./services/factors";
+import { createPasskeys } from "./services/passkeys";
 import { createSecretBox, keyRing } from "./services/secret-box";
 import type { PgSessionStore } from "./services/sessions";
 import type { Mailer } from "./services/mail";
@@ -29,6 +30,7 @@ import type { Logger as PinoLogger } from "./logger";
 import { requestLog } from "./middleware/request-log";
 import { loginSecondFactorRoutes } from "./routes/login-second-factor";
 import { accountFactorRoutes } from "./routes/account-factors";
+import { accountPasskeyRoutes } from "./routes/account-passkeys";
 import { loginRoutes } from "./routes/login";
 import { consentRoutes } from "./routes/consent";
 import { logoutRoutes } from "./routes/logout";
@@ -147,6 +149,7 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
     mailer,
     metrics,
     factors: createFactors(createSecretBox(keyRing(env))),
+    passkeys: createPasskeys({ appBaseUrl: env.APP_BASE_URL, rpName: env.BRAND_PRODUCT_NAME, secrets: env.SESSION_SECRETS }),
   };
 
   app.use(
@@ -164,6 +167,7 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
       accountRoutes(deps),
       accountSettingsRoutes(deps),
       accountFactorRoutes(deps),
+      accountPasskeyRoutes(deps),
     ]),
   );
 

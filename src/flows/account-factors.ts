@@ -30,7 +30,7 @@ export async function startAccountEnrolment(deps: AccountFactorDeps, input: { us
 }
 
 /** Ends the user's other sessions after a factor changed; the notice to show. */
-async function endOtherSessions(deps: AccountFactorDeps, userId: string, sessionId: string, event: string): Promise<string> {
+export async function endOtherSessions(deps: AccountFactorDeps, userId: string, sessionId: string, event: string): Promise<string> {
   try {
     const ended = await endUserAccess({ store: deps.store, hydra: deps.hydra, userId, revokeTokens: false, keepSessionId: sessionId });
     deps.logger.info({ event, subject: userId, appSessionsEnded: ended.appSessions }, "second factor changed");

@@ -12,7 +12,7 @@ import type { Audience, ConsentView, Store } from "../services/store";
 import { page, type Outcome } from "./outcome";
 
 export interface AccountDeps {
-  store: Pick<Store, "getUser" | "pendingEmailChange" | "listConsents" | "getScopeDescriptions" | "getAudience" | "listAudienceClientIds" | "revokeConsent" | "secondFactors">;
+  store: Pick<Store, "getUser" | "pendingEmailChange" | "listConsents" | "getScopeDescriptions" | "getAudience" | "listAudienceClientIds" | "revokeConsent" | "secondFactors" | "listPasskeys">;
   hydra: Pick<Hydra, "revokeConsentSessions">;
   logger: Pick<Logger, "info">;
 }
@@ -22,11 +22,11 @@ export interface AccountPageExtra {
   status?: number;
   notice?: Msg | null;
   revoked?: string | null;
-  error?: { form: "email" | "password" | "delete" | "factor"; message: Msg | string; field?: AccountErrorField };
+  error?: { form: "email" | "password" | "delete" | "factor" | "passkey"; message: Msg | string; field?: AccountErrorField };
 }
 
 /** The inputs of /account an error can be tied to (their ids). */
-export type AccountErrorField = "new-email" | "email-current-password" | "current-password" | "new-password" | "delete-password" | "codes-password" | "remove-factor-password";
+export type AccountErrorField = "new-email" | "email-current-password" | "current-password" | "new-password" | "delete-password" | "codes-password" | "remove-factor-password" | "passkey-password" | `remove-passkey-password-${string}`;
 
 /** One audience's consent as the pages show it: names, plain-word scope descriptions, the dates. */
 export interface ConsentItem {
@@ -55,7 +55,12 @@ export async function accountPage(deps: Pick<AccountDeps, "store">, input: { use
   const { userId } = input;
   const user = await deps.store.getUser(userId);
   if (!user) throw new AppError(401, "not_signed_in", msg("account:signIn.accountGone"), { title: msg("account:signIn.notSignedIn") });
-  const [pending, consents, factors] = await Promise.all([deps.store.pendingEmailChange(userId), deps.store.listConsents(userId), deps.store.secondFactors(userId)]);
+  const [pending, consents, factors, passkeys] = await Promise.all([
+    deps.store.pendingEmailChange(userId),
+    deps.store.listConsents(userId),
+    deps.store.secondFactors(userId),
+    deps.store.listPasskeys(userId),
+  ]);
   const locals = {
     email: user.email,
     name: user.name ?? "",
@@ -69,6 +74,7 @@ export async function accountPage(deps: Pick<AccountDeps, "store">, input: { use
       // The audiences this person uses that require a second factor: removing it is said to mean something there.
       requiredBy: consents.filter((c) => c.audience.mfa === "required").map((c) => c.audience.displayName),
     },
+    passkeys,
     revoked: extra.revoked ?? null,
     notice: extra.notice ?? null,
     error: extra.error ?? null,

@@ -11,7 +11,10 @@ import type { Mailer } from "../services/mail";
 import type { Store, User } from "../services/store";
 import type { PageLook } from "./page";
 
-export type FactorChange = { change: "added" | "removed" | "codes-replaced" } | { change: "code-used"; left: number };
+export type FactorChange =
+  | { change: "added" | "removed" | "codes-replaced" }
+  | { change: "code-used"; left: number }
+  | { change: "passkey-added" | "passkey-removed"; passkey: string };
 
 export async function queueFactorsChangedMail(tx: Queryable, user: Pick<User, "id" | "email" | "name" | "emailVerified">, lng: Language, what: FactorChange): Promise<void> {
   await enqueueMail(tx, {

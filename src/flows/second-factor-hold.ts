@@ -4,6 +4,7 @@
 import type { Env } from "../config/env";
 import { msg, type Msg } from "../i18n";
 import type { Factors } from "../services/factors";
+import type { Passkeys } from "../services/passkeys";
 import type { Along } from "../services/db";
 import type { Store } from "../services/store";
 import { challengeDigest } from "./challenges";
@@ -12,16 +13,43 @@ import type { AppSession, PendingSecondFactor, SessionPort } from "./session";
 
 export interface SecondFactorHoldDeps {
   env: Pick<Env, "BRAND_PRODUCT_NAME">;
-  store: Pick<Store, "startTotp">;
+  store: Pick<Store, "startTotp" | "secondFactors" | "passkeyCredentials">;
   factors: Pick<Factors, "enrolment">;
+  passkeys: Pick<Passkeys, "authenticationOptions">;
+}
+
+/** Which factors the page offers: the authenticator's code, the user's passkeys (their options, JSON). */
+export interface FactorChoices {
+  totp: boolean;
+  passkeyOptions: string | null;
+}
+
+/** What the challenge of a second-factor page's passkey options is bound to. */
+export const secondFactorPasskeyBinding = (loginChallenge: string) => `second-factor:${loginChallenge}`;
+
+/** The factors the user has, as the second-factor page offers them. */
+export async function factorChoices(deps: Pick<SecondFactorHoldDeps, "store" | "passkeys">, userId: string, loginChallenge: string): Promise<FactorChoices> {
+  const [factors, credentials] = await Promise.all([deps.store.secondFactors(userId), deps.store.passkeyCredentials(userId)]);
+  return {
+    totp: Boolean(factors.totp?.confirmed),
+    passkeyOptions: credentials.length ? JSON.stringify(await deps.passkeys.authenticationOptions(secondFactorPasskeyBinding(loginChallenge), credentials)) : null,
+  };
 }
 
 /** The page asking for the authenticator's code, or a recovery code. */
-export function secondFactorPage(view: { loginChallenge: string; audienceName: string | null; error?: Msg; status?: number; recovery?: boolean; headers?: Record<string, string> }): Outcome {
+export function secondFactorPage(view: {
+  loginChallenge: string;
+  audienceName: string | null;
+  choices: FactorChoices;
+  error?: Msg;
+  status?: number;
+  recovery?: boolean;
+  headers?: Record<string, string>;
+}): Outcome {
   return page(
     "second-factor",
     msg("factors:ask.title"),
-    { challenge: view.loginChallenge, audienceName: view.audienceName, error: view.error ?? null, recovery: Boolean(view.recovery) },
+    { challenge: view.loginChallenge, audienceName: view.audienceName, error: view.error ?? null, recovery: Boolean(view.recovery), totp: view.choices.totp, passkeyOptions: view.choices.passkeyOptions },
     { status: view.status, form: true, headers: view.headers },
   );
 }
@@ -96,7 +124,7 @@ export async function holdForSecondFactor(
     await browser.save();
   }
   const audienceName = o.audience?.displayName ?? null;
-  if (mode === "ask") return secondFactorPage({ loginChallenge: o.loginChallenge, audienceName });
+  if (mode === "ask") return secondFactorPage({ loginChallenge: o.loginChallenge, audienceName, choices: await factorChoices(deps, o.user.id, o.loginChallenge) });
   return enrolmentStart(deps, o.user, { loginChallenge: o.loginChallenge, askPassword: !o.startSession });
 }
 
@@ -105,7 +133,7 @@ export async function enrolmentStart(deps: SecondFactorHoldDeps, user: { id: str
   const enrolment = await deps.factors.enrolment(user, deps.env.BRAND_PRODUCT_NAME);
   if (!(await deps.store.startTotp(user.id, enrolment.sealedSecret))) {
     // Set up meanwhile (another tab): ask for it instead.
-    return secondFactorPage({ loginChallenge: view.loginChallenge, audienceName: null });
+    return secondFactorPage({ loginChallenge: view.loginChallenge, audienceName: null, choices: await factorChoices(deps, user.id, view.loginChallenge) });
   }
   return enrolmentPage({ action: "/login/second-factor/setup", loginChallenge: view.loginChallenge, qr: enrolment.qr, secret: enrolment.secret, askPassword: view.askPassword, required: true, error: view.error, status: view.status });
 }

@@ -3,11 +3,14 @@
 // one. Codes are counted per account in the shared limits (a locked factor says for how long); a
 // code is accepted once. The step then ends like every sign-in, in sign-in-step.ts.
 import type { Env } from "../config/env";
+import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { uiLocalesOf } from "../decisions/login";
+import { hasSecondFactor } from "../decisions/second-factor";
 import { AppError } from "../errors";
 import { msg, type Msg } from "../i18n";
 import type { Logger } from "../logger";
 import type { Factors } from "../services/factors";
+import type { Passkeys } from "../services/passkeys";
 import type { Limits } from "../services/limits";
 import { verifyPassword } from "../services/passwords";
 import type { Store } from "../services/store";
@@ -15,13 +18,15 @@ import { challengeDigest, ensureNotHandled, withRestartLink } from "./challenges
 import { confirmEnrolment, queueFactorsChangedMail } from "./factor-mail";
 import { page, retryAfter, type Outcome } from "./outcome";
 import type { PageLook } from "./page";
-import { enrolmentPage, enrolmentStart, recoveryCodesPage, secondFactorPage, type SecondFactorHoldDeps } from "./second-factor-hold";
+import { enrolmentPage, enrolmentStart, factorChoices, recoveryCodesPage, secondFactorPage, secondFactorPasskeyBinding, type SecondFactorHoldDeps } from "./second-factor-hold";
+import { checkPasskey, passkeyMethods } from "./sign-in-passkey";
 import type { SignInDeps } from "./sign-in";
 import { finishSignIn, type SignInBrowser } from "./sign-in-step";
 
 export interface SecondFactorStepDeps extends SignInDeps, SecondFactorHoldDeps {
   env: SignInDeps["env"] & SecondFactorHoldDeps["env"] & Pick<Env, "BRAND_PRODUCT_NAME">;
-  store: SignInDeps["store"] & SecondFactorHoldDeps["store"] & Pick<Store, "getTotp" | "acceptTotpStep" | "useRecoveryCode" | "replaceRecoveryCodes">;
+  store: SignInDeps["store"] & SecondFactorHoldDeps["store"] & Pick<Store, "getTotp" | "acceptTotpStep" | "useRecoveryCode" | "replaceRecoveryCodes" | "findPasskey" | "usePasskey">;
+  passkeys: SignInDeps["passkeys"] & SecondFactorHoldDeps["passkeys"] & Pick<Passkeys, "verifyAuthentication">;
   factors: Factors;
   limits: SignInDeps["limits"] & Pick<Limits, "consume">;
   logger: Pick<Logger, "info" | "warn">;
@@ -65,21 +70,32 @@ async function proceed(deps: SecondFactorStepDeps, browser: SignInBrowser, held:
   }).catch(withRestartLink(loginRequest.request_url));
 }
 
-/** POST /login/second-factor: the authenticator's code, or a recovery code. */
+/** POST /login/second-factor: the authenticator's code, a recovery code, or a passkey's answer. */
 export async function answerSecondFactor(
   deps: SecondFactorStepDeps,
   look: PageLook,
   browser: SignInBrowser,
-  input: { loginChallenge: string; method: "totp" | "recovery"; code: string },
+  input: { loginChallenge: string; method: "totp" | "recovery" | "passkey"; code: string; passkey?: AuthenticationResponseJSON },
 ): Promise<Outcome> {
   const held = await heldStep(deps, look, browser, input.loginChallenge);
   const { pending, user, audience } = held;
-  if (pending.mode !== "ask" || pending.methods.includes("otp")) throw noPending();
+  if (pending.mode !== "ask" || hasSecondFactor(pending.methods)) throw noPending();
   const recovery = input.method === "recovery";
-  const again = (error: Msg, status: number) => secondFactorPage({ loginChallenge: input.loginChallenge, audienceName: audience?.displayName ?? null, error, status, recovery });
-  if (!recovery && !/^\d{6}$/.test(input.code.replace(/\s/g, ""))) return again(msg("factors:error.codeFormat"), 400);
+  const choices = await factorChoices(deps, user.id, input.loginChallenge);
+  const again = (error: Msg, status: number) => secondFactorPage({ loginChallenge: input.loginChallenge, audienceName: audience?.displayName ?? null, choices, error, status, recovery });
+  if (input.method === "totp" && !/^\d{6}$/.test(input.code.replace(/\s/g, ""))) return again(msg("factors:error.codeFormat"), 400);
   const locked = await counted(deps, user.id, again);
   if (locked) return locked;
+
+  if (input.method === "passkey") {
+    const checked = input.passkey ? await checkPasskey(deps, input.passkey, secondFactorPasskeyBinding(input.loginChallenge)) : { refused: msg("factors:passkey.failed") };
+    if ("refused" in checked || checked.passkey.userId !== user.id) {
+      deps.logger.info({ event: "second_factor_failed", subject: user.id, method: "passkey" }, "passkey refused as second factor");
+      return again("refused" in checked ? checked.refused : msg("factors:passkey.otherAccount"), 401);
+    }
+    pending.methods = [...pending.methods, passkeyMethods(checked.passkey)[0]!];
+    return proceed(deps, browser, held);
+  }
 
   if (recovery) {
     const hash = deps.factors.recoveryCodeHash(user.id, input.code);
@@ -119,7 +135,7 @@ export async function confirmSetupInSignIn(
 ): Promise<Outcome> {
   const held = await heldStep(deps, look, browser, input.loginChallenge);
   const { pending, user } = held;
-  if (pending.mode !== "enrol" || pending.methods.includes("otp")) throw noPending();
+  if (pending.mode !== "enrol" || hasSecondFactor(pending.methods)) throw noPending();
   const askPassword = !pending.startSession;
   const totp = await deps.store.getTotp(user.id);
   const again = async (error: Msg, status: number): Promise<Outcome> => {
@@ -127,7 +143,7 @@ export async function confirmSetupInSignIn(
     const shown = await deps.factors.shown(user, deps.env.BRAND_PRODUCT_NAME, totp.sealedSecret);
     return enrolmentPage({ action: "/login/second-factor/setup", loginChallenge: input.loginChallenge, ...shown, askPassword, required: true, error, status });
   };
-  const locked = await counted(deps, user.id, (error, status) => ({ ...secondFactorPage({ loginChallenge: input.loginChallenge, audienceName: null, error, status }) }));
+  const locked = await counted(deps, user.id, (error, status) => ({ ...secondFactorPage({ loginChallenge: input.loginChallenge, audienceName: null, choices: { totp: false, passkeyOptions: null }, error, status }) }));
   if (locked) return locked;
   if (askPassword && !(await verifyPassword(user.passwordHash, input.password ?? ""))) return again(msg("factors:error.password"), 401);
   if (!totp || totp.confirmed) return again(msg("factors:error.setupGone"), 409);
@@ -143,6 +159,6 @@ export async function confirmSetupInSignIn(
 /** POST /login/second-factor/continue: after the recovery codes were shown, or a recovery code used. */
 export async function continueAfterSecondFactor(deps: SecondFactorStepDeps, look: PageLook, browser: SignInBrowser, loginChallenge: string): Promise<Outcome> {
   const held = await heldStep(deps, look, browser, loginChallenge);
-  if (!held.pending.methods.includes("otp")) throw noPending();
+  if (!hasSecondFactor(held.pending.methods)) throw noPending();
   return proceed(deps, browser, held);
 }

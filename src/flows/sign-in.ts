@@ -9,6 +9,7 @@ import { issueTicket, loginTicketSubset, readLoginTicket, type TicketedLoginRequ
 import { AppError } from "../errors";
 import { msg, type Msg } from "../i18n";
 import type { Hydra } from "../services/hydra";
+import type { Passkeys } from "../services/passkeys";
 import type { Store, User } from "../services/store";
 import { ensureNotHandled, withRestartLink } from "./challenges";
 import { page, type Outcome } from "./outcome";
@@ -21,6 +22,8 @@ export interface SignInDeps extends SignInStepDeps {
   hydra: SignInStepDeps["hydra"] & Pick<Hydra, "getLoginRequest" | "getConsentRequest" | "getLogoutRequest">;
   /** The keys of the login form's ticket (decisions/request-ticket.ts), the first one signs. */
   ticketKeys: readonly Buffer[];
+  /** The form's passkey options (a passkey signs in alone). */
+  passkeys: Pick<Passkeys, "authenticationOptions">;
 }
 
 /** The browser on GET /login: its session is loaded only when the step needs it. */
@@ -43,6 +46,9 @@ export function describeLogin(deps: Pick<SignInDeps, "hydra" | "ticketKeys">, ch
   return { request };
 }
 
+/** What the challenge of a login page's passkey options is bound to. */
+export const loginPasskeyBinding = (loginChallenge: string) => `login:${loginChallenge}`;
+
 /** What the sign-in form shows besides the request: an error, and what was typed. */
 export interface FormExtra {
   status?: number;
@@ -56,7 +62,7 @@ export interface FormExtra {
 
 /** The sign-in form (email, password, "stay signed in"), in the audience's brand. */
 export async function signInForm(
-  deps: Pick<SignInDeps, "env" | "store" | "ticketKeys">,
+  deps: Pick<SignInDeps, "env" | "store" | "ticketKeys" | "passkeys">,
   look: Pick<PageLook, "useBrand">,
   input: { loginRequest: TicketedLoginRequest; invitationPending: boolean },
   extra: FormExtra = {},
@@ -76,6 +82,8 @@ export async function signInForm(
     remember: extra.remember ?? false,
     rememberFor: rememberPeriod(deps.env.LOGIN_REMEMBER_FOR_SECONDS),
     error: extra.error ?? null,
+    // Any passkey of this site, chosen in the browser (no account named before it is proved).
+    passkeyOptions: JSON.stringify(await deps.passkeys.authenticationOptions(loginPasskeyBinding(loginRequest.challenge))),
   };
   return page("login", msg("login:title"), locals, { status: extra.status, form: true, headers: extra.headers });
 }
@@ -108,7 +116,7 @@ export async function openSignIn(deps: SignInDeps, look: PageLook, browser: Open
   const user = (audience?.requireVerifiedEmail || stepUp ? await deps.store.getUser(step.subject) : null) ?? { id: step.subject, email: "", emailVerified: true, pendingSince: null };
   // Held until the address is verified or the second factor is given: the step waits in this browser's session.
   if (holdsForVerification({ audience, user }) || stepUp) await browser.load();
-  const secondFactor = stepUp ? { userHasFactor: (await deps.store.secondFactors(step.subject)).totp?.confirmed ?? false, acrValues } : undefined;
+  const secondFactor = stepUp ? await secondFactorOf(deps, step.subject, loginRequest) : undefined;
   // Hydra vouches for this browser (its own session cookie): the flow continues. The app's own
   // session is NOT created here: a login challenge in a URL is no proof of who the browser is.
   return finishSignIn(deps, browser, { loginChallenge, loginSessionId: sid, user, audience, remember: false, startSession: false, skipped: true, methods, secondFactor }).catch(
@@ -118,7 +126,8 @@ export async function openSignIn(deps: SignInDeps, look: PageLook, browser: Open
 
 /** The second factor's part of a sign-in step: whether the user has one, and what the request asks for. */
 async function secondFactorOf(deps: Pick<SignInDeps, "store">, userId: string, loginRequest: Parameters<typeof acrValuesOf>[0]) {
-  return { userHasFactor: (await deps.store.secondFactors(userId)).totp?.confirmed ?? false, acrValues: acrValuesOf(loginRequest) };
+  const factors = await deps.store.secondFactors(userId);
+  return { userHasFactor: Boolean(factors.totp?.confirmed) || factors.passkeys > 0, acrValues: acrValuesOf(loginRequest) };
 }
 
 /** A form without email or password: asked again (a replayed step is refused first). */

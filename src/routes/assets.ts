@@ -12,6 +12,12 @@ import { LANGUAGE_COOKIE } from "../middleware/page-locals";
 export function assetRoutes(deps: Deps): Router {
   const { env } = deps;
   const router = Router();
+  // @simplewebauthn/browser's own bundle, served from this origin like every script of the pages.
+  const webauthnBundle = path.join(ROOT_DIR, "node_modules", "@simplewebauthn", "browser", "dist", "bundle", "index.umd.min.js");
+  router.get("/static/vendor/simplewebauthn-browser.js", (_req, res) => {
+    res.setHeader("Cache-Control", "public, max-age=3600");
+    res.sendFile(webauthnBundle);
+  });
   router.use("/static", express.static(path.join(ROOT_DIR, "public"), { maxAge: "1h", index: false, fallthrough: true }));
   if (env.BRAND_ASSETS_DIR) router.use("/brand", express.static(path.resolve(env.BRAND_ASSETS_DIR), { maxAge: "1h", index: false }));
 

@@ -11,6 +11,7 @@ import type { BrowserCookies } from "../middleware/browser-cookies";
 import type { Mailer } from "../services/mail";
 import type { Metrics } from "../services/metrics";
 import type { Factors } from "../services/factors";
+import type { Passkeys } from "../services/passkeys";
 
 /** What every route module receives. */
 export interface Deps {
@@ -51,6 +52,8 @@ export interface Deps {
   metrics: Metrics;
   /** Second factors: authenticator set-up and codes, recovery codes. */
   factors: Factors;
+  /** Passkeys (WebAuthn): options for the pages and checks of the answers. */
+  passkeys: Passkeys;
 }
 
 /** A Hydra login/consent/logout challenge as it appears in a query string or form. */

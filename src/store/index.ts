@@ -13,6 +13,7 @@ import { invitationQueries } from "./invitations";
 import { sessionQueries } from "./sessions";
 import { outboxQueries } from "./outbox";
 import { secondFactorQueries } from "./second-factors";
+import { passkeyQueries } from "./passkeys";
 
 export { isUniqueViolation, normalizeEmail, type JsonValue } from "./sql";
 export { audienceColumns, audienceOf, type Audience, type ClientMembership } from "./configuration";
@@ -21,6 +22,7 @@ export { EmailTakenError, type NewUser, type User } from "./users";
 export { type Consent, type ConsentContext, type ConsentView } from "./consents";
 export { claimChallengeStatement, unansweredChallengeGate, type ChallengeKind } from "./challenges";
 export { issueOneTimeToken, MAX_CODE_ATTEMPTS, oneTimeTokenHash, type OneTimeTokenKind, type TokenLookup } from "./one-time-tokens";
+export { type PasskeyRow, type PasskeyView } from "./passkeys";
 export { HAS_SECOND_FACTOR, recordStrength, strengthWrites, type SecondFactors, type TotpRow } from "./second-factors";
 export { invitationCodeHash, InvitationRedeemedError, type Invitation } from "./invitations";
 
@@ -63,6 +65,7 @@ export function createStore(opts: StoreOptions) {
     ...sessionQueries(c),
     ...outboxQueries(c),
     ...secondFactorQueries(c),
+    ...passkeyQueries(c),
     ...configQueries(c, opts.configCache),
     ...configWriteQueries(c),
   };

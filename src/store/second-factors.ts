@@ -4,8 +4,9 @@
 import { createHash } from "node:crypto";
 import type { Along, Connection, Param, Queryable } from "./sql";
 
-/** Whether user `u` (an alias in the statement) has a second factor that signs in (a confirmed authenticator). */
-export const HAS_SECOND_FACTOR = (u: string) => `EXISTS (SELECT 1 FROM totp_factors f WHERE f.user_id = ${u}.id AND f.confirmed_at IS NOT NULL)`;
+/** Whether user `u` (an alias in the statement) has a second factor that signs in (a confirmed authenticator, a passkey). */
+export const HAS_SECOND_FACTOR = (u: string) =>
+  `(EXISTS (SELECT 1 FROM totp_factors f WHERE f.user_id = ${u}.id AND f.confirmed_at IS NOT NULL) OR EXISTS (SELECT 1 FROM passkeys k WHERE k.user_id = ${u}.id))`;
 
 /** A recovery code's stored form (the code is 80 random bits: a plain hash cannot be reversed by trying). */
 export const recoveryCodeHash = (userId: string, normalizedCode: string) => createHash("sha256").update(`recovery:${userId}:${normalizedCode}`, "utf8").digest("base64url");
@@ -20,19 +21,21 @@ export interface TotpRow {
 export interface SecondFactors {
   totp: { confirmed: boolean; createdAt: Date } | null;
   recoveryCodesLeft: number;
+  passkeys: number;
 }
 
 export function secondFactorQueries({ sql }: Connection) {
   return {
     async secondFactors(userId: string, q: Queryable = sql): Promise<SecondFactors> {
-      const { rows } = await q.query<{ confirmed: boolean | null; created_at: Date | null; left: number }>(
+      const { rows } = await q.query<{ confirmed: boolean | null; created_at: Date | null; left: number; passkeys: number }>(
         `SELECT (SELECT confirmed_at IS NOT NULL FROM totp_factors WHERE user_id = $1::uuid) AS confirmed,
                 (SELECT created_at FROM totp_factors WHERE user_id = $1::uuid) AS created_at,
-                (SELECT count(*)::int FROM recovery_codes WHERE user_id = $1::uuid AND used_at IS NULL) AS left`,
+                (SELECT count(*)::int FROM recovery_codes WHERE user_id = $1::uuid AND used_at IS NULL) AS left,
+                (SELECT count(*)::int FROM passkeys WHERE user_id = $1::uuid) AS passkeys`,
         [userId],
       );
       const r = rows[0]!;
-      return { totp: r.confirmed === null ? null : { confirmed: r.confirmed, createdAt: r.created_at! }, recoveryCodesLeft: r.left };
+      return { totp: r.confirmed === null ? null : { confirmed: r.confirmed, createdAt: r.created_at! }, recoveryCodesLeft: r.left, passkeys: r.passkeys };
     },
 
     async getTotp(userId: string, q: Queryable = sql): Promise<TotpRow | null> {
@@ -87,13 +90,14 @@ export function secondFactorQueries({ sql }: Connection) {
       return rows[0]!.used === 1 ? rows[0]!.left : null;
     },
 
-    /** Removes every second factor of the user, its recovery codes and what its login sessions reached. */
+    /** Removes every second factor of the user (authenticator, passkeys), its recovery codes and what its login sessions reached. */
     async removeSecondFactors(userId: string, q: Queryable = sql): Promise<boolean> {
       const { rows } = await q.query<{ had: boolean }>(
         `WITH t AS (DELETE FROM totp_factors WHERE user_id = $1::uuid RETURNING confirmed_at),
+              k AS (DELETE FROM passkeys WHERE user_id = $1::uuid RETURNING id),
               r AS (DELETE FROM recovery_codes WHERE user_id = $1::uuid),
               s AS (DELETE FROM login_session_strength WHERE user_id = $1::uuid)
-         SELECT EXISTS (SELECT 1 FROM t WHERE confirmed_at IS NOT NULL) AS had`,
+         SELECT EXISTS (SELECT 1 FROM t WHERE confirmed_at IS NOT NULL) OR EXISTS (SELECT 1 FROM k) AS had`,
         [userId],
       );
       return rows[0]!.had;

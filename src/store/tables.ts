@@ -203,6 +203,20 @@ export const RECOVERY_CODES = table("recovery_codes", {
   createdAt: timestamp("created_at"),
 });
 
+export const PASSKEYS = table("passkeys", {
+  id: uuid("id"),
+  userId: uuid("user_id"),
+  credentialId: text("credential_id"),
+  publicKey: text("public_key"),
+  counter: bigint("counter"),
+  transports: texts("transports"),
+  deviceType: text("device_type"),
+  backedUp: bool("backed_up"),
+  name: text("name"),
+  createdAt: timestamp("created_at"),
+  lastUsedAt: nullable(timestamp("last_used_at")),
+});
+
 export const LOGIN_SESSION_STRENGTH = table("login_session_strength", {
   sessionId: text("session_id"),
   userId: uuid("user_id"),
@@ -233,6 +247,7 @@ export const TABLES = [
   OUTBOX,
   TOTP_FACTORS,
   RECOVERY_CODES,
+  PASSKEYS,
   LOGIN_SESSION_STRENGTH,
   CONFIG_VERSION,
 ] as const;

@@ -16,6 +16,7 @@ import type { Outcome } from "../../src/flows/outcome";
 import type { PageLook } from "../../src/flows/page";
 import { flowTestEnv, freshDatabase } from "../support/flow-db";
 import { createFactors } from "../../src/services/factors";
+import { createPasskeys } from "../../src/services/passkeys";
 import { createSecretBox, keyRing } from "../../src/services/secret-box";
 
 jest.setTimeout(60_000);
@@ -47,6 +48,7 @@ beforeAll(async () => {
     limits: createLimits(pool, env),
     mailer: { kick: () => undefined },
     factors: createFactors(createSecretBox(keyRing(env))),
+    passkeys: createPasskeys({ appBaseUrl: env.APP_BASE_URL, rpName: "Test", secrets: env.SESSION_SECRETS }),
     logger: { info: log, warn: log },
     metrics: NO_METRICS,
     ticketKeys: [ticketKey(env.SESSION_SECRETS[0]!, "login")],

@@ -14,6 +14,7 @@ import type { SignInBrowser } from "../../src/flows/sign-in-step";
 import type { OAuth2LoginRequest } from "../../src/services/hydra";
 import { flowTestEnv, freshDatabase } from "../support/flow-db";
 import { createFactors } from "../../src/services/factors";
+import { createPasskeys } from "../../src/services/passkeys";
 import { createSecretBox, keyRing } from "../../src/services/secret-box";
 
 jest.setTimeout(60_000);
@@ -39,6 +40,7 @@ beforeAll(async () => {
     limits: createLimits(pool, env),
     mailer: { kick: () => undefined },
     factors: createFactors(createSecretBox(keyRing(env))),
+    passkeys: createPasskeys({ appBaseUrl: env.APP_BASE_URL, rpName: "Test", secrets: env.SESSION_SECRETS }),
     logger: { info: (o: object) => void logged.push((o as { event: string }).event) },
   };
 });

@@ -162,6 +162,11 @@ export interface StackOptions {
    * (`stack.replicas[i].url`), and TRUST_PROXY_HOPS is 1 unless `appEnv` says otherwise.
    */
   replicas?: number;
+  /**
+   * The host name in the app's public URL (default 127.0.0.1; it listens there either way):
+   * "localhost" for passkeys, whose relying-party id must be a domain name, never an IP address.
+   */
+  appHost?: "127.0.0.1" | "localhost";
 }
 
 export async function startStack(options: StackOptions): Promise<Stack> {
@@ -176,7 +181,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const replicaCount = options.replicas ?? 1;
   const proxy = replicaCount > 1 ? await startRoundRobinProxy() : undefined;
   const appPort = proxy ? 0 : await freePort();
-  const appUrl = proxy ? proxy.url : `http://127.0.0.1:${appPort}`;
+  const appUrl = proxy ? proxy.url : `http://${options.appHost ?? "127.0.0.1"}:${appPort}`;
   const hydraProcess = await startHydra({ dsn: `${hydraDbUrl}?sslmode=disable`, appUrl });
   const mailpit = options.mail === false ? undefined : await startMailpit();
 
