@@ -14,7 +14,7 @@ import { page, type Outcome } from "./outcome";
 
 export interface AccountPasskeyDeps extends AccountFactorDeps {
   store: AccountFactorDeps["store"] & Pick<Store, "passkeyCredentials" | "addPasskey" | "renamePasskey" | "removePasskey">;
-  passkeys: Pick<Passkeys, "registrationOptions" | "verifyRegistration">;
+  passkeys: Pick<Passkeys, "registrationOptions" | "verifyRegistration" | "available">;
 }
 
 const bindingOf = (userId: string, sessionId: string) => `register:${userId}:${sessionId}`;
@@ -31,6 +31,7 @@ export async function beginPasskeyRegistration(
   input: AccountActor & { sessionId: string; name: string; currentPassword: string },
 ): Promise<Outcome> {
   const user = await signedInUser(deps, input.userId);
+  if (!deps.passkeys.available) return accountPage(deps, input, { status: 409, error: { form: "passkey", message: msg("factors:passkey.unavailable") } });
   const refusal = credentialRefusal(await checkCurrentPassword(deps, browser, { user, ip: input.ip, given: input.currentPassword }));
   if (refusal) return accountPage(deps, input, { status: refusal.status, error: { form: "passkey", message: refusal.message, field: "passkey-password" } });
   const options = await deps.passkeys.registrationOptions(user, bindingOf(user.id, input.sessionId), await deps.store.passkeyCredentials(user.id));

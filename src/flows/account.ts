@@ -10,11 +10,14 @@ import type { Hydra } from "../services/hydra";
 import { PASSWORD_MIN_LENGTH } from "../services/passwords";
 import type { Audience, ConsentView, Store } from "../services/store";
 import { page, type Outcome } from "./outcome";
+import type { Passkeys } from "../services/passkeys";
 
 export interface AccountDeps {
   store: Pick<Store, "getUser" | "pendingEmailChange" | "listConsents" | "getScopeDescriptions" | "getAudience" | "listAudienceClientIds" | "revokeConsent" | "secondFactors" | "listPasskeys">;
   hydra: Pick<Hydra, "revokeConsentSessions">;
   logger: Pick<Logger, "info">;
+  /** Whether the site offers passkeys (services/passkeys.ts); unset: it does. */
+  passkeys?: Pick<Passkeys, "available">;
 }
 
 /** What the account page shows besides the user's data: a confirmation, or a form's error (by form, and the input it is about). */
@@ -51,7 +54,7 @@ async function describeConsents(deps: Pick<AccountDeps, "store">, consents: Cons
 }
 
 /** /account for the signed-in user: profile, email, password, sign-out, deletion, consents. */
-export async function accountPage(deps: Pick<AccountDeps, "store">, input: { userId: string; lng: Language }, extra: AccountPageExtra = {}): Promise<Outcome> {
+export async function accountPage(deps: Pick<AccountDeps, "store" | "passkeys">, input: { userId: string; lng: Language }, extra: AccountPageExtra = {}): Promise<Outcome> {
   const { userId } = input;
   const user = await deps.store.getUser(userId);
   if (!user) throw new AppError(401, "not_signed_in", msg("account:signIn.accountGone"), { title: msg("account:signIn.notSignedIn") });
@@ -75,6 +78,7 @@ export async function accountPage(deps: Pick<AccountDeps, "store">, input: { use
       requiredBy: consents.filter((c) => c.audience.mfa === "required").map((c) => c.audience.displayName),
     },
     passkeys,
+    passkeysAvailable: deps.passkeys?.available ?? true,
     revoked: extra.revoked ?? null,
     notice: extra.notice ?? null,
     error: extra.error ?? null,

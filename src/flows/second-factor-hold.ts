@@ -15,7 +15,7 @@ export interface SecondFactorHoldDeps {
   env: Pick<Env, "BRAND_PRODUCT_NAME">;
   store: Pick<Store, "startTotp" | "secondFactors" | "passkeyCredentials">;
   factors: Pick<Factors, "enrolment">;
-  passkeys: Pick<Passkeys, "authenticationOptions">;
+  passkeys: Pick<Passkeys, "authenticationOptions" | "available">;
 }
 
 /** Which factors the page offers: the authenticator's code, the user's passkeys (their options, JSON). */
@@ -32,7 +32,7 @@ export async function factorChoices(deps: Pick<SecondFactorHoldDeps, "store" | "
   const [factors, credentials] = await Promise.all([deps.store.secondFactors(userId), deps.store.passkeyCredentials(userId)]);
   return {
     totp: Boolean(factors.totp?.confirmed),
-    passkeyOptions: credentials.length ? JSON.stringify(await deps.passkeys.authenticationOptions(secondFactorPasskeyBinding(loginChallenge), credentials)) : null,
+    passkeyOptions: credentials.length && deps.passkeys.available ? JSON.stringify(await deps.passkeys.authenticationOptions(secondFactorPasskeyBinding(loginChallenge), credentials)) : null,
   };
 }
 

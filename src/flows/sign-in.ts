@@ -23,7 +23,7 @@ export interface SignInDeps extends SignInStepDeps {
   /** The keys of the login form's ticket (decisions/request-ticket.ts), the first one signs. */
   ticketKeys: readonly Buffer[];
   /** The form's passkey options (a passkey signs in alone). */
-  passkeys: Pick<Passkeys, "authenticationOptions">;
+  passkeys: Pick<Passkeys, "authenticationOptions" | "available">;
 }
 
 /** The browser on GET /login: its session is loaded only when the step needs it. */
@@ -83,7 +83,7 @@ export async function signInForm(
     rememberFor: rememberPeriod(deps.env.LOGIN_REMEMBER_FOR_SECONDS),
     error: extra.error ?? null,
     // Any passkey of this site, chosen in the browser (no account named before it is proved).
-    passkeyOptions: JSON.stringify(await deps.passkeys.authenticationOptions(loginPasskeyBinding(loginRequest.challenge))),
+    passkeyOptions: deps.passkeys.available ? JSON.stringify(await deps.passkeys.authenticationOptions(loginPasskeyBinding(loginRequest.challenge))) : null,
   };
   return page("login", msg("login:title"), locals, { status: extra.status, form: true, headers: extra.headers });
 }

@@ -4,6 +4,7 @@
 // nonce and an HMAC binding both to what it is for (a login challenge, an account session), so a
 // page can be rendered without writing the session; the step it belongs to is answered once.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { isIP } from "node:net";
 import {
   generateAuthenticationOptions,
   generateRegistrationOptions,
@@ -31,6 +32,11 @@ export interface NewPasskey extends StoredPasskey {
 }
 
 export interface Passkeys {
+  /**
+   * Whether this site can offer passkeys: a relying party's id is a domain name, so a site reached
+   * by an IP address (APP_BASE_URL http://127.0.0.1:…) offers none (use localhost or a name).
+   */
+  readonly available: boolean;
   registrationOptions(user: { id: string; email: string; name: string | null }, bind: string, existing: readonly Pick<StoredPasskey, "credentialId" | "transports">[]): Promise<PublicKeyCredentialCreationOptionsJSON>;
   /** The new credential, or null when the answer does not verify (a wrong challenge, origin or RP id, no user verification). */
   verifyRegistration(response: RegistrationResponseJSON, bind: string): Promise<NewPasskey | null>;
@@ -69,6 +75,7 @@ export function createPasskeys(opts: { appBaseUrl: string; rpName: string; secre
     list.map((c) => ({ id: c.credentialId, transports: c.transports as ("internal" | "usb" | "nfc" | "ble" | "hybrid")[] }));
 
   return {
+    available: isIP(rpID.replace(/^\[|\]$/g, "")) === 0,
     registrationOptions(user, bind, existing) {
       return generateRegistrationOptions({
         rpName: opts.rpName,

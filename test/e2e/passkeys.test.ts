@@ -104,7 +104,7 @@ test("a passkey registered on /account signs in alone (aal2) and serves as the s
   // Where the browser offers no passkeys in suggestions, the button does it.
   await context.clearCookies();
   await page.addInitScript(() => {
-    (globalThis as { PublicKeyCredential: { isConditionalMediationAvailable?: () => Promise<boolean> } }).PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false);
+    (globalThis as unknown as { PublicKeyCredential: { isConditionalMediationAvailable?: () => Promise<boolean> } }).PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false);
   });
   await startFlow(page).go();
   await page.waitForSelector("#passkey-button:not([hidden])");
