@@ -5,8 +5,11 @@
   document.querySelectorAll("input[type=password][data-show-label]").forEach(function (input) {
     var wrap = document.createElement("div");
     wrap.className = "password-field";
+    // Moving the input takes its focus away (an autofocus done already): it gets it back.
+    var focused = document.activeElement === input;
     input.parentNode.insertBefore(wrap, input);
     wrap.appendChild(input);
+    if (focused) input.focus();
     var button = document.createElement("button");
     button.type = "button";
     button.className = "secondary";

@@ -51,10 +51,10 @@ export async function confirmAccountEnrolment(
   const user = await signedInUser(deps, input.userId);
   const totp = await deps.store.getTotp(user.id);
   if (!totp || totp.confirmed) return { kind: "redirect", to: "/account" };
-  const again = async (error: Msg, status: number) =>
-    enrolmentPage({ action: SETUP_ACTION, ...(await deps.factors.shown(user, deps.env.BRAND_PRODUCT_NAME, totp.sealedSecret)), askPassword: true, error, status });
+  const again = async (error: Msg, status: number, errorField?: "password") =>
+    enrolmentPage({ action: SETUP_ACTION, ...(await deps.factors.shown(user, deps.env.BRAND_PRODUCT_NAME, totp.sealedSecret)), askPassword: true, error, errorField, status });
   const refusal = credentialRefusal(await checkCurrentPassword(deps, browser, { user, ip: input.ip, given: input.currentPassword }));
-  if (refusal) return again(refusal.message, refusal.status);
+  if (refusal) return again(refusal.message, refusal.status, "password");
   const step = deps.factors.checkCode(user.id, totp.sealedSecret, input.code, totp.lastStep);
   if (step === null) return again(msg("factors:error.wrongCode"), 400);
   const codes = await confirmEnrolment(deps, user, step, { language: () => input.lng });

@@ -64,6 +64,8 @@ export function enrolmentPage(view: {
   askPassword: boolean;
   required?: boolean;
   error?: Msg;
+  /** The field the error is about (marked invalid, described by the error, focused): the code unless said. */
+  errorField?: "code" | "password";
   status?: number;
 }): Outcome {
   return page(
@@ -78,6 +80,7 @@ export function enrolmentPage(view: {
       askPassword: view.askPassword,
       required: Boolean(view.required),
       error: view.error ?? null,
+      errorField: view.error ? (view.errorField ?? "code") : null,
     },
     { status: view.status, form: true },
   );
@@ -129,11 +132,15 @@ export async function holdForSecondFactor(
 }
 
 /** A new authenticator secret for the user (kept unconfirmed) and its set-up page in the sign-in. */
-export async function enrolmentStart(deps: SecondFactorHoldDeps, user: { id: string; email: string }, view: { loginChallenge: string; askPassword: boolean; error?: Msg; status?: number }): Promise<Outcome> {
+export async function enrolmentStart(
+  deps: SecondFactorHoldDeps,
+  user: { id: string; email: string },
+  view: { loginChallenge: string; askPassword: boolean; error?: Msg; errorField?: "code" | "password"; status?: number },
+): Promise<Outcome> {
   const enrolment = await deps.factors.enrolment(user, deps.env.BRAND_PRODUCT_NAME);
   if (!(await deps.store.startTotp(user.id, enrolment.sealedSecret))) {
     // Set up meanwhile (another tab): ask for it instead.
     return secondFactorPage({ loginChallenge: view.loginChallenge, audienceName: null, choices: await factorChoices(deps, user.id, view.loginChallenge) });
   }
-  return enrolmentPage({ action: "/login/second-factor/setup", loginChallenge: view.loginChallenge, qr: enrolment.qr, secret: enrolment.secret, askPassword: view.askPassword, required: true, error: view.error, status: view.status });
+  return enrolmentPage({ action: "/login/second-factor/setup", loginChallenge: view.loginChallenge, qr: enrolment.qr, secret: enrolment.secret, askPassword: view.askPassword, required: true, error: view.error, errorField: view.errorField, status: view.status });
 }

@@ -28,7 +28,7 @@ export interface SecondFactorStepDeps extends SignInDeps, SecondFactorHoldDeps {
   store: SignInDeps["store"] & SecondFactorHoldDeps["store"] & Pick<Store, "getTotp" | "acceptTotpStep" | "useRecoveryCode" | "replaceRecoveryCodes" | "findPasskey" | "usePasskey">;
   passkeys: SignInDeps["passkeys"] & SecondFactorHoldDeps["passkeys"] & Pick<Passkeys, "verifyAuthentication">;
   factors: Factors;
-  limits: SignInDeps["limits"] & Pick<Limits, "consume">;
+  limits: SignInDeps["limits"] & Pick<Limits, "consume" | "takeBack">;
   logger: Pick<Logger, "info" | "warn">;
 }
 
@@ -48,13 +48,20 @@ async function heldStep(deps: SecondFactorStepDeps, look: PageLook, browser: Sig
   return { pending, loginRequest, audience: membership?.audience ?? null, user };
 }
 
-/** Counts a code typed for the account; a refusal is the page with how long the factor stays locked. */
+/**
+ * Counts a code typed for the account; a refusal is the page with how long the factor stays locked.
+ * Counted before the check (a locked factor refuses even a right code); a right code then gives its
+ * attempt back (rightCode), so that only wrong codes add up to SECOND_FACTOR_MAX_FAILURES.
+ */
 async function counted(deps: SecondFactorStepDeps, userId: string, refused: (error: Msg, status: number) => Outcome): Promise<Outcome | null> {
   const limit = await deps.limits.consume("secondFactor", userId);
   if (limit.allowed) return null;
   deps.logger.warn({ event: "second_factor_locked", subject: userId }, "second factor locked: too many wrong codes");
   return retryAfter(refused(msg("factors:error.tooMany", { count: Math.max(1, Math.ceil(limit.retryAfterSeconds / 60)) }), 429), limit.retryAfterSeconds);
 }
+
+/** A right code (authenticator, recovery code, or the first code of a set-up): its attempt is not a failure. */
+const rightCode = (deps: SecondFactorStepDeps, userId: string) => deps.limits.takeBack("secondFactor", userId);
 
 /** Goes on with the step: what was proved is kept, and the sign-in ends as every sign-in does. */
 async function proceed(deps: SecondFactorStepDeps, browser: SignInBrowser, held: Awaited<ReturnType<typeof heldStep>>): Promise<Outcome> {
@@ -93,6 +100,7 @@ export async function answerSecondFactor(
       deps.logger.info({ event: "second_factor_failed", subject: user.id, method: "passkey" }, "passkey refused as second factor");
       return again("refused" in checked ? checked.refused : msg("factors:passkey.otherAccount"), 401);
     }
+    await rightCode(deps, user.id);
     pending.methods = [...pending.methods, passkeyMethods(checked.passkey)[0]!];
     return proceed(deps, browser, held);
   }
@@ -108,6 +116,7 @@ export async function answerSecondFactor(
       deps.logger.info({ event: "second_factor_failed", subject: user.id, method: "recovery" }, "wrong recovery code");
       return again(msg("factors:error.wrongRecoveryCode"), 401);
     }
+    await rightCode(deps, user.id);
     deps.mailer.kick();
     deps.logger.info({ event: "recovery_code_used", subject: user.id, left }, "recovery code used");
     pending.methods = [...pending.methods, "otp"];
@@ -122,6 +131,7 @@ export async function answerSecondFactor(
     deps.logger.info({ event: "second_factor_failed", subject: user.id, method: "totp" }, "wrong authenticator code");
     return again(msg("factors:error.wrongCode"), 401);
   }
+  await rightCode(deps, user.id);
   pending.methods = [...pending.methods, "otp"];
   return proceed(deps, browser, held);
 }
@@ -138,19 +148,20 @@ export async function confirmSetupInSignIn(
   if (pending.mode !== "enrol" || hasSecondFactor(pending.methods)) throw noPending();
   const askPassword = !pending.startSession;
   const totp = await deps.store.getTotp(user.id);
-  const again = async (error: Msg, status: number): Promise<Outcome> => {
-    if (!totp || totp.confirmed) return enrolmentStart(deps, user, { loginChallenge: input.loginChallenge, askPassword, error, status });
+  const again = async (error: Msg, status: number, errorField?: "password"): Promise<Outcome> => {
+    if (!totp || totp.confirmed) return enrolmentStart(deps, user, { loginChallenge: input.loginChallenge, askPassword, error, errorField, status });
     const shown = await deps.factors.shown(user, deps.env.BRAND_PRODUCT_NAME, totp.sealedSecret);
-    return enrolmentPage({ action: "/login/second-factor/setup", loginChallenge: input.loginChallenge, ...shown, askPassword, required: true, error, status });
+    return enrolmentPage({ action: "/login/second-factor/setup", loginChallenge: input.loginChallenge, ...shown, askPassword, required: true, error, errorField, status });
   };
   const locked = await counted(deps, user.id, (error, status) => ({ ...secondFactorPage({ loginChallenge: input.loginChallenge, audienceName: null, choices: { totp: false, passkeyOptions: null }, error, status }) }));
   if (locked) return locked;
-  if (askPassword && !(await verifyPassword(user.passwordHash, input.password ?? ""))) return again(msg("factors:error.password"), 401);
+  if (askPassword && !(await verifyPassword(user.passwordHash, input.password ?? ""))) return again(msg("factors:error.password"), 401, "password");
   if (!totp || totp.confirmed) return again(msg("factors:error.setupGone"), 409);
   const step = deps.factors.checkCode(user.id, totp.sealedSecret, input.code, totp.lastStep);
   if (step === null) return again(msg("factors:error.wrongCode"), 401);
   const codes = await confirmEnrolment(deps, user, step, look);
   if (!codes) return again(msg("factors:error.setupGone"), 409);
+  await rightCode(deps, user.id);
   pending.methods = [...pending.methods, "otp"];
   await browser.save();
   return recoveryCodesPage({ codes, action: "/login/second-factor/continue", loginChallenge: input.loginChallenge, heading: "new" });

@@ -47,6 +47,8 @@ export interface Limits {
   judgeSignIn(input: { ip: string; emailNormalized: string; device: string | null }, counters: SignInCounters, counted: readonly CountedRow[], q?: Queryable): Promise<SignInCount>;
   /** A right password: the device counter is cleared, the others take their attempt back. */
   settleSignIn(counted: readonly LimitKey[], q?: Queryable): Promise<void>;
+  /** A right answer to a counter that counts every attempt (a second factor's code): it gives its attempt back. */
+  takeBack(kind: LimitKind, key: string, q?: Queryable): Promise<void>;
   /** settleSignIn as writes of a composed statement (Along: the session's save at sign-in). */
   settleWrites(counted: readonly LimitKey[]): NonNullable<Along["writes"]>;
   /** Deletes counters whose window ended over an hour ago. */
@@ -141,6 +143,10 @@ export function createLimits(pool: Pool, env: Env, metrics?: Pick<Metrics, "rate
 
     async settleSignIn(counted, q = pool) {
       await settle(q, ...settled(counted));
+    },
+
+    async takeBack(kind, key, q = pool) {
+      await settle(q, [], [rowKey(kind, key)]);
     },
 
     settleWrites(counted) {

@@ -1,8 +1,10 @@
 // Second factors end to end against the real Hydra v2.3.0, PostgreSQL and Mailpit: an authenticator
 // set up on /account and in the sign-in of an audience that requires one, codes computed here as an
 // app would, a replayed code refused, recovery codes used once, step-up by acr_values on a
-// remembered session, a password reset by mail that still asks for the factor, and acr/amr in the
-// ID token of each path.
+// remembered session, a password reset by mail that still asks for the factor, a factor locked
+// after too many wrong codes (SECOND_FACTOR_MAX_FAILURES is 3 here; right codes do not count, and
+// each test has its own user: the limit is per account), and acr/amr in the ID token of each path.
+import * as cheerio from "cheerio";
 import { Browser, type Page } from "../support/browser";
 import { startStack, type Stack } from "../support/stack";
 import { CALLBACK, createUser, type TestUser } from "../support/fixtures";
@@ -24,7 +26,8 @@ beforeAll(async () => {
     ],
     clients: [client("demo-web", "demo", "DEMO_WEB_SECRET"), client("vault-web", "vault", "VAULT_WEB_SECRET"), client("plain-web", "plain", "PLAIN_WEB_SECRET")],
   } as unknown as ConfigFile;
-  stack = await startStack({ config });
+  // Three wrong codes lock an account's second factor (the locked-factor test); every other test uses its own user.
+  stack = await startStack({ config, appEnv: { SECOND_FACTOR_MAX_FAILURES: "3" } });
 });
 afterAll(async () => stack?.stop());
 
@@ -32,6 +35,11 @@ const path = (p: Page) => new URL(p.url).pathname;
 const secretOf = (setup: Page) => setup.text("#secret").replace(/\s/g, "");
 /** The code of the step after now: accepted (clock drift), and later than a code of now used before. */
 const nextCode = (secret: string) => totpCode(secret, Date.now() + 30_000);
+/** Six digits that are no code of the steps around now (the ones a check accepts). */
+function wrongCode(secret: string): string {
+  const near = [-30_000, 0, 30_000, 60_000].map((d) => totpCode(secret, Date.now() + d));
+  return ["000000", "111111", "222222", "333333", "444444"].find((c) => !near.includes(c))!;
+}
 
 async function start(browser: Browser, clientId: string, extra?: Record<string, string>): Promise<AuthStart> {
   return startAuthorization(browser, stack, { clientId, redirectUri: CALLBACK, scope: "openid profile", extra });
@@ -173,6 +181,7 @@ test("/account: set up an authenticator (password and first code), new recovery 
   expect(account.text("#factor-status")).toMatch(/No second factor is set up/);
 
   const setup = await browser.submit(account, "#add-factor-form");
+  expect(setup.$("#password").attr("name")).toBe("current_password"); // the field the route reads
   const secret = secretOf(setup);
   const wrongPassword = await browser.submit(setup, "#setup-form", { current_password: "not the password", code: totpCode(secret) });
   expect(wrongPassword.status).toBe(400);
@@ -196,4 +205,43 @@ test("/account: set up an authenticator (password and first code), new recovery 
   expect(await countRows(stack.db, "totp_factors", { userId: user.id })).toBe(0);
   expect(await countRows(stack.db, "recovery_codes", { userId: user.id })).toBe(0);
   await stack.mailpit!.waitForMessage({ to: user.email, subject: /second factor of your account was removed/ });
+});
+
+test("too many wrong codes lock the second factor: after 3 the 4th attempt, even a right code, gets 429 with Retry-After and the page says for how long", async () => {
+  // The set-up's right code was counted and given back: only the 3 wrong ones below add up.
+  const { user, secret } = await enrolledUser();
+  const lastStep = async () => (await stack.db.query("SELECT last_step FROM totp_factors WHERE user_id = $1::uuid", [user.id])).rows[0].last_step;
+  const browser = new Browser();
+  const s = await start(browser, "demo-web");
+  let page = await browser.submit(s.page, "#login-form", { email: user.email, password: user.password });
+  expect(page.$("#code-form").length).toBe(1);
+  for (let i = 1; i <= 3; i++) {
+    page = await browser.submit(page, "#code-form", { code: wrongCode(secret) });
+    expect(page.status).toBe(401);
+    expect(page.text("#error")).toMatch(/not right/);
+  }
+  const stepBefore = await lastStep();
+
+  // The 4th: a right code, refused before it is checked (the page's own form, to read the headers).
+  const form = page.$("#code-form");
+  const body = new URLSearchParams();
+  form.find("input[name]").each((_, el) => void body.append(page.$(el).attr("name")!, page.$(el).attr("value") ?? ""));
+  body.set("code", nextCode(secret));
+  const res = await browser.fetch(new URL(form.attr("action")!, page.url).toString(), { method: "POST", body });
+  expect(res.status).toBe(429);
+  const retryAfter = Number(res.headers.get("retry-after"));
+  expect(retryAfter).toBeGreaterThan(0);
+  expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+  const $ = cheerio.load(await res.text());
+  expect($("#error").attr("role")).toBe("alert");
+  expect($("#error").text()).toContain(`Your second factor is locked for about ${Math.max(1, Math.ceil(retryAfter / 60))} minutes`);
+  expect($("#code-form").length).toBe(1);
+  // Nothing was accepted: the code is still unused, and the browser is not signed in.
+  expect(await lastStep()).toEqual(stepBefore);
+  expect(res.headers.get("location")).toBeNull();
+
+  // A recovery code is refused as well while the factor is locked.
+  const locked = await browser.submit(page, "#recovery-form", { code: "aaaa-bbbb-cccc-dddd" });
+  expect(locked.status).toBe(429);
+  expect(locked.text("#error")).toMatch(/locked for about \d+ minutes/);
 });

@@ -4,7 +4,7 @@
 // (newContext: its own cookies). Page checks:
 //   checkA11y          axe-core with the WCAG 2.0/2.1/2.2 A and AA rules: 0 violations
 //   checkNoHorizontalScroll   the page fits the viewport's width (run at the phone size 390×844)
-//   checkKeyboard      Tab alone reaches every link, button and input, each with visible focus
+//   checkKeyboard      Tab alone reaches every shown link, button and input, each with visible focus
 //   screenshot         a full-page PNG in test-artifacts/screenshots/ (git-ignored)
 //   docsScreenshots    800×900 PNGs (light and dark) in docs/screenshots/, shown by the README
 //   tabTo              keyboard-only flows: Tab until an element has a visible focus
@@ -211,10 +211,12 @@ const ACTIONS = 'a[href], button, input:not([type="hidden"]), select, textarea, 
  */
 export async function checkKeyboard(page: Page, label = page.url()): Promise<void> {
   const ids: string[] = await page.evaluate((selector) => {
+    // checkVisibility: not in a skipped subtree either, such as the content of a closed <details>
+    // (which has a size, yet Tab rightly passes it by).
     const visible = (el: Element) => {
       const r = el.getBoundingClientRect();
       const s = getComputedStyle(el);
-      return r.width > 0 && r.height > 0 && s.visibility !== "hidden" && s.display !== "none";
+      return r.width > 0 && r.height > 0 && s.visibility !== "hidden" && s.display !== "none" && (typeof el.checkVisibility !== "function" || el.checkVisibility());
     };
     return Array.from(document.querySelectorAll(selector) as ArrayLike<Element>)
       .filter((el) => visible(el) && !(el as HTMLButtonElement).disabled)
