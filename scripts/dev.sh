@@ -10,6 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APP_PORT="${APP_PORT:-3000}"
+# The app's host name in its public URL; "localhost" for passkeys (a relying party's id is a domain name).
+APP_HOST="${APP_HOST:-127.0.0.1}"
 HYDRA_PUBLIC_PORT="${HYDRA_PUBLIC_PORT:-4444}"
 HYDRA_ADMIN_PORT="${HYDRA_ADMIN_PORT:-4445}"
 DEMO_CLIENT_PORT="${DEMO_CLIENT_PORT:-5555}"
@@ -87,7 +89,7 @@ DATABASE_URL="$PG_BASE_URL/$APP_DB"
 DSN="$PG_BASE_URL/$HYDRA_DB?sslmode=disable"
 HYDRA_PUBLIC_URL="http://127.0.0.1:$HYDRA_PUBLIC_PORT"
 HYDRA_ADMIN_URL="http://127.0.0.1:$HYDRA_ADMIN_PORT"
-APP_BASE_URL="http://127.0.0.1:$APP_PORT"
+APP_BASE_URL="http://$APP_HOST:$APP_PORT"
 SMTP_URL="smtp://127.0.0.1:$MAILPIT_SMTP_PORT"
 MAIL_FROM="${MAIL_FROM:-Sign-in service <no-reply@localhost>}"
 set +a

@@ -454,7 +454,10 @@ test("/account in German (Accept-Language: de): every word, dates in German", as
   expect($("#sign-out-form button").text()).toBe("Abmelden");
   expect($("#password-form button[type=submit]").text()).toBe("Passwort ändern");
   expect($("#delete-form button[type=submit]").text()).toBe("Mein Konto löschen");
-  expect($("h2").map((_, el) => $(el).text()).get()).toEqual(["Profil", "E-Mail-Adresse", "Passwort", "Überall abmelden", "Anwendungen, denen Sie etwas erlaubt haben", "Zweiter Faktor", "Konto löschen"]);
+  expect($("h2").map((_, el) => $(el).text()).get()).toEqual(["Profil", "E-Mail-Adresse", "Passwort", "Überall abmelden", "Anwendungen, denen Sie etwas erlaubt haben", "Zweiter Faktor", "Passkeys", "Konto löschen"]);
+  // The stack is reached at 127.0.0.1: no passkeys there, and the page says why.
+  expect($("#passkeys-unavailable").text()).toMatch(/^Passkeys können unter der Adresse dieser Website nicht angeboten werden/);
+  expect($("#add-passkey-form").length).toBe(0);
   expect($("#factor-status").text()).toMatch(/^Kein zweiter Faktor ist eingerichtet/);
   expect($("#add-factor-form button").text()).toBe("Authenticator-App einrichten");
   expect($("#new-password").attr("data-show-label")).toBe("Passwort anzeigen");
