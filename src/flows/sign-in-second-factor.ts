@@ -53,11 +53,11 @@ async function heldStep(deps: SecondFactorStepDeps, look: PageLook, browser: Sig
  * Counted before the check (a locked factor refuses even a right code); a right code then gives its
  * attempt back (rightCode), so that only wrong codes add up to SECOND_FACTOR_MAX_FAILURES.
  */
-async function counted(deps: SecondFactorStepDeps, userId: string, refused: (error: Msg, status: number) => Outcome): Promise<Outcome | null> {
+async function counted(deps: SecondFactorStepDeps, userId: string, refused: (error: Msg, status: number) => Outcome | Promise<Outcome>): Promise<Outcome | null> {
   const limit = await deps.limits.consume("secondFactor", userId);
   if (limit.allowed) return null;
   deps.logger.warn({ event: "second_factor_locked", subject: userId }, "second factor locked: too many wrong codes");
-  return retryAfter(refused(msg("factors:error.tooMany", { count: Math.max(1, Math.ceil(limit.retryAfterSeconds / 60)) }), 429), limit.retryAfterSeconds);
+  return retryAfter(await refused(msg("factors:error.tooMany", { count: Math.max(1, Math.ceil(limit.retryAfterSeconds / 60)) }), 429), limit.retryAfterSeconds);
 }
 
 /** A right code (authenticator, recovery code, or the first code of a set-up): its attempt is not a failure. */
@@ -153,7 +153,8 @@ export async function confirmSetupInSignIn(
     const shown = await deps.factors.shown(user, deps.env.BRAND_PRODUCT_NAME, totp.sealedSecret);
     return enrolmentPage({ action: "/login/second-factor/setup", loginChallenge: input.loginChallenge, ...shown, askPassword, required: true, error, errorField, status });
   };
-  const locked = await counted(deps, user.id, (error, status) => ({ ...secondFactorPage({ loginChallenge: input.loginChallenge, audienceName: null, choices: { totp: false, passkeyOptions: null }, error, status }) }));
+  // Locked: the set-up page again, with how long (its form works again after that).
+  const locked = await counted(deps, user.id, (error, status) => again(error, status));
   if (locked) return locked;
   if (askPassword && !(await verifyPassword(user.passwordHash, input.password ?? ""))) return again(msg("factors:error.password"), 401, "password");
   if (!totp || totp.confirmed) return again(msg("factors:error.setupGone"), 409);

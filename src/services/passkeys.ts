@@ -5,16 +5,17 @@
 // page can be rendered without writing the session; the step it belongs to is answered once.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { isIP } from "node:net";
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type * as WebAuthn from "@simplewebauthn/server";
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from "@simplewebauthn/server";
+
+// The library (and its ASN.1 and X.509 code, some 23 MiB) is loaded on the first passkey page, not at start-up.
+let webauthn: typeof WebAuthn | undefined;
+const lib = (): typeof WebAuthn => (webauthn ??= require("@simplewebauthn/server") as typeof WebAuthn);
 
 /** How long a page's passkey challenge is good for. */
 export const PASSKEY_CHALLENGE_TTL_MS = 5 * 60 * 1000;
@@ -77,7 +78,7 @@ export function createPasskeys(opts: { appBaseUrl: string; rpName: string; secre
   return {
     available: isIP(rpID.replace(/^\[|\]$/g, "")) === 0,
     registrationOptions(user, bind, existing) {
-      return generateRegistrationOptions({
+      return lib().generateRegistrationOptions({
         rpName: opts.rpName,
         rpID,
         userName: user.email,
@@ -92,7 +93,7 @@ export function createPasskeys(opts: { appBaseUrl: string; rpName: string; secre
     },
     async verifyRegistration(response, bind) {
       try {
-        const r = await verifyRegistrationResponse({ response, expectedChallenge: (c) => ours(c, bind), expectedOrigin: origin, expectedRPID: rpID, requireUserVerification: true });
+        const r = await lib().verifyRegistrationResponse({ response, expectedChallenge: (c) => ours(c, bind), expectedOrigin: origin, expectedRPID: rpID, requireUserVerification: true });
         if (!r.verified) return null;
         const { credential, credentialDeviceType, credentialBackedUp } = r.registrationInfo;
         return {
@@ -108,11 +109,11 @@ export function createPasskeys(opts: { appBaseUrl: string; rpName: string; secre
       }
     },
     authenticationOptions(bind, allow) {
-      return generateAuthenticationOptions({ rpID, challenge: challenge(bind), userVerification: "required", allowCredentials: allow ? descriptors(allow) : [] });
+      return lib().generateAuthenticationOptions({ rpID, challenge: challenge(bind), userVerification: "required", allowCredentials: allow ? descriptors(allow) : [] });
     },
     async verifyAuthentication(response, bind, credential) {
       try {
-        const r = await verifyAuthenticationResponse({
+        const r = await lib().verifyAuthenticationResponse({
           response,
           expectedChallenge: (c) => ours(c, bind),
           expectedOrigin: origin,

@@ -245,3 +245,21 @@ test("too many wrong codes lock the second factor: after 3 the 4th attempt, even
   expect(locked.status).toBe(429);
   expect(locked.text("#error")).toMatch(/locked for about \d+ minutes/);
 });
+
+test("locked while setting one up in the sign-in: the set-up page again, saying for how long, and its form still there", async () => {
+  const user = await createUser(stack.db);
+  const browser = new Browser();
+  const s = await start(browser, "vault-web");
+  let page = await browser.submit(s.page, "#login-form", { email: user.email, password: user.password });
+  const secret = secretOf(page);
+  const wrong = totpCode(secret) === "000000" ? "111111" : "000000";
+  for (let i = 0; i < 3; i++) {
+    page = await browser.submit(page, "#setup-form", { code: wrong });
+    expect(page.status).toBe(401);
+  }
+  const locked = await browser.submit(page, "#setup-form", { code: totpCode(secret) });
+  expect(locked.status).toBe(429);
+  expect(locked.text("#error")).toMatch(/locked for about \d+ minute/);
+  expect(locked.$("#setup-form").attr("action")).toBe("/login/second-factor/setup");
+  expect(secretOf(locked)).toBe(secret);
+});
