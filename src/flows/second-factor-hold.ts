@@ -7,9 +7,8 @@ import type { Factors } from "../services/factors";
 import type { Passkeys } from "../services/passkeys";
 import type { Along } from "../services/db";
 import type { Store } from "../services/store";
-import { challengeDigest } from "./challenges";
 import { page, type Outcome } from "./outcome";
-import type { AppSession, PendingSecondFactor, SessionPort } from "./session";
+import { heldStepFields, type AppSession, type PendingSecondFactor, type SessionPort } from "./session";
 
 export interface SecondFactorHoldDeps {
   env: Pick<Env, "BRAND_PRODUCT_NAME">;
@@ -111,16 +110,7 @@ export async function holdForSecondFactor(
   } & { methods?: readonly string[] },
   mode: "ask" | "enrol",
 ): Promise<Outcome> {
-  const pending: PendingSecondFactor = {
-    challenge: challengeDigest(o.loginChallenge),
-    loginChallenge: o.loginChallenge,
-    userId: o.user.id,
-    remember: o.remember,
-    startSession: o.startSession,
-    loginSessionId: o.loginSessionId,
-    methods: [...(o.methods ?? ["pwd"])],
-    mode,
-  };
+  const pending: PendingSecondFactor = { ...heldStepFields(o), methods: [...(o.methods ?? ["pwd"])], mode };
   if (o.startSession) await browser.regenerate({ ...o.keep, pendingSecondFactor: pending }, o.sessionWithClaim?.writes ? { writes: o.sessionWithClaim.writes } : undefined);
   else {
     browser.session!.pendingSecondFactor = pending;

@@ -1,6 +1,7 @@
 // What the app keeps in a browser's session (src/types.d.ts gives express-session this shape), and
 // the port through which a use case changes that session: the route builds it from the request.
 import type { Along } from "../services/db";
+import { challengeDigest } from "./challenges";
 
 export interface AppSession {
   /** The signed-in user's id (Hydra subject). */
@@ -36,6 +37,26 @@ export interface PendingLogin {
   /** How the person proved who they are so far (amr values); a password when unset. */
   methods?: string[];
 }
+
+/** What every held login step keeps: the challenge (and its digest), whose step, and how it goes on. */
+export function heldStepFields(o: { loginChallenge: string; loginSessionId: string | undefined; user: { id: string }; remember: boolean; startSession: boolean }) {
+  return {
+    challenge: challengeDigest(o.loginChallenge),
+    loginChallenge: o.loginChallenge,
+    userId: o.user.id,
+    remember: o.remember,
+    startSession: o.startSession,
+    loginSessionId: o.loginSessionId,
+  };
+}
+
+/** How a held step goes on when it is answered (finishSignIn's fields from the session). */
+export const resumedStepFields = (pending: Pick<PendingSecondFactor, "loginSessionId" | "remember" | "startSession"> & { methods?: string[] }) => ({
+  loginSessionId: pending.loginSessionId,
+  remember: pending.remember,
+  startSession: pending.startSession,
+  methods: pending.methods,
+});
 
 /** A login step held for the second factor: who proved what so far, and how the step goes on. */
 export interface PendingSecondFactor {

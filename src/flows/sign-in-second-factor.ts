@@ -21,6 +21,7 @@ import type { PageLook } from "./page";
 import { enrolmentPage, enrolmentStart, factorChoices, recoveryCodesPage, secondFactorPage, secondFactorPasskeyBinding, type SecondFactorHoldDeps } from "./second-factor-hold";
 import { checkPasskey, passkeyMethods } from "./sign-in-passkey";
 import type { SignInDeps } from "./sign-in";
+import { resumedStepFields } from "./session";
 import { finishSignIn, type SignInBrowser } from "./sign-in-step";
 
 export interface SecondFactorStepDeps extends SignInDeps, SecondFactorHoldDeps {
@@ -66,15 +67,7 @@ const rightCode = (deps: SecondFactorStepDeps, userId: string) => deps.limits.ta
 /** Goes on with the step: what was proved is kept, and the sign-in ends as every sign-in does. */
 async function proceed(deps: SecondFactorStepDeps, browser: SignInBrowser, held: Awaited<ReturnType<typeof heldStep>>): Promise<Outcome> {
   const { pending, user, audience, loginRequest } = held;
-  return finishSignIn(deps, browser, {
-    loginChallenge: pending.loginChallenge,
-    loginSessionId: pending.loginSessionId,
-    user,
-    audience,
-    remember: pending.remember,
-    startSession: pending.startSession,
-    methods: pending.methods,
-  }).catch(withRestartLink(loginRequest.request_url));
+  return finishSignIn(deps, browser, { loginChallenge: pending.loginChallenge, user, audience, ...resumedStepFields(pending) }).catch(withRestartLink(loginRequest.request_url));
 }
 
 /** POST /login/second-factor: the authenticator's code, a recovery code, or a passkey's answer. */

@@ -16,7 +16,7 @@ import { answerClaimed, answerOnce, answerOnceConcurrently, challengeDigest, cla
 import { queueVerificationMail } from "./mail-links";
 import { holdForSecondFactor, type SecondFactorHoldDeps } from "./second-factor-hold";
 import { page, type Outcome } from "./outcome";
-import type { AppSession, SessionPort } from "./session";
+import { heldStepFields, type AppSession, type SessionPort } from "./session";
 
 export { challengeDigest };
 
@@ -152,12 +152,7 @@ async function mailForHeldSignIn(deps: SignInStepDeps, user: Pick<User, "id" | "
 export async function finishSignIn(deps: SignInStepDeps, browser: SignInBrowser, o: SignIn): Promise<Outcome> {
   if (holdsForVerification(o)) {
     const pending = {
-      challenge: challengeDigest(o.loginChallenge),
-      loginChallenge: o.loginChallenge,
-      userId: o.user.id,
-      remember: o.remember,
-      startSession: o.startSession,
-      loginSessionId: o.loginSessionId,
+      ...heldStepFields(o),
       requireVerified: Boolean(o.requireVerified),
       ...(o.methods ? { methods: [...o.methods] } : {}),
     };

@@ -14,6 +14,7 @@ import type { Store, User } from "../services/store";
 import { ensureNotHandled, withRestartLink } from "./challenges";
 import { page, type Outcome } from "./outcome";
 import type { PageLook } from "./page";
+import { resumedStepFields } from "./session";
 import { challengeDigest, checkInboxPage, finishSignIn, holdsForVerification, type SignInBrowser, type SignInStepDeps } from "./sign-in-step";
 
 export interface SignInDeps extends SignInStepDeps {
@@ -160,16 +161,7 @@ export async function resumeHeldSignIn(deps: SignInDeps, look: PageLook, browser
   if (!user || holdsForVerification({ audience, user, requireVerified: pending.requireVerified })) {
     return checkInboxPage({ email: user?.email ?? pending.decoy!.email, audienceName: audience?.displayName ?? null, loginChallenge, status: 409, error: msg("login:pending.notVerified") });
   }
-  return finishSignIn(deps, browser, {
-    loginChallenge,
-    loginSessionId: pending.loginSessionId,
-    user,
-    audience,
-    remember: pending.remember,
-    startSession: pending.startSession,
-    methods: pending.methods,
-    secondFactor: await secondFactorOf(deps, user.id, loginRequest),
-  });
+  return finishSignIn(deps, browser, { loginChallenge, user, audience, ...resumedStepFields(pending), secondFactor: await secondFactorOf(deps, user.id, loginRequest) });
 }
 
 /**

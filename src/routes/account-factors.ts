@@ -4,10 +4,9 @@ import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import type { Deps } from "./deps";
 import { parseInput } from "../middleware/validate";
-import { lngOf } from "../middleware/page-locals";
 import { requireAccountSession } from "./account";
 import { confirmAccountEnrolment, removeAccountFactor, replaceRecoveryCodes, startAccountEnrolment } from "../flows/account-factors";
-import type { AccountActor, AccountBrowser } from "../flows/account-settings";
+import { accountActor, accountBrowser } from "./browser";
 import { respond } from "./respond";
 
 const password = z.string({ message: "is required" }).max(1024, "is too long");
@@ -16,8 +15,8 @@ const PasswordForm = z.object({ current_password: password });
 
 export function accountFactorRoutes(deps: Deps): Router {
   const router = Router();
-  const actor = (req: Request, res: Response): AccountActor => ({ userId: req.session.userId!, ip: req.ip ?? "unknown", lng: lngOf(res) });
-  const browser = (req: Request): AccountBrowser => ({ trustedDevice: (emailNormalized) => deps.browser.trustedDevice(req, emailNormalized) });
+  const actor = accountActor;
+  const browser = (req: Request) => accountBrowser(deps, req);
 
   router.post("/account/second-factor/start", requireAccountSession, deps.csrf.protect, async (req: Request, res: Response) => {
     respond(deps, req, res, await startAccountEnrolment(deps, { userId: req.session.userId! }));

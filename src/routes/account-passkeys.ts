@@ -4,11 +4,10 @@ import { Router, type Request, type Response } from "express";
 import { z } from "zod";
 import type { Deps } from "./deps";
 import { parseInput } from "../middleware/validate";
-import { lngOf } from "../middleware/page-locals";
 import { requireAccountSession } from "./account";
 import { beginPasskeyRegistration, finishPasskeyRegistration, removePasskey, renamePasskey } from "../flows/account-passkeys";
-import type { AccountActor, AccountBrowser } from "../flows/account-settings";
 import { registrationResponse } from "./webauthn-input";
+import { accountActor, accountBrowser } from "./browser";
 import { respond } from "./respond";
 
 const password = z.string({ message: "is required" }).max(1024, "is too long");
@@ -21,8 +20,8 @@ const RemoveForm = z.object({ id, current_password: password });
 
 export function accountPasskeyRoutes(deps: Deps): Router {
   const router = Router();
-  const actor = (req: Request, res: Response): AccountActor => ({ userId: req.session.userId!, ip: req.ip ?? "unknown", lng: lngOf(res) });
-  const browser = (req: Request): AccountBrowser => ({ trustedDevice: (emailNormalized) => deps.browser.trustedDevice(req, emailNormalized) });
+  const actor = accountActor;
+  const browser = (req: Request) => accountBrowser(deps, req);
 
   router.post("/account/passkeys/begin", requireAccountSession, deps.csrf.protect, async (req: Request, res: Response) => {
     const form = parseInput(BeginForm, req.body, "passkey form");

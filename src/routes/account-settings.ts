@@ -7,9 +7,9 @@ import type { Deps } from "./deps";
 import { parseInput } from "../middleware/validate";
 import { lngOf } from "../middleware/page-locals";
 import { requireAccountSession } from "./account";
-import { changeName, changePassword, deleteAccount, signOutEverywhere, type AccountActor, type AccountBrowser } from "../flows/account-settings";
+import { changeName, changePassword, deleteAccount, signOutEverywhere } from "../flows/account-settings";
 import { confirmEmailChange, emailConfirmPage, requestEmailChange } from "../flows/email-change";
-import { sessionPort } from "./browser";
+import { accountActor, accountBrowser, sessionPort } from "./browser";
 import { respond } from "./respond";
 
 const password = z.string({ message: "is required" }).max(1024, "is too long");
@@ -25,8 +25,8 @@ const LinkQuery = z.object({ token: tokenField });
 
 export function accountSettingsRoutes(deps: Deps): Router {
   const router = Router();
-  const actor = (req: Request, res: Response): AccountActor => ({ userId: req.session.userId!, ip: req.ip ?? "unknown", lng: lngOf(res) });
-  const browser = (req: Request): AccountBrowser => ({ trustedDevice: (emailNormalized) => deps.browser.trustedDevice(req, emailNormalized) });
+  const actor = accountActor;
+  const browser = (req: Request) => accountBrowser(deps, req);
 
   router.post("/account/profile", requireAccountSession, deps.csrf.protect, async (req: Request, res: Response) => {
     const form = parseInput(ProfileForm, req.body, "name form");

@@ -6,6 +6,7 @@ import type { SignInBrowser } from "../flows/sign-in-step";
 import type { SessionPort } from "../flows/session";
 import type { PageLook } from "../flows/page";
 import type { PasswordBrowser } from "../flows/sign-in-password";
+import type { AccountActor, AccountBrowser } from "../flows/account-settings";
 import { lngOf, useAudienceBrand, useUiLocales } from "../middleware/page-locals";
 import { saveSessionWith } from "../services/sessions";
 import type { Along } from "../services/db";
@@ -97,4 +98,14 @@ export function pageLook(deps: Pick<Deps, "env">, req: Request, res: Response): 
     useBrand: (audience) => useAudienceBrand(res, audience),
     language: () => lngOf(res),
   };
+}
+
+/** Who acts on an /account form (a route behind requireAccountSession), from where, in which language. */
+export function accountActor(req: Request, res: Response): AccountActor {
+  return { userId: req.session.userId!, ip: req.ip ?? "unknown", lng: lngOf(res) };
+}
+
+/** The browser of an /account form: its device cookie (which counters a password check counts against). */
+export function accountBrowser(deps: Pick<Deps, "browser">, req: Request): AccountBrowser {
+  return { trustedDevice: (emailNormalized) => deps.browser.trustedDevice(req, emailNormalized) };
 }
