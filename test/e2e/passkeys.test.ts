@@ -1,11 +1,12 @@
 // Passkeys in real Chromium with its virtual authenticator (the DevTools WebAuthn domain), against
 // the real Hydra v2.3.0, PostgreSQL and Mailpit: registered on /account after the password, used
 // alone on the sign-in form and as the second factor after a password, renamed and removed; the
-// ID token says how (acr, amr). A browser without WebAuthn is told so. Every page gets axe's check.
+// ID token says how (acr, amr). A browser without WebAuthn is told so. Every page gets axe's check,
+// and the browser suite's checks in its three profiles (desktop, phone, German in the dark).
 import { startStack, type Stack } from "../support/stack";
 import { createUser, type TestUser } from "../support/fixtures";
 import { authorizationUrl, exchangeCode, jwtPayload } from "../support/oauth";
-import { checkA11y, launchChromium, newContext, startClientStub, type Browser, type BrowserContext, type Page } from "../support/chromium";
+import { checkA11y, checkPage, launchChromium, newContext, startClientStub, type Browser, type BrowserContext, type Page } from "../support/chromium";
 import { countRows } from "../support/db";
 
 jest.setTimeout(120_000);
@@ -146,6 +147,17 @@ test("passkeys on /account: named, renamed, removed (after the password, with a 
   await page.waitForURL(/done=passkey-removed/);
   expect(await countRows(stack.db, "passkeys", { userId: user.id })).toBe(0);
   await stack.mailpit!.waitForMessage({ to: user.email, subject: /A passkey was removed/ });
+
+  // The authenticator still holds the removed passkey: using it says it is not known here any more.
+  await context.clearCookies();
+  await page.addInitScript(() => {
+    (globalThis as unknown as { PublicKeyCredential: { isConditionalMediationAvailable?: () => Promise<boolean> } }).PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false);
+  });
+  await startFlow(page).go();
+  await page.waitForSelector("#passkey-button:not([hidden])");
+  await page.click("#passkey-button");
+  await page.waitForSelector("#error");
+  expect(await page.textContent("#error")).toMatch(/This passkey is not known here \(it may have been removed\)/);
   await context.close();
 });
 
@@ -159,5 +171,51 @@ test("a browser without WebAuthn gets no passkey button, and says why", async ()
   await page.waitForSelector("#passkey-unsupported:not([hidden])");
   expect(await page.isHidden("#passkey-button")).toBe(true);
   await checkA11y(page, "sign-in form without WebAuthn");
+  await context.close();
+});
+
+// The passkey pages in the browser suite's three profiles: axe, no horizontal scrolling on a phone,
+// every action reachable by keyboard (test/support/chromium.ts checkPage), in English and German.
+const PROFILES = [
+  { viewport: "desktop", locale: "en-US", colorScheme: "light", tag: "en" },
+  { viewport: "phone", locale: "en-US", colorScheme: "light", tag: "en" },
+  { viewport: "phone", locale: "de-DE", colorScheme: "dark", tag: "de-dark" },
+] as const;
+
+test.each(PROFILES)("the passkey pages on $viewport in $locale ($colorScheme): /account's section, registering, the second factor", async (profile) => {
+  const user = await createUser(stack.db);
+  const context = await newContext(browser, profile.viewport, { locale: profile.locale, colorScheme: profile.colorScheme });
+  // No passkeys in the email field's suggestions here (the virtual authenticator would pick one at once): the password form is the point.
+  await context.addInitScript(() => {
+    (globalThis as unknown as { PublicKeyCredential: { isConditionalMediationAvailable?: () => Promise<boolean> } }).PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false);
+  });
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  await cdp.send("WebAuthn.addVirtualAuthenticator", { options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true } });
+  await signInToAccount(page, user);
+  expect(await page.getAttribute("html", "lang")).toBe(profile.locale.slice(0, 2));
+  await checkPage(page, "passkeys-account", profile.viewport, { tag: profile.tag });
+
+  await page.fill("#passkey-name", "Laptop");
+  await page.fill("#passkey-password", user.password);
+  await page.click("#add-passkey-form button[type=submit]");
+  await page.waitForSelector("#passkey-button:not([hidden])");
+  await checkPage(page, "passkey-register", profile.viewport, { tag: profile.tag });
+  await page.click("#passkey-button");
+  await page.waitForURL(/done=passkey-added/);
+  await checkPage(page, "passkeys-account-one", profile.viewport, { tag: profile.tag });
+
+  // The second factor after a password, the passkey chosen by keyboard.
+  await context.clearCookies();
+  await startFlow(page).go();
+  await page.fill("#email", user.email);
+  await page.fill("#password", user.password);
+  await page.click("#login-form button[type=submit]");
+  await page.waitForSelector("#passkey-button:not([hidden])");
+  await checkPage(page, "passkey-second-factor", profile.viewport, { tag: profile.tag });
+  await page.focus("#passkey-button");
+  await page.keyboard.press("Enter");
+  expect(await tokenAtClient(page)).toMatchObject({ sub: user.id, acr: "aal2" });
   await context.close();
 });
