@@ -25,11 +25,11 @@ export interface AccountPageExtra {
   status?: number;
   notice?: Msg | null;
   revoked?: string | null;
-  error?: { form: "email" | "password" | "delete" | "factor" | "passkey"; message: Msg | string; field?: AccountErrorField };
+  error?: { form: "email" | "password" | "delete" | "factor" | "passkey" | "export"; message: Msg | string; field?: AccountErrorField };
 }
 
 /** The inputs of /account an error can be tied to (their ids). */
-export type AccountErrorField = "new-email" | "email-current-password" | "current-password" | "new-password" | "delete-password" | "codes-password" | "remove-factor-password" | "passkey-password" | `remove-passkey-password-${string}`;
+export type AccountErrorField = "new-email" | "email-current-password" | "current-password" | "new-password" | "delete-password" | "codes-password" | "remove-factor-password" | "passkey-password" | `remove-passkey-password-${string}` | "export-password";
 
 /** One audience's consent as the pages show it: names, plain-word scope descriptions, the dates. */
 export interface ConsentItem {

@@ -5,6 +5,8 @@ import type { Msg } from "../i18n";
 
 export type Outcome =
   | { kind: "redirect"; to: string }
+  /** A file to save (a download): its name and its JSON content. */
+  | { kind: "download"; filename: string; json: unknown }
   | {
       kind: "page";
       /** A template under views/. */

@@ -1,5 +1,6 @@
 // /account's own forms (the page itself is account.ts): the name, the email address
-// (flows/email-change.ts), the password, sign out everywhere, delete the account
+// (flows/email-change.ts), the password, sign out everywhere, download my data (flows/data-export.ts),
+// delete the account
 // (flows/account-settings.ts). /account/email/confirm — the change-email link from the mail.
 import { Router, type Request, type Response } from "express";
 import { z } from "zod";
@@ -8,6 +9,7 @@ import { parseInput } from "../middleware/validate";
 import { lngOf } from "../middleware/page-locals";
 import { requireAccountSession } from "./account";
 import { changeName, changePassword, deleteAccount, signOutEverywhere } from "../flows/account-settings";
+import { downloadMyData } from "../flows/data-export";
 import { confirmEmailChange, emailConfirmPage, requestEmailChange } from "../flows/email-change";
 import { accountActor, accountBrowser, sessionPort } from "./browser";
 import { respond } from "./respond";
@@ -20,6 +22,7 @@ const EmailForm = z.object({
 });
 const PasswordForm = z.object({ current_password: password, new_password: password });
 const DeleteForm = z.object({ current_password: password });
+const ExportForm = z.object({ current_password: password });
 const tokenField = z.string({ message: "is required" }).regex(/^[A-Za-z0-9_-]{20,100}$/, "is not a link from our mail");
 const LinkQuery = z.object({ token: tokenField });
 
@@ -56,6 +59,11 @@ export function accountSettingsRoutes(deps: Deps): Router {
 
   router.post("/account/sign-out-everywhere", requireAccountSession, deps.csrf.protect, async (req: Request, res: Response) => {
     respond(deps, req, res, await signOutEverywhere(deps, sessionPort(deps, req, res), req.session.userId!));
+  });
+
+  router.post("/account/export", requireAccountSession, deps.csrf.protect, async (req: Request, res: Response) => {
+    const form = parseInput(ExportForm, req.body, "export form");
+    respond(deps, req, res, await downloadMyData(deps, browser(req), { ...actor(req, res), currentPassword: form.current_password }));
   });
 
   router.post("/account/delete", requireAccountSession, deps.csrf.protect, async (req: Request, res: Response) => {

@@ -1,5 +1,5 @@
 // Answers a request with what a use case decided (flows/outcome.ts): a page in the person's
-// language, with the form's CSRF token, or a redirect.
+// language, with the form's CSRF token, a redirect, or a file to save.
 import type { Request, Response } from "express";
 import type { Outcome } from "../flows/outcome";
 import { isMsg, say } from "../i18n";
@@ -8,6 +8,10 @@ import type { Deps } from "./deps";
 
 export function respond(deps: Pick<Deps, "csrf">, req: Request, res: Response, outcome: Outcome): void {
   if (outcome.kind === "redirect") return void res.redirect(303, outcome.to);
+  if (outcome.kind === "download") {
+    res.setHeader("Content-Disposition", `attachment; filename="${outcome.filename}"`);
+    return void res.type("application/json").send(JSON.stringify(outcome.json, null, 2));
+  }
   const t = tOf(res);
   const translate = (value: unknown, depth: number): unknown => {
     if (isMsg(value)) return say(t, value);

@@ -14,7 +14,7 @@ import type { Along, Queryable } from "../store/sql";
 export type { CountedRow, SignInCounters } from "../store/rate-limits";
 
 /** What is counted. Each kind has its own limit and window (docs/security.md). */
-export type LimitKind = "loginIp" | "loginAccount" | "loginDevice" | "registrationIp" | "invitationIp" | "verificationMail" | "verificationCodeAddress" | "verificationCodeIp" | "recoveryIp" | "recoveryAddress" | "passwordCheckIp" | "secondFactor";
+export type LimitKind = "loginIp" | "loginAccount" | "loginDevice" | "registrationIp" | "invitationIp" | "verificationMail" | "verificationCodeAddress" | "verificationCodeIp" | "recoveryIp" | "recoveryAddress" | "passwordCheckIp" | "secondFactor" | "dataExport";
 
 export interface LimitResult {
   allowed: boolean;
@@ -70,6 +70,8 @@ export function limitSettings(env: Env): Record<LimitKind, { points: number; dur
     recoveryAddress: { points: env.RECOVERY_MAX_PER_ADDRESS, durationSeconds: env.RECOVERY_WINDOW_SECONDS },
     // Codes typed for an account's second factor (authenticator or recovery code), per account.
     secondFactor: { points: env.SECOND_FACTOR_MAX_FAILURES, durationSeconds: env.SECOND_FACTOR_WINDOW_SECONDS },
+    // "Download my data": a few a day per account (each reads every table about the person).
+    dataExport: { points: 10, durationSeconds: 24 * 60 * 60 },
     // The live password-strength feedback (a few ms of CPU each; the script waits for a pause in typing).
     passwordCheckIp: { points: 300, durationSeconds: 10 * 60 },
   };

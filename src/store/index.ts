@@ -14,6 +14,7 @@ import { sessionQueries } from "./sessions";
 import { outboxQueries } from "./outbox";
 import { secondFactorQueries } from "./second-factors";
 import { passkeyQueries } from "./passkeys";
+import { dataExportQueries } from "./data-export";
 
 export { isUniqueViolation, normalizeEmail, type JsonValue } from "./sql";
 export { audienceColumns, audienceOf, type Audience, type ClientMembership } from "./configuration";
@@ -23,6 +24,7 @@ export { type Consent, type ConsentContext, type ConsentView } from "./consents"
 export { claimChallengeStatement, unansweredChallengeGate, type ChallengeKind } from "./challenges";
 export { issueOneTimeToken, MAX_CODE_ATTEMPTS, oneTimeTokenHash, type OneTimeTokenKind, type TokenLookup } from "./one-time-tokens";
 export { type PasskeyRow, type PasskeyView } from "./passkeys";
+export { EXPORTED_TABLES, type UserExport } from "./data-export";
 export { HAS_SECOND_FACTOR, recordStrength, strengthWrites, type SecondFactors, type TotpRow } from "./second-factors";
 export { invitationCodeHash, InvitationRedeemedError, type Invitation } from "./invitations";
 
@@ -66,6 +68,7 @@ export function createStore(opts: StoreOptions) {
     ...outboxQueries(c),
     ...secondFactorQueries(c),
     ...passkeyQueries(c),
+    ...dataExportQueries(c),
     ...configQueries(c, opts.configCache),
     ...configWriteQueries(c),
   };

@@ -333,8 +333,8 @@ test("/account names the audience and its applications, the permissions in words
   expect(times.first().text()).toBe(formatDateTime(consent.createdAt, "en"));
   expect(times.first().text()).toMatch(/UTC/);
 
-  // Password inputs: a show/hide toggle each; the new one gets the strength meter.
-  expect(page.$("input[type=password]").length).toBe(4);
+  // Password inputs (email, current and new password, download my data, deletion): a show/hide toggle each; the new one gets the strength meter.
+  expect(page.$("input[type=password]").length).toBe(5);
   expect(page.$("input[type=password]:not([data-show-label])").length).toBe(0);
   expect(page.$("input[type=password][data-strength]").attr("id")).toBe("new-password");
   expect(page.$('script[src="/static/strength.js"]').length).toBe(1);
@@ -454,7 +454,7 @@ test("/account in German (Accept-Language: de): every word, dates in German", as
   expect($("#sign-out-form button").text()).toBe("Abmelden");
   expect($("#password-form button[type=submit]").text()).toBe("Passwort ändern");
   expect($("#delete-form button[type=submit]").text()).toBe("Mein Konto löschen");
-  expect($("h2").map((_, el) => $(el).text()).get()).toEqual(["Profil", "E-Mail-Adresse", "Passwort", "Überall abmelden", "Anwendungen, denen Sie etwas erlaubt haben", "Zweiter Faktor", "Passkeys", "Konto löschen"]);
+  expect($("h2").map((_, el) => $(el).text()).get()).toEqual(["Profil", "E-Mail-Adresse", "Passwort", "Überall abmelden", "Anwendungen, denen Sie etwas erlaubt haben", "Zweiter Faktor", "Passkeys", "Meine Daten herunterladen", "Konto löschen"]);
   // The stack is reached at 127.0.0.1: no passkeys there, and the page says why.
   expect($("#passkeys-unavailable").text()).toMatch(/^Passkeys können unter der Adresse dieser Website nicht angeboten werden/);
   expect($("#add-passkey-form").length).toBe(0);
@@ -492,4 +492,25 @@ test("mails asked for on a German page are German (the new address's link, the p
   expect(changed.text("#notice")).toMatch(/^Ihr Passwort wurde geändert/);
   const notice = await stack.mailpit!.waitForMessage({ to: user.email, subject: /Ihr Passwort wurde geändert/ });
   expect(notice.text).toContain("auf Ihrer Kontoseite geändert");
+});
+
+test("download my data: after the current password, one JSON file of what is stored about the person, never a secret", async () => {
+  const user = await createUser(stack.db, { name: "Ada Export" });
+  const { browser, page } = await signInToAccount(user);
+  const wrong = await browser.submit(page, "#export-form", { current_password: "not the password" });
+  expect(wrong.status).toBe(400);
+  expect(wrong.text("#export-error")).toMatch(/password/i);
+
+  const body = new URLSearchParams({ _csrf: wrong.$("#export-form input[name=_csrf]").attr("value")!, current_password: user.password });
+  const res = await browser.fetch(`${stack.appUrl}/account/export`, { method: "POST", body });
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+  expect(res.headers.get("content-disposition")).toMatch(/^attachment; filename="my-data-\d{4}-\d{2}-\d{2}\.json"$/);
+  const data = (await res.json()) as Record<string, any>;
+  expect(data).toMatchObject({ format: "hydra-audience-login/user-export/v1", profile: { id: user.id, email: user.email, name: "Ada Export" } });
+  expect(data.sessions.length).toBeGreaterThanOrEqual(1);
+  const text = JSON.stringify(data);
+  const row = await findRow(stack.db, "users", { id: user.id });
+  expect(text).not.toContain(row!.passwordHash);
+  expect(text).not.toContain(user.password);
 });

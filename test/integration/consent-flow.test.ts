@@ -126,7 +126,7 @@ function browser(sid: string, submittedCsrf: string | null = null): FormBrowser 
 const english: PageSetup = () => "en";
 const stored = async (userId: string) => (await pool.query<{ scopes: string[] }>("SELECT scopes FROM consents WHERE user_id = $1::uuid AND audience_id = 'shop'", [userId])).rows[0]?.scopes;
 const page = (o: Outcome) => {
-  if (o.kind !== "page") throw new Error(`expected a page, got a redirect to ${o.to}`);
+  if (o.kind !== "page") throw new Error(`expected a page, got ${o.kind === "redirect" ? `a redirect to ${o.to}` : o.kind}`);
   return o;
 };
 const caught = (p: Promise<unknown>) => p.then(() => null, (err: unknown) => err);
