@@ -175,6 +175,20 @@ async function runAndCheck(cmd: ReadmeCommand): Promise<void> {
     return;
   }
 
+  if (/\buser:export\b/.test(cmd.line)) {
+    const email = p.option("email")!;
+    const user = (await findRow(stack.db, "users", { emailNormalized: normalizeEmail(email) }))!;
+    const file = path.join(ROOT, p.option("output")!);
+    fs.rmSync(file, { force: true });
+    expect(ok(await run())).toContain(`user ${user.email} (id ${user.id}): data written to ${p.option("output")}`);
+    const data = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, any>;
+    expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+    fs.rmSync(file);
+    expect(data).toMatchObject({ format: "hydra-audience-login/user-export/v1", profile: { id: user.id, email: user.email } });
+    expect(JSON.stringify(data)).not.toContain(user.passwordHash);
+    return;
+  }
+
   if (/\buser:(disable|enable|delete)\b/.test(cmd.line)) {
     const action = /\buser:(disable|enable|delete)\b/.exec(cmd.line)![1]!;
     const email = p.option("email")!;
@@ -225,6 +239,7 @@ test("the README's admin section has the documented commands, all npm scripts, f
   has(/^npm run user:delete -- --email \S+$/);
   has(/^npm run user:reset-password -- --email \S+$/);
   has(/^npm run user:reset-password -- --email \S+ --revoke$/);
+  has(/^npm run user:export -- --email \S+ --output \S+$/);
   for (const c of COMMANDS) {
     expect(c.line).not.toMatch(/…|\.\.\.|<[a-z-]+>|\[--/); // literal: no placeholders, no optional parts
     // npm scripts run on Node.js 24 whatever node is on PATH (scripts/node.sh); npx, tsx and node do not.

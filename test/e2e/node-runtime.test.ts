@@ -47,7 +47,7 @@ test("with an older system node, node.sh runs the command on the pinned Node.js 
 
 test("npm run scripts that execute the app's code go through node.sh", () => {
   const { scripts } = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
-  for (const name of ["start", "bench", "seed", "user:create", "user:disable", "user:enable", "user:delete", "user:reset-password", "user:mfa-reset", "invitation:create"]) {
+  for (const name of ["start", "bench", "seed", "user:create", "user:disable", "user:enable", "user:delete", "user:reset-password", "user:mfa-reset", "user:export", "invitation:create"]) {
     expect([name, scripts[name]]).toEqual([name, expect.stringMatching(/^bash scripts\/node\.sh /)]);
   }
   expect(fs.readFileSync(path.join(ROOT, "scripts", "test.sh"), "utf8")).toContain('PATH="$(bash scripts/ensure-node.sh):$PATH"');

@@ -49,13 +49,14 @@ describe("the guard's logic", () => {
   });
 
   test("each entry point maps to its own npm scripts", () => {
-    expect(ENTRY_POINTS.sort()).toEqual(["prisma/seed.ts", "src/admin/create-invitation.ts", "src/admin/create-user.ts", "src/admin/manage-user.ts", "src/admin/mfa-reset.ts", "src/admin/reset-password.ts"]);
+    expect(ENTRY_POINTS.sort()).toEqual(["prisma/seed.ts", "src/admin/create-invitation.ts", "src/admin/create-user.ts", "src/admin/export-user.ts", "src/admin/manage-user.ts", "src/admin/mfa-reset.ts", "src/admin/reset-password.ts"]);
     expect(npmScriptsFor(scripts, "prisma/seed.ts", ["--dry-run"])).toEqual(["seed"]);
     expect(npmScriptsFor(scripts, "src/admin/create-user.ts", ["--email", "a@example.com"])).toEqual(["user:create"]);
     expect(npmScriptsFor(scripts, "src/admin/manage-user.ts", ["delete", "--email", "a@example.com"])).toEqual(["user:delete"]);
     expect(npmScriptsFor(scripts, "src/admin/manage-user.ts", [])).toEqual(["user:disable", "user:enable", "user:delete"]);
     expect(npmScriptsFor(scripts, "src/admin/reset-password.ts", [])).toEqual(["user:reset-password"]);
     expect(npmScriptsFor(scripts, "src/admin/mfa-reset.ts", [])).toEqual(["user:mfa-reset"]);
+    expect(npmScriptsFor(scripts, "src/admin/export-user.ts", [])).toEqual(["user:export"]);
     expect(npmScriptsFor(scripts, "src/admin/create-invitation.ts", [])).toEqual(["invitation:create"]);
     expect(npmScriptsFor(scripts, "src/server.ts", [])).toEqual([]);
   });
@@ -111,6 +112,7 @@ onOldNode(`the real entry points on ${OLD_LABEL} stop with the message and exit 
     [["src/admin/manage-user.ts", "enable", "--email", "a@example.com"], "user:enable"],
     [["src/admin/reset-password.ts", "--email", "a@example.com"], "user:reset-password"],
     [["src/admin/mfa-reset.ts", "--email", "a@example.com"], "user:mfa-reset"],
+    [["src/admin/export-user.ts", "--email", "a@example.com"], "user:export"],
     [["src/admin/create-invitation.ts", "--audience", "org.example.demo"], "invitation:create"],
   ];
   for (const [args, script] of cases) {
