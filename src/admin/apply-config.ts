@@ -148,9 +148,15 @@ export async function applyConfig(config: AppConfig, opts: ApplyOptions): Promis
     startUrl: a.startUrl,
     brandName: a.brandName,
     brandLogo: a.brandLogo,
+    consentTtlSeconds: a.consentTtlSeconds,
   }));
   const audienceWrites = audienceData.filter(
-    (a) => record("audience", a.id, fieldsDiffer(a, audRows.get(a.id), ["displayName", "tokenAudience", "signUpEnabled", "invitationEnabled", "requireVerifiedEmail", "mfa", "startUrl", "brandName", "brandLogo"])) !== "unchanged",
+    (a) =>
+      record(
+        "audience",
+        a.id,
+        fieldsDiffer(a, audRows.get(a.id), ["displayName", "tokenAudience", "signUpEnabled", "invitationEnabled", "requireVerifiedEmail", "mfa", "startUrl", "brandName", "brandLogo", "consentTtlSeconds"]),
+      ) !== "unchanged",
   );
   // A description per language is kept whole (descriptions) and, for plain readers, its English text (description).
   const scopeData = config.scopes.map((s) => {
@@ -160,6 +166,7 @@ export async function applyConfig(config: AppConfig, opts: ApplyOptions): Promis
       description: perLanguage ? (perLanguage.en ?? Object.values(perLanguage)[0] ?? null) : (s.description as string | null),
       descriptions: perLanguage ? jsonText(perLanguage) : null,
       audienceId: s.audience,
+      optional: s.optional,
     };
   });
   // The stored descriptions (JSON) are compared as text; a scope without a row is created.
@@ -168,14 +175,14 @@ export async function applyConfig(config: AppConfig, opts: ApplyOptions): Promis
     return row && { ...row, descriptions: jsonText(row.descriptions) };
   };
   const scopeWrites = scopeData
-    .filter((s) => record("scope", s.name, fieldsDiffer(s, scopeRow(s.name), ["description", "descriptions", "audienceId"])) !== "unchanged")
+    .filter((s) => record("scope", s.name, fieldsDiffer(s, scopeRow(s.name), ["description", "descriptions", "audienceId", "optional"])) !== "unchanged")
     .map((s) => ({ ...s, descriptions: s.descriptions === null ? null : (JSON.parse(s.descriptions) as Record<string, string>) }));
   const claimData = config.claims.map((c) => ({ name: c.name, scope: c.scope, source: c.source, audienceId: c.audience }));
   const claimWrites = claimData.filter((c) => record("claim", c.name, fieldsDiffer(c, claimRows.get(c.name), ["scope", "source", "audienceId"])) !== "unchanged");
 
   // ---- plan against Hydra
   const hydraWrites: { config: ClientConfig; body: OAuth2Client; exists: boolean; secretHash: string | null }[] = [];
-  const clientWrites: { id: string; audienceId: string; displayName: string; secretHash: string | null }[] = [];
+  const clientWrites: { id: string; audienceId: string; displayName: string; secretHash: string | null; optionalScopes: string[] }[] = [];
   for (const c of config.clients) {
     const body = hydraClientFor(c);
     const secret = secrets.get(c.id);
@@ -187,8 +194,11 @@ export async function applyConfig(config: AppConfig, opts: ApplyOptions): Promis
     const kind = record("hydra-client", c.id, diff);
     const secretHash = secret === undefined ? null : secretChanged ? await argon2.hash(secret) : row!.secretHash;
     if (kind !== "unchanged") hydraWrites.push({ config: c, body: secret !== undefined ? { ...body, client_secret: secret } : body, exists: !!have, secretHash });
-    const membershipKind = record("client", c.id, fieldsDiffer({ audienceId: c.audience, displayName: c.name, secretHash }, row, ["audienceId", "displayName", "secretHash"]));
-    if (membershipKind !== "unchanged") clientWrites.push({ id: c.id, audienceId: c.audience, displayName: c.name, secretHash });
+    // The optional scopes are compared as one text (arrays compare by identity).
+    const optional = c.optionalScopes.join(" ");
+    const stored = row && { ...row, optionalScopes: (row.optionalScopes ?? []).join(" ") };
+    const membershipKind = record("client", c.id, fieldsDiffer({ audienceId: c.audience, displayName: c.name, secretHash, optionalScopes: optional }, stored, ["audienceId", "displayName", "secretHash", "optionalScopes"]));
+    if (membershipKind !== "unchanged") clientWrites.push({ id: c.id, audienceId: c.audience, displayName: c.name, secretHash, optionalScopes: c.optionalScopes });
   }
 
   // ---- the app's own client for /account (not in the file: it belongs to no audience)

@@ -2,7 +2,7 @@
 // Parsed and validated with zod (config/config-file.ts: each field's rule); every error names its path and the rule it broke.
 import fs from "node:fs";
 import YAML from "yaml";
-import { ConfigFileSchema, RESERVED_CLAIMS } from "./config-file";
+import { ConfigFileSchema, durationSeconds, RESERVED_CLAIMS } from "./config-file";
 import { BUILT_IN_SCOPES, STANDARD_CLAIM_SOURCES } from "../decisions/scopes";
 
 export { AUDIENCE_ID_PATTERN, isAllowedUrl, isNativeAppRedirect, type ConfigFile } from "./config-file";
@@ -21,12 +21,16 @@ export interface AudienceConfig {
   startUrl: string | null;
   brandName: string | null;
   brandLogo: string | null;
+  /** How long a consent lasts, in seconds (null: until revoked). */
+  consentTtlSeconds: number | null;
 }
 export interface ScopeConfig {
   name: string;
   /** One text, or one per language. */
   description: string | Record<string, string> | null;
   audience: string | null;
+  /** The user may untick it on the consent page. */
+  optional: boolean;
 }
 export interface ClaimConfig {
   name: string;
@@ -44,6 +48,8 @@ export interface ClientConfig {
   grantTypes: string[];
   responseTypes: string[];
   scopes: string[];
+  /** Scopes the user may untick on the consent page for this client (besides the scopes declared optional). */
+  optionalScopes: string[];
   /** Token audiences the client may request: its audience's token-audience first, then the extra ones. */
   allowedAudiences: string[];
   tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post" | "none";
@@ -103,7 +109,7 @@ export function parseAppConfig(raw: unknown, source?: string): AppConfig {
 
   const scopes: ScopeConfig[] = [];
   const scopeByName = new Map<string, ScopeConfig>();
-  const addScope = (s: { name: string; description?: string | Record<string, string>; audience?: string }, path: string) => {
+  const addScope = (s: { name: string; description?: string | Record<string, string>; audience?: string; optional?: boolean }, path: string) => {
     if (BUILT_IN_SCOPES.has(s.name)) {
       problems.push(`${path}.name: "${s.name}" is a built-in OpenID Connect scope and cannot be redeclared`);
       return;
@@ -112,7 +118,7 @@ export function parseAppConfig(raw: unknown, source?: string): AppConfig {
       problems.push(`${path}.name: duplicate scope "${s.name}"`);
       return;
     }
-    const sc = { name: s.name, description: s.description ?? null, audience: s.audience ?? null };
+    const sc = { name: s.name, description: s.description ?? null, audience: s.audience ?? null, optional: s.optional ?? false };
     scopeByName.set(s.name, sc);
     scopes.push(sc);
   };
@@ -155,6 +161,10 @@ export function parseAppConfig(raw: unknown, source?: string): AppConfig {
       if (v === undefined) problems.push(`${path}.scopes[${j}]: unknown scope "${s}" (declare it under scopes)`);
       else if (!v) problems.push(`${path}.scopes[${j}]: scope "${s}" belongs to audience "${scopeByName.get(s)?.audience}", not to the client's audience "${c.audience}"`);
     });
+    c["optional-scopes"].forEach((s, j) => {
+      if (s === "openid") problems.push(`${path}.optional-scopes[${j}]: "openid" is what signing in is; it cannot be optional`);
+      else if (!c.scopes.includes(s)) problems.push(`${path}.optional-scopes[${j}]: "${s}" is not one of the client's scopes`);
+    });
     const authMethod = c["token-endpoint-auth-method"] ?? (c["secret-env"] ? "client_secret_basic" : "none");
     if (authMethod === "none" && c["secret-env"]) problems.push(`${path}.token-endpoint-auth-method: "none" (public client) cannot have a secret-env`);
     if (authMethod !== "none" && !c["secret-env"]) problems.push(`${path}.secret-env: a confidential client (${authMethod}) needs the name of the environment variable holding its secret`);
@@ -172,6 +182,7 @@ export function parseAppConfig(raw: unknown, source?: string): AppConfig {
       grantTypes: c["grant-types"],
       responseTypes: c["response-types"],
       scopes: [...new Set(c.scopes)],
+      optionalScopes: [...new Set(c["optional-scopes"])],
       allowedAudiences: [...new Set([ownToken, ...c["allowed-audiences"]])],
       tokenEndpointAuthMethod: authMethod,
       logoUri: c["logo-uri"] ?? null,
@@ -195,6 +206,7 @@ export function parseAppConfig(raw: unknown, source?: string): AppConfig {
       startUrl: a["start-url"] ?? null,
       brandName: a.brand?.name ?? null,
       brandLogo: a.brand?.logo ?? null,
+      consentTtlSeconds: a["consent-ttl"] ? durationSeconds(a["consent-ttl"]) : null,
     })),
     scopes,
     claims,

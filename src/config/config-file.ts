@@ -52,6 +52,20 @@ const localizedText = z.union([
   z.record(z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "must be a language tag such as en or de"), z.string().min(1)).refine((m) => Object.keys(m).length > 0, "must name at least one language"),
 ]);
 
+/** A duration: a whole number with s, m, h or d, e.g. 365d or 12h; at least a minute, at most ten years. */
+export const DURATION_PATTERN = /^([1-9][0-9]{0,6})(s|m|h|d)$/;
+const DURATION_UNITS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
+export function durationSeconds(value: string): number | null {
+  const m = DURATION_PATTERN.exec(value);
+  return m ? Number(m[1]) * DURATION_UNITS[m[2] as keyof typeof DURATION_UNITS] : null;
+}
+const consentTtl = z
+  .string()
+  .refine((v) => {
+    const s = durationSeconds(v);
+    return s !== null && s >= 60 && s <= 3650 * 86400;
+  }, "must be a duration such as 365d, 12h or 90m (at least 1m, at most 3650d)");
+
 const AudienceSchema = z
   .object({
     id: audienceId,
@@ -65,6 +79,8 @@ const AudienceSchema = z
     /** Second factors: off (never asked), optional (asked of users who set one up), required (set up in the sign-in if missing). */
     mfa: z.enum(["off", "optional", "required"], { message: "must be off, optional or required" }).default("optional"),
     "start-url": absoluteUrl.optional(),
+    /** How long a user's consent to the audience lasts before it is asked again, e.g. 365d (absent: until revoked). */
+    "consent-ttl": consentTtl.optional(),
   })
   .strict();
 
@@ -73,6 +89,8 @@ const ScopeSchema = z
     name: scopeName,
     description: localizedText.optional(),
     audience: audienceId.optional(),
+    /** The consent page lets the user untick it (a client may also mark scopes optional for itself: optional-scopes). */
+    optional: z.boolean().default(false),
   })
   .strict();
 
@@ -107,6 +125,8 @@ const ClientSchema = z
     "grant-types": z.array(z.enum(GRANT_TYPES)).min(1).default(["authorization_code", "refresh_token"]),
     "response-types": z.array(z.enum(["code", "token", "id_token"])).min(1).default(["code"]),
     scopes: z.array(scopeName).default(["openid"]),
+    /** Scopes of this client the user may untick on the consent page (besides the scopes declared optional); never openid. */
+    "optional-scopes": z.array(scopeName).default([]),
     /** Extra token audiences the client may request (its own audience's token-audience is always allowed). */
     "allowed-audiences": z.array(z.string().min(1).regex(/^\S+$/, "must not contain whitespace")).default([]),
     "token-endpoint-auth-method": z.enum(["client_secret_basic", "client_secret_post", "none"]).optional(),

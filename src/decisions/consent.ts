@@ -8,6 +8,8 @@ export interface AudienceInfo {
   id: string;
   displayName: string;
   tokenAudience: string;
+  /** How long a consent lasts, in seconds (null or absent: until revoked). */
+  consentTtlSeconds?: number | null;
 }
 
 export interface ConsentInput {
@@ -21,6 +23,12 @@ export interface ConsentInput {
   declaredScopes: ReadonlyMap<string, string | null>;
   /** Scopes of the user's consent for this audience (empty when none). */
   grantedScopes: readonly string[];
+  /** Scopes this client's user may untick (optionalScopes); openid never is. */
+  optionalScopes?: ReadonlySet<string>;
+  /** Optional scopes the user declined with "don't ask again" (consents.declined_scopes). */
+  declinedScopes?: readonly string[];
+  /** The stored consent is older than the audience's consent-ttl: it is asked again. */
+  expired?: boolean;
   /** The authorization request said prompt=consent. */
   forcePrompt: boolean;
   /** The authorization request said prompt=none: no page may be shown. */
@@ -33,7 +41,17 @@ export type ConsentStep =
   | { kind: "reject"; error: "invalid_client" | "invalid_scope" | "consent_required"; description: string }
   | { kind: "accept"; grantScope: string[]; grantAudience: string[] }
   | { kind: "first_party"; grantScope: string[] }
-  | { kind: "show"; alreadyGranted: string[]; newScopes: string[] };
+  | {
+      kind: "show";
+      alreadyGranted: string[];
+      newScopes: string[];
+      /** Of newScopes, those the user may untick. */
+      optional: string[];
+      /** Of newScopes, optional ones declined with "don't ask again" before (asked again only by prompt=consent): unticked at first. */
+      declinedBefore: string[];
+      /** The consent expired: what it held of the request before (asked again among newScopes). */
+      grantedBefore: string[];
+    };
 
 export function unique(values: Iterable<string>): string[] {
   return [...new Set(values)];
@@ -72,15 +90,64 @@ export function decideConsent(input: ConsentInput): ConsentStep {
       description: `The scope${invisible.length > 1 ? "s" : ""} ${invisible.map((s) => `'${s}'`).join(", ")} ${invisible.length > 1 ? "are" : "is"} not available to clients of the audience '${audience.id}'.`,
     };
   }
-  const granted = new Set(input.grantedScopes);
-  const newScopes = requested.filter((s) => !granted.has(s));
-  if (newScopes.length === 0 && !input.forcePrompt) {
-    return { kind: "accept", grantScope: requested, grantAudience: grantedAudiences(audience, input.requestedAudiences) };
+  const optional = optionalOf(requested, input.optionalScopes);
+  // An expired consent counts as none; a "don't ask again" stands until prompt=consent or /account.
+  const granted = new Set(input.expired ? [] : input.grantedScopes);
+  const declined = new Set((input.declinedScopes ?? []).filter((s) => optional.has(s)));
+  const unasked = requested.filter((s) => !granted.has(s) && !declined.has(s));
+  if (unasked.length === 0 && !input.forcePrompt && !input.expired) {
+    return { kind: "accept", grantScope: requested.filter((s) => granted.has(s)), grantAudience: grantedAudiences(audience, input.requestedAudiences) };
   }
   if (input.promptNone) {
     return { kind: "reject", error: "consent_required", description: "The request needs the user's consent, but prompt=none forbids asking for it." };
   }
-  return { kind: "show", alreadyGranted: requested.filter((s) => granted.has(s)), newScopes };
+  const newScopes = input.forcePrompt ? requested.filter((s) => !granted.has(s)) : unasked;
+  const before = new Set(input.expired ? input.grantedScopes : []);
+  return {
+    kind: "show",
+    alreadyGranted: requested.filter((s) => granted.has(s)),
+    newScopes,
+    optional: newScopes.filter((s) => optional.has(s)),
+    declinedBefore: newScopes.filter((s) => declined.has(s)),
+    grantedBefore: requested.filter((s) => before.has(s)),
+  };
+}
+
+/** The requested scopes the user may untick: the optional ones, never openid (signing in itself). */
+export function optionalOf(requested: readonly string[], optionalScopes: ReadonlySet<string> | undefined): Set<string> {
+  return new Set(requested.filter((s) => s !== "openid" && optionalScopes?.has(s)));
+}
+
+/**
+ * What an approval of the consent page grants: every requested scope but the optional ones the
+ * page offered with a box and the user left unticked; with "don't ask again", those are declined
+ * for good. `offered` comes from the form: only optional scopes can be left out whatever it says.
+ */
+export function approvalOf(input: { requested: readonly string[]; optionalScopes: ReadonlySet<string>; offered: readonly string[]; ticked: readonly string[]; dontAskAgain: boolean }): {
+  approved: string[];
+  declined: string[];
+} {
+  const optional = optionalOf(input.requested, input.optionalScopes);
+  const ticked = new Set(input.ticked);
+  const left = new Set(input.offered.filter((s) => optional.has(s) && !ticked.has(s)));
+  const requested = unique(input.requested);
+  return { approved: requested.filter((s) => !left.has(s)), declined: input.dontAskAgain ? requested.filter((s) => left.has(s)) : [] };
+}
+
+/**
+ * Hydra's remember_for for an accepted consent: never longer than the audience consent lasts
+ * (0 is Hydra's "for ever", so an expiring consent is remembered for at least a second).
+ */
+export function consentRememberFor(ttlSeconds: number | null, confirmedAt: Date, now: number): number {
+  if (ttlSeconds === null) return 0;
+  return Math.max(1, Math.floor((confirmedAt.getTime() + ttlSeconds * 1000 - now) / 1000));
+}
+
+/** When the consent confirmed at `confirmedAt` expires (null: never), and whether it has. */
+export function consentExpiry(ttlSeconds: number | null, confirmedAt: Date, now: number): { expiresAt: Date | null; expired: boolean } {
+  if (ttlSeconds === null) return { expiresAt: null, expired: false };
+  const expiresAt = new Date(confirmedAt.getTime() + ttlSeconds * 1000);
+  return { expiresAt, expired: expiresAt.getTime() <= now };
 }
 
 /**
@@ -90,11 +157,21 @@ export function decideConsent(input: ConsentInput): ConsentStep {
  * `ifGranted`: exactly when the stored consent holds these scopes (a silent pass); neither: a page
  * whatever it says (prompt=consent).
  */
-export function claimPlan(input: Omit<ConsentInput, "grantedScopes">): { always: boolean; ifGranted: string[] | null } {
+export function claimPlan(input: Omit<ConsentInput, "grantedScopes" | "declinedScopes" | "expired">): ClaimPlan {
   const withNothing = decideConsent({ ...input, grantedScopes: [] });
-  if (withNothing.kind !== "show") return { always: true, ifGranted: null };
+  if (withNothing.kind !== "show") return { always: true, ifGranted: null, optional: [] };
   const withAll = decideConsent({ ...input, grantedScopes: unique(input.requestedScopes) });
-  return { always: false, ifGranted: withAll.kind === "accept" ? unique(input.requestedScopes) : null };
+  return { always: false, ifGranted: withAll.kind === "accept" ? unique(input.requestedScopes) : null, optional: [...optionalOf(input.requestedScopes, input.optionalScopes)] };
+}
+
+/**
+ * The statement's test for a silent pass: `always`, or the consent (not expired) holds `ifGranted`
+ * but for the `optional` ones it declined with "don't ask again".
+ */
+export interface ClaimPlan {
+  always: boolean;
+  ifGranted: string[] | null;
+  optional: string[];
 }
 
 /** The consent after an approval: old ∪ new, never dropping a scope; and which scopes were added. */

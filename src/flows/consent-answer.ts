@@ -1,7 +1,7 @@
 // The consent step's answers to Hydra, each at most once per challenge (flows/challenges.ts):
 // accept with the scopes to grant and the released claims, accept the account page's own sign-in,
 // or reject.
-import { grantedAudiences, includeGrantedScopes, scopesToGrant, type AudienceInfo, type ConsentStep } from "../decisions/consent";
+import { consentRememberFor, grantedAudiences, includeGrantedScopes, scopesToGrant, type AudienceInfo, type ConsentStep } from "../decisions/consent";
 import { releasedClaims } from "../decisions/claims";
 import { msg } from "../i18n";
 import type { Logger } from "../logger";
@@ -53,14 +53,20 @@ export async function acceptSilently(deps: ConsentAnswerDeps, ctx: ConsentContex
     if (ctx.claimed) await deps.store.noteConsentUse(user.id, ctx.audience.id, ctx.clientId);
     else alongside = (q) => deps.store.noteConsentUse(user.id, ctx.audience.id, ctx.clientId, q);
   }
-  return acceptAtHydra(deps, { ...ctx, user }, ctx.grantedScopes, alongside);
+  return acceptAtHydra(deps, { ...ctx, user }, ctx.grantedScopes, ctx.confirmedAt ?? new Date(), alongside);
 }
 
-/** Accepts at Hydra with the scopes to grant and the released claims (claiming the challenge unless done). */
+/**
+ * Accepts at Hydra with the scopes to grant and the released claims (claiming the challenge unless
+ * done). Only what the audience consent holds is granted: an optional scope the user left out is
+ * missing from the token, and the client reads that in the token response's scope.
+ * `confirmedAt`: when the consent was last approved (Hydra remembers it no longer than it lasts).
+ */
 export async function acceptAtHydra(
   deps: ConsentAnswerDeps,
   ctx: ConsentContext & { audience: AudienceInfo; user: User },
   audienceConsent: string[],
+  confirmedAt: Date,
   alongside?: Alongside,
 ): Promise<Outcome> {
   const { request, user } = ctx;
@@ -68,8 +74,9 @@ export async function acceptAtHydra(
     deps,
     ctx,
     async () => {
+      const held = new Set(audienceConsent);
       const grantScope = scopesToGrant({
-        requested: ctx.requestedScopes,
+        requested: ctx.requestedScopes.filter((s) => held.has(s)),
         audienceConsent,
         clientScopes: (request.client?.scope ?? "").split(" ").filter(Boolean),
         includeGranted: includeGrantedScopes(request.request_url),
@@ -82,7 +89,7 @@ export async function acceptAtHydra(
         // client only so that prompt=none (silent renewal) can reach this app at all; /account's
         // revocation clears Hydra's memory together with the store's.
         remember: true,
-        remember_for: 0,
+        remember_for: consentRememberFor(ctx.audience.consentTtlSeconds ?? null, confirmedAt, Date.now()),
         session: { id_token: claims, access_token: {} },
       });
     },

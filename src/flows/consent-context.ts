@@ -14,7 +14,7 @@ import { afterCheck } from "./checked";
 
 export interface ConsentContextDeps {
   env: Pick<Env, "ACCOUNT_CLIENT_ID">;
-  store: Pick<Store, "getClientMembership" | "getScopeOwners" | "consentContext">;
+  store: Pick<Store, "getClientMembership" | "getScopeOwners" | "getOptionalScopes" | "consentContext">;
   hydra: Pick<Hydra, "getConsentRequest">;
   logger: Pick<Logger, "warn">;
   /** The keys of the consent form's tickets (decisions/request-ticket.ts), the newest first. */
@@ -54,6 +54,14 @@ export interface ConsentContext {
   user: User | null;
   /** The user's consent for the audience before this step. */
   grantedScopes: string[];
+  /** Optional scopes the user declined with "don't ask again". */
+  declinedScopes: string[];
+  /** The consent is older than the audience's consent-ttl. */
+  expired: boolean;
+  /** When the user last approved the consent (null: none, or not read). */
+  confirmedAt: Date | null;
+  /** The scopes of the request the user may untick. */
+  optionalScopes: ReadonlySet<string>;
   /** The clients that used that consent so far. */
   consentClients: string[];
   /** This request claimed the challenge already (GET /consent): the answer must not claim it again. */
@@ -79,7 +87,7 @@ export function contextOf(
   membership: Membership,
   requestedScopes: string[],
   step: ConsentStep,
-  stored: Pick<ConsentContext, "user" | "grantedScopes" | "consentClients" | "claimed">,
+  stored: Pick<ConsentContext, "user" | "grantedScopes" | "consentClients" | "claimed" | "optionalScopes"> & Partial<Pick<ConsentContext, "declinedScopes" | "expired" | "confirmedAt">>,
 ): ConsentContext {
   const clientId = request.client?.client_id ?? "";
   return {
@@ -92,6 +100,9 @@ export function contextOf(
     audienceBrand: membership?.audience ?? null,
     requestedScopes,
     step,
+    declinedScopes: [],
+    expired: false,
+    confirmedAt: null,
     ...stored,
   };
 }
@@ -101,7 +112,7 @@ export async function decisionInput(deps: Pick<ConsentContextDeps, "env" | "stor
   const requestedScopes = [...new Set(request.requested_scope ?? [])];
   const membership = clientId ? await deps.store.getClientMembership(clientId) : null;
   const audience = membership?.audience ?? null;
-  const declaredScopes = await deps.store.getScopeOwners(requestedScopes);
+  const [declaredScopes, optionalScopes] = await Promise.all([deps.store.getScopeOwners(requestedScopes), clientId ? deps.store.getOptionalScopes(clientId, requestedScopes) : new Set<string>()]);
   const prompt = promptValues(request.request_url);
   const input = {
     clientId,
@@ -109,6 +120,7 @@ export async function decisionInput(deps: Pick<ConsentContextDeps, "env" | "stor
     requestedScopes,
     requestedAudiences: request.requested_access_token_audience ?? [],
     declaredScopes,
+    optionalScopes,
     forcePrompt: prompt.includes("consent"),
     promptNone: prompt.includes("none"),
     firstParty: clientId === deps.env.ACCOUNT_CLIENT_ID,
@@ -157,25 +169,30 @@ export async function loadConsent(deps: ConsentContextDeps, browser: ConsentBrow
   // Read with the browser's session when it is not loaded yet: the statement claims nothing for a
   // browser signed in as someone else (its own guard), and guardBrowser refuses it then.
   const plan = opts.claim ? claimPlan(input) : null;
-  let found: Awaited<ReturnType<typeof deps.store.consentContext>> | { user: null; grantedScopes: string[]; clientIds: string[]; handled: false; claimed: false };
+  type Found = Pick<Awaited<ReturnType<typeof deps.store.consentContext>>, "user" | "grantedScopes" | "declinedScopes" | "expired" | "confirmedAt" | "clientIds" | "handled" | "claimed">;
+  let found: Found;
+  const ttl = audience?.consentTtlSeconds ?? null;
   if (opts.stored === false && !input.promptNone) {
     if (!browser.hasSession()) {
       await browser.loadSession();
       guardBrowser();
     }
-    found = { user: null, grantedScopes: [], clientIds: [], handled: false, claimed: false };
+    found = { user: null, grantedScopes: [], declinedScopes: [], expired: false, confirmedAt: null, clientIds: [], handled: false, claimed: false };
   } else if (browser.hasSession()) {
-    found = await deps.store.consentContext(subject, audience?.id ?? null, consentChallenge, plan);
+    found = await deps.store.consentContext(subject, audience?.id ?? null, consentChallenge, plan, null, ttl);
   } else {
-    const { loaded, result } = browser.loadSessionWith((sid) => deps.store.consentContext(subject, audience?.id ?? null, consentChallenge, plan, sid));
+    const { loaded, result } = browser.loadSessionWith((sid) => deps.store.consentContext(subject, audience?.id ?? null, consentChallenge, plan, sid, ttl));
     [found] = await Promise.all([result, loaded]);
     guardBrowser();
   }
   if (found.handled) throw new FlowAlreadyHandledError(request.request_url || undefined);
-  const step = decideConsent({ ...input, grantedScopes: audience ? found.grantedScopes : [] });
+  const stored = audience ? { grantedScopes: found.grantedScopes, declinedScopes: found.declinedScopes, expired: found.expired } : { grantedScopes: [], declinedScopes: [], expired: false };
+  const step = decideConsent({ ...input, ...stored });
   return contextOf(consentChallenge, request, membership, requestedScopes, step, {
     user: found.user,
-    grantedScopes: audience ? found.grantedScopes : [],
+    ...stored,
+    optionalScopes: input.optionalScopes,
+    confirmedAt: audience ? found.confirmedAt : null,
     consentClients: audience ? found.clientIds : [],
     claimed: found.claimed,
   });

@@ -1,7 +1,7 @@
 // POST /consent — the consent page's answer: an approval merges the requested scopes into the
 // user's consent for the audience (never dropping one) and accepts at Hydra; a denial rejects and
 // leaves the stored consent as it was. "Not you?" rejects and signs this browser out.
-import { decideConsent, restartWithFreshSignIn, type AudienceInfo } from "../decisions/consent";
+import { approvalOf, decideConsent, restartWithFreshSignIn, type AudienceInfo } from "../decisions/consent";
 import { readConsentTicket } from "../decisions/request-ticket";
 import { AppError } from "../errors";
 import { msg } from "../i18n";
@@ -15,6 +15,13 @@ import type { EndingSession } from "./sign-out";
 import type { Outcome } from "./outcome";
 
 export type ConsentDecisionDeps = ConsentContextDeps & ConsentAnswerDeps & { store: Pick<Store, "recordConsent" | "recordConsentInSession"> };
+
+/** What the page's boxes said: the optional scopes it offered, those left ticked, and "don't ask again". */
+export interface ConsentChoices {
+  offered: string[];
+  ticked: string[];
+  dontAskAgain: boolean;
+}
 
 /** The form's browser: the consent step's, and the CSRF token the form submitted. */
 export interface FormBrowser extends ConsentBrowser {
@@ -31,7 +38,10 @@ export interface FormBrowser extends ConsentBrowser {
  * browser are then checked here with that session, exactly as on the usual path. null: the usual
  * path answers (consentDecision: no usable ticket, another step, or a refusal it puts into words).
  */
-export async function approveInOneStatement(deps: ConsentDecisionDeps, input: { challenge: string; ticket: string | undefined; browser: FormBrowser }): Promise<Outcome | null> {
+export async function approveInOneStatement(
+  deps: ConsentDecisionDeps,
+  input: { challenge: string; ticket: string | undefined; browser: FormBrowser; choices: ConsentChoices },
+): Promise<Outcome | null> {
   const { challenge, browser } = input;
   const request = readConsentTicket(input.ticket, challenge, deps.ticketKeys, Date.now());
   if (!request) return null;
@@ -44,7 +54,10 @@ export async function approveInOneStatement(deps: ConsentDecisionDeps, input: { 
   const step = decideConsent({ ...decision, grantedScopes: [] });
   if (step.kind === "first_party" || step.kind === "reject") return null;
   const csrf = browser.submittedCsrf();
-  const { loaded, result } = browser.loadSessionWith((sid) => deps.store.recordConsentInSession(sid, csrf, subject, audience.id, clientId, requestedScopes, challenge));
+  const { approved, declined } = approvalOf({ requested: requestedScopes, optionalScopes: decision.optionalScopes, ...input.choices });
+  const { loaded, result } = browser.loadSessionWith((sid) =>
+    deps.store.recordConsentInSession(sid, csrf, subject, audience.id, clientId, approved, challenge, { declined, ttlSeconds: audience.consentTtlSeconds }),
+  );
   result.catch(() => undefined); // awaited after the checks
   await browser.checkCsrf(loaded);
   refuseOtherBrowsers(deps, browser, subject, answeredLogin, clientId);
@@ -52,11 +65,11 @@ export async function approveInOneStatement(deps: ConsentDecisionDeps, input: { 
   // The statement refused although the checks passed (no session was read with it): the usual path.
   if (recorded.outcome === "refused") return null;
   if (recorded.outcome === "handled") throw new FlowAlreadyHandledError(request.request_url || undefined);
-  const ctx = contextOf(challenge, request, membership, requestedScopes, step, { user: recorded.user, grantedScopes: [], consentClients: [], claimed: false });
+  const ctx = contextOf(challenge, request, membership, requestedScopes, step, { user: recorded.user, grantedScopes: [], consentClients: [], claimed: false, optionalScopes: decision.optionalScopes });
   // Nothing was written (the account is gone or disabled): refused at Hydra, as approve() does.
   if (recorded.outcome !== "recorded") return rejectForAccount(deps, ctx, recorded.outcome);
   deps.metrics.consentDecisions.inc({ decision: "approved" });
-  return acceptAtHydra(deps, { ...ctx, audience, user: recorded.user, claimed: true }, recorded.scopes);
+  return acceptAtHydra(deps, { ...ctx, audience, user: recorded.user, claimed: true }, recorded.scopes, new Date());
 }
 
 /**
@@ -65,7 +78,7 @@ export async function approveInOneStatement(deps: ConsentDecisionDeps, input: { 
  */
 export async function consentDecision(
   deps: ConsentDecisionDeps,
-  input: { challenge: string; decision: "allow" | "deny"; ticket: string | undefined; checked: Promise<void>; browser: ConsentBrowser },
+  input: { challenge: string; decision: "allow" | "deny"; ticket: string | undefined; checked: Promise<void>; browser: ConsentBrowser; choices: ConsentChoices },
 ): Promise<Outcome> {
   // What the form answers does not depend on the stored consent: it approves or denies the
   // requested scopes (loadConsent still reads it for a prompt=none request, which never asks).
@@ -81,21 +94,26 @@ export async function consentDecision(
     deps.metrics.consentDecisions.inc({ decision: "denied" });
     return denied;
   }
-  return approve(deps, { ...ctx, audience: ctx.audience });
+  return approve(deps, { ...ctx, audience: ctx.audience }, input.choices);
 }
 
 /**
  * The user approved the page: the approval is recorded and the challenge claimed in one statement
  * that also reads the account (gone or disabled: refused, nothing written), then Hydra is answered.
  */
-async function approve(deps: ConsentDecisionDeps, ctx: ConsentContext & { audience: AudienceInfo }): Promise<Outcome> {
-  const recorded = await deps.store.recordConsent(ctx.subject, ctx.audience.id, ctx.clientId, ctx.requestedScopes, { claimChallenge: ctx.challenge });
+async function approve(deps: ConsentDecisionDeps, ctx: ConsentContext & { audience: AudienceInfo }, choices: ConsentChoices): Promise<Outcome> {
+  const { approved, declined } = approvalOf({ requested: ctx.requestedScopes, optionalScopes: ctx.optionalScopes, ...choices });
+  const recorded = await deps.store.recordConsent(ctx.subject, ctx.audience.id, ctx.clientId, approved, {
+    claimChallenge: ctx.challenge,
+    declined,
+    ttlSeconds: ctx.audience.consentTtlSeconds ?? null,
+  });
   if (recorded.outcome !== "recorded") {
     if (recorded.outcome === "handled") throw new FlowAlreadyHandledError(ctx.request.request_url || undefined);
     return rejectForAccount(deps, ctx, recorded.outcome);
   }
   deps.metrics.consentDecisions.inc({ decision: "approved" });
-  return acceptAtHydra(deps, { ...ctx, user: recorded.user, claimed: true }, recorded.scopes);
+  return acceptAtHydra(deps, { ...ctx, user: recorded.user, claimed: true }, recorded.scopes, new Date());
 }
 
 /** Then this browser signs out at Hydra and starts `continueTo` again (flows/sign-out.ts startBrowserSignOut). */

@@ -54,7 +54,16 @@ export async function consentStep(deps: ConsentStepDeps, input: { challenge: str
       },
       audienceName: ctx.audience!.displayName,
       alreadyGranted: step.alreadyGranted.map(describe),
-      newScopes: step.newScopes.map(describe),
+      // An optional scope gets a box (ticked, unless declined with "don't ask again" before).
+      newScopes: step.newScopes.map((s) => ({
+        ...describe(s),
+        optional: step.optional.includes(s),
+        ticked: !step.declinedBefore.includes(s),
+        before: step.grantedBefore.includes(s),
+      })),
+      anyOptional: step.optional.length > 0,
+      // The consent expired: when the user had approved it, shown with what it held.
+      expiredSince: step.grantedBefore.length && ctx.confirmedAt ? ctx.confirmedAt : null,
       offline: ctx.requestedScopes.some((s) => OFFLINE_SCOPES.has(s)),
     },
     { form: true },

@@ -11,7 +11,8 @@ import { AppError } from "../errors";
 import { msg } from "../i18n";
 import { lngOf } from "../middleware/page-locals";
 import { AUDIENCE_ID_PATTERN } from "../config/audiences";
-import { accountView, revokeConfirmPage, revokeConsent } from "../flows/account";
+import { accountView } from "../flows/account";
+import { askAgain, revokeConfirmPage, revokeConsent } from "../flows/account-consents";
 import { endAccountSession, finishAccountSignIn, startAccountSignIn } from "../flows/account-sign-in";
 import { sessionPort } from "./browser";
 import { respond } from "./respond";
@@ -20,8 +21,11 @@ export type { AccountErrorField, AccountPageExtra, ConsentItem } from "../flows/
 
 const audienceField = z.string({ message: "is required" }).max(255).regex(AUDIENCE_ID_PATTERN, "is not an audience identifier");
 /** `confirm` comes only from the confirmation page: without it nothing is revoked (the page is shown instead). */
-const RevokeForm = z.object({ audience: audienceField, confirm: z.string().max(20).optional() });
-const RevokeQuery = z.object({ audience: audienceField });
+const scopeField = z.string().min(1).max(255).regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, "is not a permission");
+/** `scope`: one permission of the consent instead of the whole of it. */
+const RevokeForm = z.object({ audience: audienceField, scope: scopeField.optional(), confirm: z.string().max(20).optional() });
+const RevokeQuery = z.object({ audience: audienceField, scope: scopeField.optional() });
+const AskAgainForm = z.object({ audience: audienceField, scope: scopeField });
 const AccountQuery = z.object({ revoked: z.string().max(255).optional(), done: z.string().max(50).optional() });
 const LoginQuery = z.object({ prompt: z.enum(["login"]).optional() });
 const CallbackQuery = z.union([
@@ -60,13 +64,18 @@ export function accountRoutes(deps: Deps): Router {
   // applications and what they lose; only its own form (with confirm=yes) revokes.
   router.get("/account/consents/revoke", requireAccountSession, async (req: Request, res: Response) => {
     const query = parseInput(RevokeQuery, req.query, "account link");
-    respond(deps, req, res, await revokeConfirmPage(deps, { userId: req.session.userId!, audienceId: query.audience, lng: lngOf(res) }));
+    respond(deps, req, res, await revokeConfirmPage(deps, { userId: req.session.userId!, audienceId: query.audience, scope: query.scope, lng: lngOf(res) }));
   });
 
   router.post("/account/consents/revoke", requireAccountSession, deps.csrf.protect, async (req: Request, res: Response) => {
     const userId = req.session.userId!;
     const form = parseInput(RevokeForm, req.body, "revocation form");
-    respond(deps, req, res, await revokeConsent(deps, { userId, audienceId: form.audience, confirmed: form.confirm === "yes", lng: lngOf(res) }));
+    respond(deps, req, res, await revokeConsent(deps, { userId, audienceId: form.audience, scope: form.scope, confirmed: form.confirm === "yes", lng: lngOf(res) }));
+  });
+
+  router.post("/account/consents/ask-again", requireAccountSession, deps.csrf.protect, async (req: Request, res: Response) => {
+    const form = parseInput(AskAgainForm, req.body, "account form");
+    respond(deps, req, res, await askAgain(deps, { userId: req.session.userId!, audienceId: form.audience, scope: form.scope }));
   });
 
   /**

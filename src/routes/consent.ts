@@ -16,12 +16,22 @@ import { respond } from "./respond";
 
 const ConsentQuery = z.object({ consent_challenge: challenge });
 const SwitchAccountForm = z.object({ consent_challenge: challenge });
+/** A checkbox group: absent, one value or several (repeated fields), each a scope token. */
+const scopeList = z
+  .union([z.string().max(255), z.array(z.string().max(255)).max(100, "has too many values")])
+  .optional()
+  .transform((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]));
 const ConsentForm = z.object({
   consent_challenge: challenge,
   decision: z.enum(["allow", "deny"], { message: "must be allow or deny" }),
   /** The page's description of the consent request (decisions/request-ticket.ts); optional. */
   consent_ticket: z.string().max(16_384, "is too long").optional(),
+  /** The optional scopes the page offered with a box, and those left ticked. */
+  offered: scopeList,
+  grant: scopeList,
+  dont_ask_again: z.literal("1", { message: "must be 1 when present" }).optional(),
 });
+const choicesOf = (f: z.infer<typeof ConsentForm>) => ({ offered: f.offered, ticked: f.grant, dontAskAgain: f.dont_ask_again === "1" });
 
 export function consentRoutes(deps: Deps): Router {
   const router = Router();
@@ -56,12 +66,13 @@ export function consentRoutes(deps: Deps): Router {
     // An approval whose form's ticket describes the request: one statement (approveInOneStatement).
     const approval = ConsentForm.safeParse(req.body);
     if (approval.success && approval.data.decision === "allow") {
-      const approved = await approveInOneStatement(flowDeps, { challenge: approval.data.consent_challenge, ticket: approval.data.consent_ticket, browser: browser(req, res) });
+      const f = approval.data;
+      const approved = await approveInOneStatement(flowDeps, { challenge: f.consent_challenge, ticket: f.consent_ticket, browser: browser(req, res), choices: choicesOf(f) });
       if (approved) return respond(deps, req, res, approved);
     }
     // The session loads and the CSRF token is checked while Hydra describes the request.
     const { form, checked } = await checkedForm(deps, req, res, ConsentForm, "consent form");
-    const answer = { challenge: form.consent_challenge, decision: form.decision, ticket: form.consent_ticket, checked, browser: browser(req, res) };
+    const answer = { challenge: form.consent_challenge, decision: form.decision, ticket: form.consent_ticket, checked, browser: browser(req, res), choices: choicesOf(form) };
     respond(deps, req, res, await consentDecision(flowDeps, answer));
   });
 

@@ -20,7 +20,7 @@ export function audienceColumns(t: string, as = ""): string {
   return `${t}.id AS ${as}id, ${t}.display_name AS ${as}display_name, ${t}.token_audience AS ${as}token_audience,
   ${t}.sign_up_enabled AS ${as}sign_up_enabled, ${t}.invitation_enabled AS ${as}invitation_enabled,
   ${t}.require_verified_email AS ${as}require_verified_email, ${t}.mfa AS ${as}mfa, ${t}.start_url AS ${as}start_url, ${t}.brand_name AS ${as}brand_name,
-  ${t}.brand_logo AS ${as}brand_logo, ${t}.created_at AS ${as}created_at, ${t}.updated_at AS ${as}updated_at`;
+  ${t}.brand_logo AS ${as}brand_logo, ${t}.consent_ttl_seconds AS ${as}consent_ttl_seconds, ${t}.created_at AS ${as}created_at, ${t}.updated_at AS ${as}updated_at`;
 }
 const AUDIENCE_COLUMNS = audienceColumns("a");
 /** The audience `a` of a join, its columns named a_… (read back with audienceOf(row, "a_")). */
@@ -43,6 +43,7 @@ export function audienceOf(r: Record<string, unknown>, as = "", json = false): A
     startUrl: r[`${as}start_url`] as string | null,
     brandName: r[`${as}brand_name`] as string | null,
     brandLogo: r[`${as}brand_logo`] as string | null,
+    consentTtlSeconds: r[`${as}consent_ttl_seconds`] as number | null,
     createdAt: at("created_at"),
     updatedAt: at("updated_at"),
   };
@@ -64,6 +65,10 @@ export interface ConfigSnapshot {
   /** scope name → the audience it is limited to (null: every audience). */
   scopeOwners: ReadonlyMap<string, string | null>;
   scopeDescriptions: ReadonlyMap<string, DeclaredDescription>;
+  /** Scopes declared optional (the user may untick them). */
+  optionalScopes: ReadonlySet<string>;
+  /** client id → the scopes it marks optional for itself. */
+  clientOptionalScopes: ReadonlyMap<string, readonly string[]>;
   claims: readonly ClaimDef[];
 }
 
@@ -86,8 +91,8 @@ const VERSION = "SELECT version::text AS version FROM config_version WHERE id = 
 const SNAPSHOT = `
   SELECT (${VERSION}) AS version,
          (SELECT coalesce(json_agg(x ORDER BY x.id), '[]') FROM (SELECT ${audienceColumns("a")} FROM audiences a) x) AS audiences,
-         (SELECT coalesce(json_agg(json_build_object('id', id, 'audienceId', audience_id) ORDER BY id), '[]') FROM clients) AS clients,
-         (SELECT coalesce(json_agg(json_build_object('name', name, 'audienceId', audience_id, 'description', description, 'descriptions', descriptions) ORDER BY name), '[]')
+         (SELECT coalesce(json_agg(json_build_object('id', id, 'audienceId', audience_id, 'optionalScopes', coalesce(optional_scopes, '{}')) ORDER BY id), '[]') FROM clients) AS clients,
+         (SELECT coalesce(json_agg(json_build_object('name', name, 'audienceId', audience_id, 'description', description, 'descriptions', descriptions, 'optional', optional) ORDER BY name), '[]')
             FROM scopes) AS scopes,
          (SELECT coalesce(json_agg(json_build_object('name', name, 'scope', scope, 'source', source, 'audienceId', audience_id) ORDER BY name), '[]')
             FROM claims) AS claims`;
@@ -95,8 +100,8 @@ const SNAPSHOT = `
 interface SnapshotRow {
   version: string | null;
   audiences: Record<string, unknown>[];
-  clients: { id: string; audienceId: string }[];
-  scopes: { name: string; audienceId: string | null; description: string | null; descriptions: JsonValue }[];
+  clients: { id: string; audienceId: string; optionalScopes: string[] }[];
+  scopes: { name: string; audienceId: string | null; description: string | null; descriptions: JsonValue; optional: boolean }[];
   claims: { name: string; scope: string; source: string; audienceId: string | null }[];
 }
 
@@ -119,6 +124,8 @@ export async function loadConfigSnapshot(q: Queryable): Promise<ConfigSnapshot> 
     audienceClients,
     scopeOwners: new Map(scopes.map((s) => [s.name, s.audienceId])),
     scopeDescriptions,
+    optionalScopes: new Set(scopes.filter((s) => s.optional).map((s) => s.name)),
+    clientOptionalScopes: new Map(clients.map((c) => [c.id, c.optionalScopes])),
     claims: claims.map((c) => ({ name: c.name, scope: c.scope, source: c.source, audience: c.audienceId })),
   };
 }
@@ -169,6 +176,21 @@ export function configQueries({ sql }: Connection, source?: ConfigSource) {
       if (c) return new Map(names.filter((n) => c.scopeOwners.has(n)).map((n) => [n, c.scopeOwners.get(n)!]));
       const { rows } = await sql.query<{ name: string; audience_id: string | null }>("SELECT name, audience_id FROM scopes WHERE name = ANY($1::text[])", [[...names]]);
       return new Map(rows.map((r) => [r.name, r.audience_id]));
+    },
+
+    /** Of `names`, the scopes the client's user may untick: declared optional, or optional for this client. */
+    async getOptionalScopes(clientId: string, names: readonly string[]): Promise<Set<string>> {
+      const c = config();
+      if (c) {
+        const own = new Set(c.clientOptionalScopes.get(clientId) ?? []);
+        return new Set(names.filter((n) => c.optionalScopes.has(n) || own.has(n)));
+      }
+      const { rows } = await sql.query<{ name: string }>(
+        `SELECT name FROM scopes WHERE optional AND name = ANY($2::text[])
+         UNION SELECT unnest(optional_scopes) FROM clients WHERE id = $1 INTERSECT SELECT unnest($2::text[])`,
+        [clientId, [...names]],
+      );
+      return new Set(rows.map((r) => r.name));
     },
 
     /** Declared descriptions of scopes: one text, or one per language. */

@@ -16,6 +16,10 @@ export type Consent = Row<typeof CONSENTS>;
 export interface ConsentView {
   audience: Audience;
   scopes: string[];
+  /** Optional scopes declined with "don't ask again". */
+  declinedScopes: string[];
+  /** When the user last approved it (the audience's consent-ttl counts from here). */
+  confirmedAt: Date;
   clients: { id: string; name: string }[];
   createdAt: Date;
   updatedAt: Date;
@@ -27,6 +31,12 @@ export interface ConsentContext {
   user: User | null;
   /** The user's consent for the audience before this step. */
   grantedScopes: string[];
+  /** Optional scopes declined with "don't ask again". */
+  declinedScopes: string[];
+  /** The consent is older than the audience's consent-ttl. */
+  expired: boolean;
+  /** When the user last approved it (null: no consent). */
+  confirmedAt: Date | null;
   /** The clients that used that consent so far. */
   clientIds: string[];
   /** This app had answered the consent challenge before this statement. */
@@ -50,30 +60,49 @@ export function consentQueries({ sql, durable }: Connection) {
       userId: string,
       audienceId: string | null,
       consentChallenge: string,
-      claim: { always: boolean; ifGranted: string[] | null } | null,
+      claim: { always: boolean; ifGranted: string[] | null; optional: string[] } | null,
       sessionId: string | null = null,
+      ttlSeconds: number | null = null,
     ): Promise<ConsentContext & { session: SessionData | null }> {
       // With `sessionId`, the browser's session is read too, and the claim is made only when that
       // session is nobody's or the subject's (flow-binding.guardConsent, checked again by the caller
       // with the session read here: a browser signed in as someone else claims nothing).
-      const { rows } = await sql.query<UserRow & { scopes: string[] | null; client_ids: string[] | null; handled: boolean; claimed: boolean; found: boolean; session_data: SessionData | null }>(
-        `WITH c AS (SELECT scopes, client_ids FROM consents WHERE user_id = $1::uuid AND audience_id = $2),
+      // A silent pass needs the consent unexpired and holding the request but for optional scopes
+      // declined with "don't ask again" (decisions/consent.ts decideConsent, which decides the same).
+      const { rows } = await sql.query<
+        UserRow & { scopes: string[] | null; declined: string[] | null; expired: boolean | null; confirmed_at: Date | null; client_ids: string[] | null; handled: boolean; claimed: boolean; found: boolean; session_data: SessionData | null }
+      >(
+        `WITH c AS (SELECT scopes, client_ids, declined_scopes, confirmed_at,
+                           ($9::int IS NOT NULL AND confirmed_at <= now() - make_interval(secs => $9::int)) AS expired
+                    FROM consents WHERE user_id = $1::uuid AND audience_id = $2),
               s AS (SELECT sess FROM session WHERE ${sessionWhere("$6")}),
               claimed AS (
                 INSERT INTO handled_challenges (hash, kind, handled_at)
                 SELECT $3, 'consent', now()
-                WHERE ($4::boolean OR ($5::text[] IS NOT NULL AND coalesce((SELECT scopes FROM c), '{}') @> $5::text[]))
+                WHERE ($4::boolean OR ($5::text[] IS NOT NULL
+                        AND coalesce((SELECT coalesce(scopes, '{}') || ARRAY(SELECT unnest(declined_scopes) INTERSECT SELECT unnest($8::text[])) FROM c WHERE NOT expired), '{}') @> $5::text[]))
                   AND coalesce((SELECT sess->>'userId' FROM s), $7) = $7
                 ON CONFLICT (hash) DO NOTHING RETURNING hash)
          SELECT ${USER_COLUMNS}, u.id IS NOT NULL AS found, (SELECT scopes FROM c) AS scopes, (SELECT client_ids FROM c) AS client_ids,
+                (SELECT declined_scopes FROM c) AS declined, (SELECT expired FROM c) AS expired, (SELECT confirmed_at FROM c) AS confirmed_at,
                 EXISTS (SELECT 1 FROM handled_challenges WHERE hash = $3) AS handled,
                 EXISTS (SELECT 1 FROM claimed) AS claimed,
                 (SELECT sess FROM s) AS session_data
          FROM (SELECT 1) one LEFT JOIN users u ON u.id = $1::uuid`,
-        [uuidOrNil(userId), audienceId, challengeHash("consent", consentChallenge), claim?.always ?? false, claim?.ifGranted ?? null, sessionId, userId],
+        [uuidOrNil(userId), audienceId, challengeHash("consent", consentChallenge), claim?.always ?? false, claim?.ifGranted ?? null, sessionId, userId, claim?.optional ?? [], ttlSeconds],
       );
       const r = rows[0]!;
-      return { user: r.found ? userOf(r) : null, grantedScopes: r.scopes ?? [], clientIds: r.client_ids ?? [], handled: r.handled, claimed: r.claimed, session: r.session_data };
+      return {
+        user: r.found ? userOf(r) : null,
+        grantedScopes: r.scopes ?? [],
+        declinedScopes: r.declined ?? [],
+        expired: r.expired ?? false,
+        confirmedAt: r.confirmed_at,
+        clientIds: r.client_ids ?? [],
+        handled: r.handled,
+        claimed: r.claimed,
+        session: r.session_data,
+      };
     },
 
     async getGrantedScopes(userId: string, audienceId: string): Promise<string[]> {
@@ -94,13 +123,13 @@ export function consentQueries({ sql, durable }: Connection) {
       audienceId: string,
       clientId: string,
       approved: readonly string[],
-      opts: { claimChallenge?: string } = {},
+      opts: { claimChallenge?: string; declined?: readonly string[]; ttlSeconds?: number | null } = {},
     ): Promise<Approval | { outcome: "no_user" | "disabled" | "handled"; user: User | null }> {
       const claim = opts.claimChallenge ? challengeHash("consent", opts.claimChallenge) : null;
       const { rows } = await sql.query<ApprovalRow & { outcome: "recorded" | "no_user" | "disabled" | "handled" }>(
         `SELECT r.outcome, r.scopes, r.added, u.id IS NOT NULL AS found, ${USER_COLUMNS}
-         FROM record_consent($1::uuid, $2::text, $3::text, $4::text[], $5::text) r LEFT JOIN users u ON u.id = $1::uuid`,
-        [uuidOrNil(userId), audienceId, clientId, [...approved], claim],
+         FROM record_consent($1::uuid, $2::text, $3::text, $4::text[], $5::text, $6::text[], $7::int) r LEFT JOIN users u ON u.id = $1::uuid`,
+        [uuidOrNil(userId), audienceId, clientId, [...approved], claim, [...(opts.declined ?? [])], opts.ttlSeconds ?? null],
       );
       const r = rows[0]!;
       const user = r.found ? userOf(r) : null;
@@ -123,11 +152,12 @@ export function consentQueries({ sql, durable }: Connection) {
       clientId: string,
       approved: readonly string[],
       claimChallenge: string,
+      opts: { declined?: readonly string[]; ttlSeconds?: number | null } = {},
     ): Promise<(Approval | { outcome: "no_user" | "disabled" | "handled" | "refused"; user: User | null }) & { session: SessionData | null }> {
       const { rows } = await sql.query<ApprovalRow & { session_data: SessionData | null; outcome: "recorded" | "no_user" | "disabled" | "handled" | "refused" }>(
         `SELECT r.session_data, r.outcome, r.scopes, r.added, u.id IS NOT NULL AS found, ${USER_COLUMNS}
-         FROM record_consent_in_session($1::text, $2::text, $3::text, $4::uuid, $5::text, $6::text, $7::text[], $8::text) r LEFT JOIN users u ON u.id = $4::uuid`,
-        [sessionId, csrf, subject, uuidOrNil(subject), audienceId, clientId, [...approved], challengeHash("consent", claimChallenge)],
+         FROM record_consent_in_session($1::text, $2::text, $3::text, $4::uuid, $5::text, $6::text, $7::text[], $8::text, $9::text[], $10::int) r LEFT JOIN users u ON u.id = $4::uuid`,
+        [sessionId, csrf, subject, uuidOrNil(subject), audienceId, clientId, [...approved], challengeHash("consent", claimChallenge), [...(opts.declined ?? [])], opts.ttlSeconds ?? null],
       );
       const r = rows[0]!;
       const user = r.found ? userOf(r) : null;
@@ -147,9 +177,9 @@ export function consentQueries({ sql, durable }: Connection) {
 
     /** The user's consents (one per audience, by audience id) with their audience and the names of the clients that used them. */
     async listConsents(userId: string): Promise<ConsentView[]> {
-      const { rows } = await sql.query<{ scopes: string[]; client_ids: string[]; created_at: Date; updated_at: Date; client_names: Record<string, string | null> }>(
-        `SELECT coalesce(c.scopes, '{}') AS scopes, coalesce(c.client_ids, '{}') AS client_ids,
-                c.created_at, c.updated_at, ${JOINED_AUDIENCE_COLUMNS},
+      const { rows } = await sql.query<{ scopes: string[]; declined: string[]; confirmed_at: Date; client_ids: string[]; created_at: Date; updated_at: Date; client_names: Record<string, string | null> }>(
+        `SELECT coalesce(c.scopes, '{}') AS scopes, coalesce(c.declined_scopes, '{}') AS declined, c.confirmed_at,
+                coalesce(c.client_ids, '{}') AS client_ids, c.created_at, c.updated_at, ${JOINED_AUDIENCE_COLUMNS},
                 (SELECT coalesce(json_object_agg(cl.id, cl.display_name), '{}') FROM clients cl WHERE cl.audience_id = a.id) AS client_names
          FROM consents c JOIN audiences a ON a.id = c.audience_id
          WHERE c.user_id = $1::uuid
@@ -159,10 +189,52 @@ export function consentQueries({ sql, durable }: Connection) {
       return rows.map((r) => ({
         audience: audienceOf(r, "a_"),
         scopes: r.scopes,
+        declinedScopes: r.declined,
+        confirmedAt: r.confirmed_at,
         clients: r.client_ids.map((id) => ({ id, name: r.client_names[id] ?? id })),
         createdAt: r.created_at,
         updatedAt: r.updated_at,
       }));
+    },
+
+    /**
+     * Removes one scope from the user's consent for the audience (the whole consent when nothing else
+     * is left) and records it; false when the consent did not hold it.
+     */
+    async revokeConsentScope(userId: string, audienceId: string, scope: string): Promise<boolean> {
+      // One statement: the row locked by the update, the history entry only when the scope was there.
+      const { rows } = await durable.query<{ n: number }>(
+        `WITH changed AS (
+           UPDATE consents SET scopes = array_remove(scopes, $3), updated_at = now()
+           WHERE user_id = $1::uuid AND audience_id = $2 AND $3 = ANY(coalesce(scopes, '{}')) AND cardinality(array_remove(scopes, $3)) > 0
+           RETURNING id),
+              gone AS (
+           DELETE FROM consents
+           WHERE user_id = $1::uuid AND audience_id = $2 AND $3 = ANY(coalesce(scopes, '{}')) AND cardinality(array_remove(scopes, $3)) = 0
+           RETURNING id),
+              event AS (
+                INSERT INTO consent_events (user_id, audience_id, client_id, action, scopes_added, scopes_removed, created_at)
+                SELECT $1::uuid, $2, NULL, 'REVOKE'::"ConsentAction", '{}', ARRAY[$3::text], now() FROM (SELECT id FROM changed UNION ALL SELECT id FROM gone) x)
+         SELECT (SELECT count(*) FROM changed)::int + (SELECT count(*) FROM gone)::int AS n`,
+        [userId, audienceId, scope],
+      );
+      return (rows[0]?.n ?? 0) > 0;
+    },
+
+    /** Forgets a "don't ask again": the scope is asked again the next time it is requested. */
+    async forgetDeclinedScope(userId: string, audienceId: string, scope: string): Promise<boolean> {
+      const { rows } = await durable.query<{ n: number }>(
+        `WITH changed AS (
+           UPDATE consents SET declined_scopes = array_remove(declined_scopes, $3), updated_at = now()
+           WHERE user_id = $1::uuid AND audience_id = $2 AND $3 = ANY(coalesce(declined_scopes, '{}'))
+           RETURNING id),
+              event AS (
+                INSERT INTO consent_events (user_id, audience_id, client_id, action, scopes_added, scopes_removed, created_at)
+                SELECT $1::uuid, $2, NULL, 'DECLINE'::"ConsentAction", ARRAY[$3::text], '{}', now() FROM changed)
+         SELECT count(*)::int AS n FROM changed`,
+        [userId, audienceId, scope],
+      );
+      return (rows[0]?.n ?? 0) > 0;
     },
 
     /** Deletes the user's consent for the audience and records the revocation; false when there was none. */

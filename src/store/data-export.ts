@@ -27,7 +27,7 @@ const QUERIES: Record<keyof typeof EXPORTED_TABLES, string> = {
             'attributes', attributes, 'disabledAt', disabled_at, 'pendingSince', pending_since, 'createdAt', created_at, 'updatedAt', updated_at) AS v
           FROM users WHERE id = $1::uuid`,
   consents: `SELECT coalesce(json_agg(json_build_object('audience', c.audience_id, 'audienceName', a.display_name, 'scopes', c.scopes, 'clients', c.client_ids,
-               'createdAt', c.created_at, 'updatedAt', c.updated_at) ORDER BY c.created_at), '[]') AS v
+               'declinedScopes', c.declined_scopes, 'confirmedAt', c.confirmed_at, 'createdAt', c.created_at, 'updatedAt', c.updated_at) ORDER BY c.created_at), '[]') AS v
              FROM consents c JOIN audiences a ON a.id = c.audience_id WHERE c.user_id = $1::uuid`,
   consent_events: `SELECT coalesce(json_agg(json_build_object('audience', audience_id, 'client', client_id, 'action', action, 'scopesAdded', scopes_added,
                      'scopesRemoved', scopes_removed, 'at', created_at) ORDER BY id), '[]') AS v

@@ -67,6 +67,7 @@ export const AUDIENCES = table("audiences", {
   startUrl: nullable(text("start_url")),
   brandName: nullable(text("brand_name")),
   brandLogo: nullable(text("brand_logo")),
+  consentTtlSeconds: nullable(int("consent_ttl_seconds")),
   ...stamps,
 });
 
@@ -75,6 +76,7 @@ export const CLIENTS = table("clients", {
   audienceId: text("audience_id"),
   displayName: nullable(text("display_name")),
   secretHash: nullable(text("secret_hash")),
+  optionalScopes: texts("optional_scopes"),
   ...stamps,
 });
 
@@ -83,6 +85,7 @@ export const SCOPES = table("scopes", {
   description: nullable(text("description")),
   descriptions: nullable(jsonb("descriptions")),
   audienceId: nullable(text("audience_id")),
+  optional: bool("optional"),
   ...stamps,
 });
 
@@ -116,6 +119,8 @@ export const CONSENTS = table("consents", {
   audienceId: text("audience_id"),
   scopes: texts("scopes"),
   clientIds: texts("client_ids"),
+  declinedScopes: texts("declined_scopes"),
+  confirmedAt: timestamp("confirmed_at"),
   ...stamps,
 });
 
@@ -124,7 +129,7 @@ export const CONSENT_EVENTS = table("consent_events", {
   userId: uuid("user_id"),
   audienceId: text("audience_id"),
   clientId: nullable(text("client_id")),
-  action: oneOf("action", "ConsentAction", ["GRANT", "MERGE", "REVOKE"]),
+  action: oneOf("action", "ConsentAction", ["GRANT", "MERGE", "REVOKE", "DECLINE"]),
   scopesAdded: texts("scopes_added"),
   scopesRemoved: texts("scopes_removed"),
   createdAt: timestamp("created_at"),

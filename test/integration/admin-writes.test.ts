@@ -20,33 +20,33 @@ afterAll(async () => {
 
 const version = async () => (await pool.query<{ v: string }>("SELECT version::text AS v FROM config_version WHERE id = 1")).rows[0]?.v ?? "0";
 
-const audience = { id: "shop", displayName: "Shop", tokenAudience: "https://shop", signUpEnabled: true, invitationEnabled: false, requireVerifiedEmail: false, mfa: "optional" as const, startUrl: null, brandName: null, brandLogo: "https://shop/logo.svg" };
+const audience = { id: "shop", displayName: "Shop", tokenAudience: "https://shop", signUpEnabled: true, invitationEnabled: false, requireVerifiedEmail: false, mfa: "optional" as const, startUrl: null, brandName: null, brandLogo: "https://shop/logo.svg", consentTtlSeconds: 86400 };
 
 test("the seed's writes: upserts in one transaction, then deletions; each raises config_version", async () => {
   const store = createStore({ pool });
   const before = await version();
   await store.writeConfiguration({
     audiences: [audience],
-    scopes: [{ name: "orders.read", description: "Read", descriptions: { en: "Read", de: "Lesen" }, audienceId: "shop" }],
+    scopes: [{ name: "orders.read", description: "Read", descriptions: { en: "Read", de: "Lesen" }, audienceId: "shop", optional: true }],
     claims: [{ name: "team", scope: "profile", source: "attributes.team", audienceId: null }],
-    clients: [{ id: "shop-web", audienceId: "shop", displayName: "Shop Web", secretHash: null }],
+    clients: [{ id: "shop-web", audienceId: "shop", displayName: "Shop Web", secretHash: null, optionalScopes: ["email"] }],
   });
   expect(BigInt(await version())).toBeGreaterThan(BigInt(before));
   const rows = await store.readConfigurationRows();
   expect(rows.audiences).toEqual([{ ...audience, createdAt: expect.any(Date), updatedAt: expect.any(Date) }]);
-  expect(rows.scopes).toEqual([expect.objectContaining({ name: "orders.read", description: "Read", descriptions: { en: "Read", de: "Lesen" }, audienceId: "shop" })]);
+  expect(rows.scopes).toEqual([expect.objectContaining({ name: "orders.read", description: "Read", descriptions: { en: "Read", de: "Lesen" }, audienceId: "shop", optional: true })]);
   expect(rows.claims).toEqual([expect.objectContaining({ name: "team", scope: "profile", source: "attributes.team", audienceId: null })]);
-  expect(rows.clients).toEqual([expect.objectContaining({ id: "shop-web", audienceId: "shop", displayName: "Shop Web", secretHash: null })]);
+  expect(rows.clients).toEqual([expect.objectContaining({ id: "shop-web", audienceId: "shop", displayName: "Shop Web", secretHash: null, optionalScopes: ["email"] })]);
   expect(Math.abs(rows.audiences[0]!.createdAt.getTime() - Date.now())).toBeLessThan(60_000); // read as UTC
 
   // An update keeps created_at and moves updated_at; a scope's descriptions can go back to none.
-  await store.writeConfiguration({ audiences: [{ ...audience, displayName: "The Shop" }], scopes: [{ name: "orders.read", description: "Read", descriptions: null, audienceId: null }], claims: [], clients: [] });
+  await store.writeConfiguration({ audiences: [{ ...audience, displayName: "The Shop" }], scopes: [{ name: "orders.read", description: "Read", descriptions: null, audienceId: null, optional: false }], claims: [], clients: [] });
   const updated = await store.readConfigurationRows();
   expect(updated.audiences[0]).toMatchObject({ displayName: "The Shop", createdAt: rows.audiences[0]!.createdAt });
   expect(updated.scopes[0]).toMatchObject({ descriptions: null, audienceId: null });
 
   // A failing write leaves nothing written (one transaction).
-  await expect(store.writeConfiguration({ audiences: [{ ...audience, displayName: "Never" }], scopes: [], claims: [], clients: [{ id: "orphan", audienceId: "nowhere", displayName: null, secretHash: null }] })).rejects.toThrow();
+  await expect(store.writeConfiguration({ audiences: [{ ...audience, displayName: "Never" }], scopes: [], claims: [], clients: [{ id: "orphan", audienceId: "nowhere", displayName: null, secretHash: null, optionalScopes: [] }] })).rejects.toThrow();
   expect((await store.readConfigurationRows()).audiences[0]!.displayName).toBe("The Shop");
 
   await store.writeConfiguration({ audiences: [], scopes: [], claims: [], clients: [], remove: { clients: ["shop-web"], claims: ["team"], scopes: ["orders.read"], audiences: ["shop"] } });

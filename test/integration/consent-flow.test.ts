@@ -16,6 +16,9 @@ import { approveInOneStatement, consentDecision, type ConsentDecisionDeps, type 
 import { startFakeHydra, type FakeHydra } from "../support/fake-hydra";
 import { createDatabase, databaseUrl, dropDatabase, recordStatements, uniqueName } from "../support/pg";
 
+/** The page offered no box (no optional scope). */
+const NO_CHOICES = { offered: [], ticked: [], dontAskAgain: false };
+
 jest.setTimeout(60_000);
 
 const CLIENT = { client_id: "shop-web", client_name: "Shop Web", scope: "openid email profile orders.read" };
@@ -189,7 +192,7 @@ test("the page's denial rejects at Hydra and leaves the stored consent as it was
   expect(shown.locals).toMatchObject({ alreadyGranted: [{ name: "openid" }], newScopes: [{ name: "email" }] });
 
   const form = browser(user.sid);
-  const outcome = await consentDecision(deps, { challenge: "deny-1", decision: "deny", ticket: shown.locals.consentTicket as string, checked: form.loadSession(), browser: form });
+  const outcome = await consentDecision(deps, { challenge: "deny-1", decision: "deny", ticket: shown.locals.consentTicket as string, checked: form.loadSession(), browser: form, choices: NO_CHOICES });
 
   expect(outcome).toEqual({ kind: "redirect", to: fake.redirectFor("deny-1", "reject") });
   expect(fake.answers.filter((a) => a.challenge === "deny-1")).toEqual([{ challenge: "deny-1", kind: "reject", body: { error: "access_denied", error_description: "The user denied the request." } }]);
@@ -202,7 +205,7 @@ test("an approval merges into the stored consent and accepts; the same challenge
   await store.recordConsent(user.id, "shop", "shop-web", ["openid", "orders.read"]);
   consentRequest("approve-1", user.id, ["openid", "email"]);
   const form = browser(user.sid);
-  const answer = { challenge: "approve-1", decision: "allow" as const, ticket: undefined, checked: form.loadSession(), browser: form };
+  const answer = { challenge: "approve-1", decision: "allow" as const, ticket: undefined, checked: form.loadSession(), browser: form, choices: NO_CHOICES };
 
   expect(await consentDecision(deps, answer)).toEqual({ kind: "redirect", to: fake.redirectFor("approve-1", "accept") });
   expect(await stored(user.id)).toEqual(["openid", "orders.read", "email"]);
@@ -247,7 +250,7 @@ test("the page's approval in one statement: the form's ticket stands in for Hydr
   const described = fake.described.length;
 
   const form = browser(user.sid, user.csrf);
-  const outcome = await approveInOneStatement(deps, { challenge: "one-statement-1", ticket: shown.locals.consentTicket as string, browser: form });
+  const outcome = await approveInOneStatement(deps, { challenge: "one-statement-1", ticket: shown.locals.consentTicket as string, browser: form, choices: NO_CHOICES });
 
   expect(outcome).toEqual({ kind: "redirect", to: fake.redirectFor("one-statement-1", "accept") });
   expect(statements).toHaveLength(1);
@@ -260,7 +263,7 @@ test("the page's approval in one statement: the form's ticket stands in for Hydr
   // Without the session's CSRF token: refused (403), nothing recorded.
   consentRequest("one-statement-2", user.id, ["openid", "email"]);
   const next = page(await consentStep(deps, { challenge: "one-statement-2", browser: browser(user.sid), pageSetup: english }));
-  const forged = await caught(approveInOneStatement(deps, { challenge: "one-statement-2", ticket: next.locals.consentTicket as string, browser: browser(user.sid, "forged") }));
+  const forged = await caught(approveInOneStatement(deps, { challenge: "one-statement-2", ticket: next.locals.consentTicket as string, browser: browser(user.sid, "forged"), choices: NO_CHOICES }));
   expect(forged).toMatchObject({ status: 403 });
   expect(await stored(user.id)).toEqual(["openid", "orders.read"]);
   expect(await store.isChallengeHandled("consent", "one-statement-2")).toBe(false);

@@ -109,7 +109,7 @@ test("the approval commits durably although the pool commits asynchronously", as
   const client = await pool.connect();
   try {
     await client.query("BEGIN");
-    await client.query("SELECT * FROM record_consent($1::uuid, 'aud', 'c1', '{openid}', NULL)", [await newUser()]);
+    await client.query("SELECT * FROM record_consent($1::uuid, 'aud', 'c1', '{openid}', NULL, '{}', NULL)", [await newUser()]);
     expect((await client.query<{ s: string }>("SELECT current_setting('synchronous_commit') AS s")).rows[0]!.s).toBe("on");
     await client.query("ROLLBACK");
   } finally {
@@ -137,14 +137,14 @@ describe("statements that read the browser's session alongside (Deps.loadSession
     const sid = who === null ? null : await sessionOf(who === "self" ? user : who === "other" ? other : null);
     const challenge = `ctx-${n}-${who}`;
     statements = [];
-    const found = await store.consentContext(user, "aud", challenge, { always: false, ifGranted: ["openid"] }, sid);
+    const found = await store.consentContext(user, "aud", challenge, { always: false, ifGranted: ["openid"], optional: [] }, sid);
     expect(statements).toHaveLength(1); // one round trip for both
     expect(found.claimed).toBe(claims);
     expect(found.grantedScopes).toEqual(["openid"]);
     if (sid) expect(found.session).toMatchObject({ csrfToken: expect.any(String) });
     else expect(found.session).toBeNull();
     // A refused browser leaves the challenge unclaimed: the person it belongs to can still answer it.
-    expect((await store.consentContext(user, "aud", challenge, { always: true, ifGranted: null })).handled).toBe(claims);
+    expect((await store.consentContext(user, "aud", challenge, { always: true, ifGranted: null, optional: [] })).handled).toBe(claims);
   });
 
   test("an expired session is not read", async () => {

@@ -52,6 +52,7 @@ const audience = (mode: { signUpEnabled: boolean; invitationEnabled: boolean }):
   id: "aud",
   displayName: "Orders",
   tokenAudience: "https://orders",
+  consentTtlSeconds: null,
   requireVerifiedEmail: false,
   mfa: "optional" as const,
   startUrl: null,

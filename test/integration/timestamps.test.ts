@@ -67,7 +67,7 @@ test("every row keeps its instant, every time column becomes timestamptz, and re
   expect(columns.rows.filter((c) => c.data_type !== "timestamp with time zone")).toEqual([]);
 
   const before = Date.now();
-  const recorded = await client.query<{ outcome: string }>("SELECT outcome FROM record_consent('00000000-0000-4000-8000-000000000001', 'aud', 'c1', '{openid}', 'claim-1')");
+  const recorded = await client.query<{ outcome: string }>("SELECT outcome FROM record_consent('00000000-0000-4000-8000-000000000001', 'aud', 'c1', '{openid}', 'claim-1', '{}', NULL)");
   expect(recorded.rows[0]!.outcome).toBe("recorded");
   const written = await client.query<{ consent: Date; event: Date; handled: Date }>(
     "SELECT (SELECT created_at FROM consents) AS consent, (SELECT created_at FROM consent_events) AS event, (SELECT handled_at FROM handled_challenges) AS handled",

@@ -45,22 +45,28 @@ export class Browser {
    * Submits a form of the page: its fields as the page has them, with `fields` overriding them
    * (null removes a field), plus the clicked button's name=value when given.
    */
-  async submit(page: Page, formSelector: string, fields: Record<string, string | null> = {}, options: NavigateOptions & { button?: [string, string] } = {}): Promise<Page> {
+  /**
+   * Submits a form as a browser would: every named input (a checkbox only when checked; a name may
+   * repeat), then `fields`, each replacing every input of its name (null: none; an array: several).
+   */
+  async submit(page: Page, formSelector: string, fields: Record<string, string | string[] | null> = {}, options: NavigateOptions & { button?: [string, string] } = {}): Promise<Page> {
     const form = page.$(formSelector);
     if (form.length === 0) throw new Error(`no form ${formSelector} on ${page.url} (status ${page.status}):\n${page.html.slice(0, 2000)}`);
     const body = new URLSearchParams();
-    const values = new Map<string, string>();
+    let values: [string, string][] = [];
     form.find("input").each((_, el) => {
       const input = page.$(el);
       const name = input.attr("name");
       const type = (input.attr("type") ?? "text").toLowerCase();
       if (!name || type === "submit") return;
       if (type === "checkbox" && input.attr("checked") === undefined) return;
-      values.set(name, input.attr("value") ?? (type === "checkbox" ? "on" : ""));
+      values.push([name, input.attr("value") ?? (type === "checkbox" ? "on" : "")]);
     });
     for (const [k, v] of Object.entries(fields)) {
-      if (v === null) values.delete(k);
-      else values.set(k, v);
+      const at = values.findIndex(([name]) => name === k);
+      values = values.filter(([name]) => name !== k);
+      const added = v === null ? [] : (Array.isArray(v) ? v : [v]).map((x): [string, string] => [k, x]);
+      values.splice(at === -1 ? values.length : at, 0, ...added);
     }
     for (const [k, v] of values) body.append(k, v);
     if (options.button) body.append(options.button[0], options.button[1]);

@@ -347,18 +347,18 @@ describe("parseAppConfig accepts", () => {
 
   test("an audience with only an id gets the defaults", () => {
     expect(parseAppConfig({ audiences: [{ id: "org.example.shop" }] }).audiences).toEqual([
-      { id: "org.example.shop", name: "org.example.shop", tokenAudience: "org.example.shop", signUpEnabled: true, invitationEnabled: false, requireVerifiedEmail: false, mfa: "optional", startUrl: null, brandName: null, brandLogo: null },
+      { id: "org.example.shop", name: "org.example.shop", tokenAudience: "org.example.shop", signUpEnabled: true, invitationEnabled: false, requireVerifiedEmail: false, mfa: "optional", startUrl: null, brandName: null, brandLogo: null, consentTtlSeconds: null },
     ]);
   });
 
   test("an audience with every field set keeps them", () => {
     const raw: ConfigFile = {
       audiences: [
-        { id: "shop", name: "The Shop", "token-audience": "https://api.shop.example", "sign-up-enabled": false, "invitation-enabled": true, "require-verified-email": true, "start-url": "https://shop.example/" },
+        { id: "shop", name: "The Shop", "token-audience": "https://api.shop.example", "sign-up-enabled": false, "invitation-enabled": true, "require-verified-email": true, "start-url": "https://shop.example/", "consent-ttl": "365d" },
       ],
     };
     expect(parseAppConfig(raw).audiences).toEqual([
-      { id: "shop", name: "The Shop", tokenAudience: "https://api.shop.example", signUpEnabled: false, invitationEnabled: true, requireVerifiedEmail: true, mfa: "optional", startUrl: "https://shop.example/", brandName: null, brandLogo: null },
+      { id: "shop", name: "The Shop", tokenAudience: "https://api.shop.example", signUpEnabled: false, invitationEnabled: true, requireVerifiedEmail: true, mfa: "optional", startUrl: "https://shop.example/", brandName: null, brandLogo: null, consentTtlSeconds: 365 * 86400 },
     ]);
   });
 
@@ -375,6 +375,7 @@ describe("parseAppConfig accepts", () => {
         grantTypes: ["authorization_code", "refresh_token"],
         responseTypes: ["code"],
         scopes: ["openid"],
+        optionalScopes: [],
         allowedAudiences: ["shop"],
         tokenEndpointAuthMethod: "none",
         logoUri: null,
@@ -401,11 +402,33 @@ describe("parseAppConfig accepts", () => {
   });
 
   test("scopes default to no description and no audience", () => {
-    const cfg = parseAppConfig({ audiences: [{ id: "shop" }], scopes: [{ name: "shared" }, { name: "orders.read", description: "Read orders", audience: "shop" }] });
+    const cfg = parseAppConfig({ audiences: [{ id: "shop" }], scopes: [{ name: "shared" }, { name: "orders.read", description: "Read orders", audience: "shop", optional: false }] });
     expect(cfg.scopes).toEqual([
-      { name: "shared", description: null, audience: null },
-      { name: "orders.read", description: "Read orders", audience: "shop" },
+      { name: "shared", description: null, audience: null, optional: false },
+      { name: "orders.read", description: "Read orders", audience: "shop", optional: false },
     ]);
+  });
+
+  test("optional scopes: declared optional, or optional for one client; openid never; the consent-ttl in seconds", () => {
+    const cfg = parseAppConfig({
+      audiences: [{ id: "shop", "consent-ttl": "12h" }],
+      scopes: [{ name: "newsletter", optional: true }],
+      clients: [{ id: "web", audience: "shop", "redirect-uris": [CB], scopes: ["openid", "email", "newsletter"], "optional-scopes": ["email"] }],
+    });
+    expect(cfg.scopes).toEqual([{ name: "newsletter", description: null, audience: null, optional: true }]);
+    expect(cfg.clients[0]!.optionalScopes).toEqual(["email"]);
+    expect(cfg.audiences[0]!.consentTtlSeconds).toBe(12 * 3600);
+  });
+
+  test.each<[string, Record<string, unknown>, string]>([
+    ["openid optional", { scopes: ["openid", "email"], "optional-scopes": ["openid"] }, 'clients[0].optional-scopes[0]: "openid" is what signing in is; it cannot be optional'],
+    ["a scope the client does not have", { scopes: ["openid"], "optional-scopes": ["email"] }, 'clients[0].optional-scopes[0]: "email" is not one of the client\'s scopes'],
+  ])("optional-scopes refused: %s", (_label, extra, problem) => {
+    expect(() => parseAppConfig({ audiences: [{ id: "shop" }], clients: [{ id: "web", audience: "shop", "redirect-uris": [CB], ...extra }] })).toThrow(problem);
+  });
+
+  test.each(["0d", "30s", "1y", "365", "3651d", "-1d", "1.5d"])("consent-ttl %p is refused", (ttl) => {
+    expect(() => parseAppConfig({ audiences: [{ id: "shop", "consent-ttl": ttl }] })).toThrow("audiences[0].consent-ttl: must be a duration such as 365d, 12h or 90m (at least 1m, at most 3650d)");
   });
 
   test("admin scopes get audience = admin.audience and are visible to clients of that audience", () => {
@@ -418,9 +441,9 @@ describe("parseAppConfig accepts", () => {
     });
     expect(cfg.adminAudience).toBe("org.example.admin");
     expect(cfg.scopes).toEqual([
-      { name: "orders.read", description: null, audience: "org.example.shop" },
-      { name: "users.manage", description: "Manage users", audience: "org.example.admin" },
-      { name: "audit.read", description: null, audience: "org.example.admin" },
+      { name: "orders.read", description: null, audience: "org.example.shop", optional: false },
+      { name: "users.manage", description: "Manage users", audience: "org.example.admin", optional: false },
+      { name: "audit.read", description: null, audience: "org.example.admin", optional: false },
     ]);
     expect(cfg.clients[0]!.scopes).toEqual(["openid", "users.manage", "audit.read"]);
     expect(cfg.claims).toEqual([{ name: "roles", scope: "users.manage", source: "attributes.roles", audience: "org.example.admin" }]);
@@ -522,8 +545,8 @@ describe("loadAppConfigFile", () => {
   };
 
   const expected: AppConfig = {
-    audiences: [{ id: "org.example.shop", name: "Shop", tokenAudience: "org.example.shop", signUpEnabled: true, invitationEnabled: false, requireVerifiedEmail: false, mfa: "optional", startUrl: null, brandName: null, brandLogo: null }],
-    scopes: [{ name: "orders.read", description: "Read your orders", audience: "org.example.shop" }],
+    audiences: [{ id: "org.example.shop", name: "Shop", tokenAudience: "org.example.shop", signUpEnabled: true, invitationEnabled: false, requireVerifiedEmail: false, mfa: "optional", startUrl: null, brandName: null, brandLogo: null, consentTtlSeconds: null }],
+    scopes: [{ name: "orders.read", description: "Read your orders", audience: "org.example.shop", optional: false }],
     claims: [{ name: "tier", scope: "orders.read", source: "attributes.tier", audience: "org.example.shop" }],
     clients: [
       {
@@ -536,6 +559,7 @@ describe("loadAppConfigFile", () => {
         grantTypes: ["authorization_code", "refresh_token"],
         responseTypes: ["code"],
         scopes: ["openid", "orders.read"],
+        optionalScopes: [],
         allowedAudiences: ["org.example.shop"],
         tokenEndpointAuthMethod: "client_secret_basic",
         logoUri: null,
@@ -636,10 +660,13 @@ describe("shipped configuration files", () => {
   test("the complete example uses every section", () => {
     const cfg = loadAppConfigFile(path.join(__dirname, "..", "..", "config/audiences.example.yaml"));
     expect(cfg.adminAudience).toBe("org.example.identity");
-    expect(cfg.scopes.find((s) => s.name === "identity.users.read")).toEqual({ name: "identity.users.read", description: "Read user accounts", audience: "org.example.identity" });
+    expect(cfg.scopes.find((s) => s.name === "identity.users.read")).toEqual({ name: "identity.users.read", description: "Read user accounts", audience: "org.example.identity", optional: false });
     expect(cfg.claims.map((c) => c.name)).toEqual(["preferred_username", "dealer_number", "roles"]);
     expect(cfg.clients.find((c) => c.id === "dealers-den-backend")!.allowedAudiences).toEqual(["org.example.dealers-den", "org.example.registration"]);
     expect(cfg.clients.find((c) => c.id === "registration-app")!.tokenEndpointAuthMethod).toBe("none");
+    expect(cfg.clients.find((c) => c.id === "registration-web")!.optionalScopes).toEqual(["offline_access"]);
+    expect(cfg.scopes.find((s) => s.name === "dealers.newsletter")!.optional).toBe(true);
+    expect(cfg.audiences.find((a) => a.id === "org.example.dealers-den")!.consentTtlSeconds).toBe(365 * 86400);
   });
 });
 

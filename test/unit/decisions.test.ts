@@ -251,47 +251,47 @@ describe("decideConsent", () => {
       [
         "no consent yet → every requested scope is new",
         { requestedScopes: ["openid", "profile", "orders.read"], grantedScopes: [] },
-        { kind: "show", alreadyGranted: [], newScopes: ["openid", "profile", "orders.read"] },
+        { kind: "show", alreadyGranted: [], newScopes: ["openid", "profile", "orders.read"], optional: [], declinedBefore: [], grantedBefore: [] },
       ],
       [
         "partly granted → split, both in request order",
         { requestedScopes: ["orders.write", "openid", "orders.read", "email"], grantedScopes: ["orders.read", "openid"] },
-        { kind: "show", alreadyGranted: ["openid", "orders.read"], newScopes: ["orders.write", "email"] },
+        { kind: "show", alreadyGranted: ["openid", "orders.read"], newScopes: ["orders.write", "email"], optional: [], declinedBefore: [], grantedBefore: [] },
       ],
       [
         "granted scopes that are not requested are not listed",
         { requestedScopes: ["openid", "email"], grantedScopes: ["openid", "profile", "orders.read"] },
-        { kind: "show", alreadyGranted: ["openid"], newScopes: ["email"] },
+        { kind: "show", alreadyGranted: ["openid"], newScopes: ["email"], optional: [], declinedBefore: [], grantedBefore: [] },
       ],
       [
         "duplicates in the request are listed once",
         { requestedScopes: ["openid", "email", "openid", "email", "newsletter"], grantedScopes: ["openid"] },
-        { kind: "show", alreadyGranted: ["openid"], newScopes: ["email", "newsletter"] },
+        { kind: "show", alreadyGranted: ["openid"], newScopes: ["email", "newsletter"], optional: [], declinedBefore: [], grantedBefore: [] },
       ],
       [
         "prompt=consent with everything granted → show, nothing new",
         { requestedScopes: ["openid", "orders.read"], grantedScopes: ["openid", "orders.read"], forcePrompt: true },
-        { kind: "show", alreadyGranted: ["openid", "orders.read"], newScopes: [] },
+        { kind: "show", alreadyGranted: ["openid", "orders.read"], newScopes: [], optional: [], declinedBefore: [], grantedBefore: [] },
       ],
       [
         "prompt=consent with nothing granted → show, everything new",
         { requestedScopes: ["openid", "orders.read"], grantedScopes: [], forcePrompt: true },
-        { kind: "show", alreadyGranted: [], newScopes: ["openid", "orders.read"] },
+        { kind: "show", alreadyGranted: [], newScopes: ["openid", "orders.read"], optional: [], declinedBefore: [], grantedBefore: [] },
       ],
       [
         "prompt=consent with nothing requested → show two empty lists",
         { requestedScopes: [], grantedScopes: ["openid"], forcePrompt: true },
-        { kind: "show", alreadyGranted: [], newScopes: [] },
+        { kind: "show", alreadyGranted: [], newScopes: [], optional: [], declinedBefore: [], grantedBefore: [] },
       ],
       [
         "every built-in scope is fine without any declaration",
         { requestedScopes: [...BUILT_IN_SCOPES], declaredScopes: new Map() },
-        { kind: "show", alreadyGranted: [], newScopes: ["openid", "profile", "email", "address", "phone", "offline_access", "offline"] },
+        { kind: "show", alreadyGranted: [], newScopes: ["openid", "profile", "email", "address", "phone", "offline_access", "offline"], optional: [], declinedBefore: [], grantedBefore: [] },
       ],
       [
         "a built-in scope stays fine even if a map (wrongly) limits it to another audience",
         { requestedScopes: ["openid", "email"], declaredScopes: new Map([["email", BILLING.id]]) },
-        { kind: "show", alreadyGranted: [], newScopes: ["openid", "email"] },
+        { kind: "show", alreadyGranted: [], newScopes: ["openid", "email"], optional: [], declinedBefore: [], grantedBefore: [] },
       ],
     ])("%s", (_label, overrides, expected) => {
       expect(decideConsent(consentInput(overrides))).toEqual(expected);
@@ -319,13 +319,13 @@ describe("decideConsent", () => {
 
 describe("claimPlan: does the consent step claim its challenge while it reads the consent?", () => {
   test.each<[string, Partial<ConsentInput>, ReturnType<typeof claimPlan>]>([
-    ["a client without audience is rejected whatever was granted → always", { audience: null }, { always: true, ifGranted: null }],
-    ["a scope of another audience is rejected → always", { requestedScopes: ["openid", "nope"] }, { always: true, ifGranted: null }],
-    ["the first-party client is accepted without a page → always", { firstParty: true }, { always: true, ifGranted: null }],
-    ["prompt=none is answered either way (accepted or consent_required) → always", { promptNone: true, requestedScopes: ["openid", "email"] }, { always: true, ifGranted: null }],
-    ["a plain request → exactly when the stored consent holds every requested scope", { requestedScopes: ["openid", "email", "openid"] }, { always: false, ifGranted: ["openid", "email"] }],
-    ["prompt=consent shows a page whatever was granted → never", { forcePrompt: true, requestedScopes: ["openid", "email"] }, { always: false, ifGranted: null }],
-    ["no scopes at all → accepted at once → always", { requestedScopes: [] }, { always: true, ifGranted: null }],
+    ["a client without audience is rejected whatever was granted → always", { audience: null }, { always: true, ifGranted: null, optional: [] }],
+    ["a scope of another audience is rejected → always", { requestedScopes: ["openid", "nope"] }, { always: true, ifGranted: null, optional: [] }],
+    ["the first-party client is accepted without a page → always", { firstParty: true }, { always: true, ifGranted: null, optional: [] }],
+    ["prompt=none is answered either way (accepted or consent_required) → always", { promptNone: true, requestedScopes: ["openid", "email"] }, { always: true, ifGranted: null, optional: [] }],
+    ["a plain request → exactly when the stored consent holds every requested scope", { requestedScopes: ["openid", "email", "openid"] }, { always: false, ifGranted: ["openid", "email"], optional: [] }],
+    ["prompt=consent shows a page whatever was granted → never", { forcePrompt: true, requestedScopes: ["openid", "email"] }, { always: false, ifGranted: null, optional: [] }],
+    ["no scopes at all → accepted at once → always", { requestedScopes: [] }, { always: true, ifGranted: null, optional: [] }],
   ])("%s", (_name, overrides, expected) => {
     const { grantedScopes: _ignored, ...input } = consentInput(overrides);
     expect(claimPlan(input)).toEqual(expected);
