@@ -435,6 +435,7 @@ describe("the chart refuses", () => {
   test.each([
     ["DATABASE_URL as a plain setting", ["--set", "env.DATABASE_URL=postgresql://u:p@db/x"], "env.DATABASE_URL is a secret"],
     ["SESSION_SECRETS as a plain setting", ["--set", `env.SESSION_SECRETS=${"s".repeat(32)}`], "env.SESSION_SECRETS is a secret"],
+    ["the factor encryption keys as a plain setting", ["--set", `env.FACTOR_ENCRYPTION_KEYS=${"k".repeat(43)}=`], "env.FACTOR_ENCRYPTION_KEYS is a secret"],
     ["a client secret as a plain setting", ["-f", PROD, "--set", "env.SHOP_WEB_CLIENT_SECRET=abc"], "env.SHOP_WEB_CLIENT_SECRET is a secret"],
     ["no Secret key for DATABASE_URL", ["--set", "secrets.env.DATABASE_URL=null"], "secrets.env.DATABASE_URL is required"],
     ["a client whose secret-env has no Secret key", ["-f", PROD, "--set", "secrets.clientSecrets=null"], 'client "shop-web" reads its secret from SHOP_WEB_CLIENT_SECRET: add secrets.clientSecrets.SHOP_WEB_CLIENT_SECRET'],

@@ -46,11 +46,11 @@ app.kubernetes.io/part-of: hydra-audience-login
 
 {{/*
 Settings that are secrets, never accepted in .Values.env (their values would end up in the
-release's manifest and history in plain text): DATABASE_URL, SESSION_SECRETS, and every variable
-read from a Secret (secrets.env entries that are not null, secrets.clientSecrets).
+release's manifest and history in plain text): DATABASE_URL, SESSION_SECRETS, FACTOR_ENCRYPTION_KEYS,
+and every variable read from a Secret (secrets.env entries that are not null, secrets.clientSecrets).
 */}}
 {{- define "hal.secretNames" -}}
-{{- $names := list "DATABASE_URL" "SESSION_SECRETS" -}}
+{{- $names := list "DATABASE_URL" "SESSION_SECRETS" "FACTOR_ENCRYPTION_KEYS" -}}
 {{- range $k, $v := .Values.secrets.env }}{{ if not (kindIs "invalid" $v) }}{{ $names = append $names $k }}{{ end }}{{ end -}}
 {{- range $k, $_ := .Values.secrets.clientSecrets }}{{ $names = append $names $k }}{{ end -}}
 {{- toJson (uniq $names) -}}
