@@ -20,9 +20,16 @@ export const ACR = { oneFactor: "aal1", twoFactors: "aal2" } as const;
 /** The methods a password sign-in used (the ID token's `amr`, RFC 8176). */
 export const PASSWORD_AMR = ["pwd"];
 
-/** What the login step accepts at Hydra: the stable user id as subject, never the email; how the person proved it. */
+/**
+ * What the login step accepts at Hydra: the stable user id as subject, never the email; how the
+ * person proved it; how long Hydra remembers the browser. Always remembered: "stay signed in" gives
+ * the configured lifetime, unticked remember_for 0 (Hydra's cookie then has no expiry: it ends with
+ * the browser). remember false would make Hydra delete the login session its cookie names, which
+ * fails when that session was revoked elsewhere, and the person would land at the client with an error.
+ */
 export function loginAcceptance(opts: {
   userId: string;
+  /** "Stay signed in" was ticked. */
   remember: boolean;
   rememberForSeconds: number;
   audienceId: string | null;
@@ -32,7 +39,7 @@ export function loginAcceptance(opts: {
 }): AcceptOAuth2LoginRequest {
   return {
     subject: opts.userId,
-    remember: opts.remember,
+    remember: true,
     remember_for: opts.remember ? opts.rememberForSeconds : 0,
     acr: opts.acr ?? ACR.oneFactor,
     amr: opts.amr ?? PASSWORD_AMR,

@@ -128,6 +128,7 @@ async function answerLikeNewSignUp(deps: RegistrationDeps, browser: SignInBrowse
     await deps.store.transaction((tx) => queueAccountExistsMail(tx, deps.env, owner, input.lng));
     deps.mailer.kick();
   }
+  // The same session cookie as a new account's held sign-up (it ends with the browser): nothing differs.
   await browser.regenerate({
     // This browser's own earlier sign-up in this flow stays resumable with its password.
     pendingSignUp: browser.session!.pendingSignUp,
@@ -140,7 +141,7 @@ async function answerLikeNewSignUp(deps: RegistrationDeps, browser: SignInBrowse
       requireVerified: true,
       decoy: { email, codeTries: 0 },
     },
-  });
+  }, undefined, true);
   deps.logger.info({ event: "registration_existing_address", audience: reg.audience.id }, "sign-up with an address that has an account");
   return checkInboxPage({ email, audienceName: reg.audience.displayName, loginChallenge: input.loginChallenge });
 }

@@ -111,7 +111,7 @@ export async function holdForSecondFactor(
   mode: "ask" | "enrol",
 ): Promise<Outcome> {
   const pending: PendingSecondFactor = { ...heldStepFields(o), methods: [...(o.methods ?? ["pwd"])], mode };
-  if (o.startSession) await browser.regenerate({ ...o.keep, pendingSecondFactor: pending }, o.sessionWithClaim?.writes ? { writes: o.sessionWithClaim.writes } : undefined);
+  if (o.startSession) await browser.regenerate({ ...o.keep, pendingSecondFactor: pending }, o.sessionWithClaim?.writes ? { writes: o.sessionWithClaim.writes } : undefined, !o.remember);
   else {
     browser.session!.pendingSecondFactor = pending;
     await browser.save();

@@ -83,8 +83,10 @@ export interface SessionPort {
   /**
    * A fresh session id (no session fixation) carrying only `data` and the account page's sign-in in
    * progress; the new row replaces the old one in one statement, with `alongside`'s writes.
+   * `untilBrowserCloses`: a cookie without expiry (a sign-in without "stay signed in") or one of the
+   * session lifetime (false); unset keeps what the current session's cookie is.
    */
-  regenerate(data: AppSession, alongside?: Along): Promise<void>;
+  regenerate(data: AppSession, alongside?: Along, untilBrowserCloses?: boolean): Promise<void>;
   /** Ends this browser's session and clears its cookie. */
   destroy(): Promise<void>;
 }

@@ -84,9 +84,13 @@ export function holdsForVerification(o: Pick<SignIn, "audience" | "user" | "requ
   return o.requireVerified ? !o.user.emailVerified : mustVerifyFirst(o.audience, o.user);
 }
 
-/** Starts a fresh app session for the user (new id: no session fixation). */
-export function establishSession(browser: Pick<SessionPort, "regenerate">, userId: string, extra: AppSession = {}, alongside?: Along): Promise<void> {
-  return browser.regenerate({ ...extra, userId }, alongside);
+/**
+ * Starts a fresh app session for the user (new id: no session fixation). `untilBrowserCloses`: its
+ * cookie ends with the browser, as Hydra's does for a sign-in without "stay signed in"; unset keeps
+ * the current cookie's kind (the account page's sign-in after the login step made it).
+ */
+export function establishSession(browser: Pick<SessionPort, "regenerate">, userId: string, extra: AppSession = {}, alongside?: Along, untilBrowserCloses?: boolean): Promise<void> {
+  return browser.regenerate({ ...extra, userId }, alongside, untilBrowserCloses);
 }
 
 /**
@@ -157,7 +161,7 @@ export async function finishSignIn(deps: SignInStepDeps, browser: SignInBrowser,
       ...(o.methods ? { methods: [...o.methods] } : {}),
     };
     // A new session id that is not signed in yet: only the held step (a fixation-safe hand-over).
-    if (o.startSession) await browser.regenerate({ ...o.keep, pendingLogin: pending });
+    if (o.startSession) await browser.regenerate({ ...o.keep, pendingLogin: pending }, undefined, !o.remember);
     else {
       browser.session!.pendingLogin = pending;
       await browser.save();
@@ -191,14 +195,14 @@ export async function finishSignIn(deps: SignInStepDeps, browser: SignInBrowser,
   if (o.startSession && o.sessionWithClaim) {
     // The user proved who they are: the new session, the claim of the challenge and the step's
     // other writes in one statement (a replay writes none of them), then the answer to Hydra.
-    await establishSession(browser, o.user.id, {}, { gate: claimGate("login", o.loginChallenge), writes: [...(o.sessionWithClaim.writes ?? []), ...keepStrength] });
+    await establishSession(browser, o.user.id, {}, { gate: claimGate("login", o.loginChallenge), writes: [...(o.sessionWithClaim.writes ?? []), ...keepStrength] }, !o.remember);
     redirectTo = await answerClaimed(deps.store, "login", o.loginChallenge, accept);
   } else {
     redirectTo =
       o.skipped && !alongside
         ? await answerOnceConcurrently(deps.store, "login", o.loginChallenge, accept)
         : await answerOnce(deps.store, "login", o.loginChallenge, accept, alongside);
-    if (o.startSession) await establishSession(browser, o.user.id);
+    if (o.startSession) await establishSession(browser, o.user.id, {}, undefined, !o.remember);
     else if (browser.session?.pendingLogin || browser.session?.pendingSecondFactor) {
       delete browser.session.pendingLogin;
       delete browser.session.pendingSecondFactor;

@@ -14,10 +14,9 @@ import { page, type Outcome } from "./outcome";
  * prompt=login). While it is set, the logout at Hydra that follows is answered without asking, and
  * /signed-out continues to that request if there is one.
  *
- * Signing out goes through Hydra's own logout endpoint, never only through the admin API: a login
- * session revoked by the admin API leaves the browser's Hydra cookie naming it, and Hydra v2.3.0
- * then fails the browser's next sign-in without "stay signed in" ("The error is unrecognizable":
- * it tries to delete the session the cookie names, which is gone).
+ * Signing out goes through Hydra's own logout endpoint, never only through the admin API: Hydra then
+ * ends this browser's login session and clears its cookie too, where the admin API would leave the
+ * cookie naming an ended session (a later sign-in copes with it: decisions/login.ts loginAcceptance).
  */
 export const SIGN_OUT_COOKIE = "signing_out";
 

@@ -28,17 +28,21 @@ export function saveSession(req: Request): Promise<void> {
 
 /**
  * A fresh session id carrying only `data` (and the account page's sign-in in progress). The new
- * row replaces the old one in one statement, with `alongside`'s writes.
+ * row replaces the old one in one statement, with `alongside`'s writes. `untilBrowserCloses`: the
+ * cookie gets no expiry (true) or the session lifetime (false); unset, it stays as the old one's.
  */
-export function regenerateSession(req: Request, data: Partial<SessionData>, alongside?: Along): Promise<void> {
+export function regenerateSession(req: Request, data: Partial<SessionData>, alongside?: Along, untilBrowserCloses?: boolean): Promise<void> {
   // The account page's sign-in in progress (state, nonce, PKCE verifier) belongs to this browser and
   // survives the new session id; nothing else of the old session does.
   const accountAuth = req.session.accountAuth;
   const previous = req.session;
   const previousId = req.sessionID;
+  const browserOnly = untilBrowserCloses ?? previous.cookie.expires == null;
   return new Promise((resolve, reject) => {
     req.session.regenerate((err) => {
       if (err) return reject(err);
+      // A cookie without Expires ends with the browser; the row still expires after the session lifetime.
+      if (browserOnly) req.session.cookie.expires = null;
       if (accountAuth) req.session.accountAuth = accountAuth;
       Object.assign(req.session, data);
       initializeSession(req);
@@ -59,7 +63,7 @@ export function sessionPort(deps: Pick<Deps, "env">, req: Request, res: Response
       return req.session as SessionData | undefined;
     },
     save: () => saveSession(req),
-    regenerate: (data, alongside) => regenerateSession(req, data, alongside),
+    regenerate: (data, alongside, untilBrowserCloses) => regenerateSession(req, data, alongside, untilBrowserCloses),
     destroy: () =>
       new Promise<void>((resolve, reject) => req.session.destroy((err) => (err ? reject(err) : resolve()))).then(() => {
         res.clearCookie(deps.env.SESSION_COOKIE_NAME);

@@ -422,19 +422,22 @@ test("sign out ends this browser's sign-in (the app session and Hydra's remember
   expect(path(otherApp.page)).toBe("/consent");
 });
 
-test("sign out also works for a browser Hydra does not remember", async () => {
-  // Not remembered ("stay signed in" not ticked): only the app session to end.
+test("sign out also ends a sign-in without 'stay signed in' (Hydra remembers it until the browser closes)", async () => {
   const user = await createUser(stack.db);
   const browser = new Browser();
   const form = await browser.get(`${stack.appUrl}/account`);
   const page = await browser.submit(form, "#login-form", { email: user.email, password: user.password });
   expect(path(page)).toBe("/account");
+  expect(await browser.cookie(stack.hydraPublicUrl, "ory_hydra_session")).toMatchObject({ persistent: false });
   const out = await browser.submit(page, "#sign-out-form");
   expect(path(out)).toBe("/signed-out");
+  // Hydra knew the browser: its logout asked this app (/logout) and cleared its cookie.
+  expect(out.chain.some((u) => new URL(u).pathname === "/logout")).toBe(true);
   expect(path(await openAccount(browser))).toBe("/login");
 
-  // Signing in to an application again, without "stay signed in", works.
+  // An application asks for the password too; signing in again, without "stay signed in", works.
   const fresh = await startAuthorization(browser, stack, { clientId: "demo-web", redirectUri: CALLBACK, scope: "openid profile" });
+  expect(fresh.page.$("#login-form").length).toBe(1);
   const consent = await browser.submit(fresh.page, "#login-form", { email: user.email, password: user.password }, { stopAt: [CALLBACK] });
   expect(path(consent)).toBe("/consent");
 });

@@ -71,6 +71,14 @@ test("a disabled user cannot sign in (their sessions ended) and can again once e
   const again = await signIn(new Browser());
   expect(new URL(again.url).pathname).toBe("/account");
   expect(again.text("main")).toContain(email);
+  // The first browser still holds Hydra's cookie of the login session the disabling ended; signing
+  // in there again without "stay signed in" works too (the cookie Hydra sets now ends with the browser).
+  const stale = await browser.cookie(stack.hydraPublicUrl, "ory_hydra_session");
+  const unticked = await browser.submit(await browser.get(`${stack.appUrl}/account`), "#login-form", { email, password });
+  expect(new URL(unticked.url).pathname).toBe("/account");
+  const fresh = await browser.cookie(stack.hydraPublicUrl, "ory_hydra_session");
+  expect(fresh).toMatchObject({ persistent: false });
+  expect(fresh!.value).not.toBe(stale!.value);
 
   for (const action of ["disable", "enable", "delete"]) {
     const r = await runCommand("npm", ["run", "--silent", `user:${action}`, "--", "--email", "nobody@example.com"], env);

@@ -95,6 +95,14 @@ test("with remember-me, a second flow skips the login form", async () => {
   const { page: consent } = await signIn(browser, { remember: true });
   await browser.submit(consent, "#consent-form", {}, { button: ["decision", "allow"], stopAt: [CALLBACK] });
   expect(await appSessionUser(stack, browser)).toBe(user.id);
+  // Hydra's cookie lasts LOGIN_REMEMBER_FOR_SECONDS (30 days), the app's session SESSION_TTL_SECONDS;
+  // both outlive the browser.
+  const hydraCookie = await browser.cookie(stack.hydraPublicUrl, "ory_hydra_session");
+  expect(hydraCookie).toMatchObject({ persistent: true });
+  expect(Math.abs(hydraCookie!.expiresInSeconds! - 30 * 86400)).toBeLessThan(60);
+  expect(await browser.cookie(stack.appUrl, stack.env.SESSION_COOKIE_NAME)).toMatchObject({ persistent: true });
+  await browser.restart();
+  expect(await appSessionUser(stack, browser)).toBe(user.id);
 
   const second = await startAuthorization(browser, stack, web());
   // Straight past the login step (Hydra's skip) to consent — no login form was shown.
@@ -116,10 +124,21 @@ test("with remember-me, a second flow skips the login form", async () => {
   expect(jwtPayload(tokens.id_token!)).toMatchObject({ sub: user.id, acr: "aal1", amr: ["pwd"] });
 });
 
-test("without remember-me, a second flow asks for the password again", async () => {
+test("without remember-me, a second flow skips the login form until the browser closes; then the password is asked again", async () => {
   const browser = new Browser();
   const { page: consent } = await signIn(browser);
   await browser.submit(consent, "#consent-form", {}, { button: ["decision", "allow"], stopAt: [CALLBACK] });
+  // Hydra's cookie and the app's session cookie end with the browser (no expiry).
+  expect(await browser.cookie(stack.hydraPublicUrl, "ory_hydra_session")).toMatchObject({ persistent: false });
+  expect(await browser.cookie(stack.appUrl, stack.env.SESSION_COOKIE_NAME)).toMatchObject({ persistent: false });
+  expect(await appSessionUser(stack, browser)).toBe(user.id);
+
   const second = await startAuthorization(browser, stack, web());
-  expect(second.page.$("#login-form").length).toBe(1);
+  expect(second.page.chain.some((u) => new URL(u).pathname === "/login")).toBe(true);
+  expect(second.page.$("#login-form").length).toBe(0);
+
+  await browser.restart();
+  expect(await appSessionUser(stack, browser)).toBeUndefined();
+  const third = await startAuthorization(browser, stack, web());
+  expect(third.page.$("#login-form").length).toBe(1);
 });

@@ -229,10 +229,9 @@ describe.each(PROFILES)("in Chromium: $name", (profile) => {
     expect(replay?.status()).toBe(410);
     await check("error-410");
 
-    // Incremental consent: the second request asks for more; what was granted is marked.
+    // Incremental consent: the second request asks for more; what was granted is marked. Signed in
+    // without "stay signed in", the browser is remembered until it closes: no password on the way.
     const state2 = await startFlow(page, { scope: "openid profile email notes.read offline_access" });
-    await page.waitForURL(atPath("/login")); // not remembered: the password again
-    await signIn(page, ada);
     await page.waitForURL(atPath("/consent"));
     expect(await scopesOf(page, "granted")).toEqual(["openid", "profile"]);
     expect(await scopesOf(page, "new")).toEqual(["email", "notes.read", "offline_access"]);
@@ -383,10 +382,9 @@ describe.each(PROFILES)("in Chromium: $name", (profile) => {
     await allow(page);
     await callback(page, state);
 
+    // /account's own authorization request: the sign-in above (unticked) is remembered until the
+    // browser closes and is recent (max_age), so no password is asked.
     await page.goto(`${stack.appUrl}/account`);
-    // Not remembered: /account's own authorization request asks for the password on the sign-in page.
-    await page.waitForURL(atPath("/login"));
-    await signIn(page, grace);
     await page.waitForURL(atPath("/account"));
     expect(await page.locator("#signed-in-as").textContent()).toBe(grace.email);
     const consent = page.locator('section.consent[data-audience="demo"]');

@@ -159,6 +159,15 @@ describe.each(PROFILES)("in Chromium: $name", (profile) => {
     return { context, page: await context.newPage() };
   }
 
+  /** The browser closed and opened again: only cookies with an expiry are left (an unticked sign-in ended with it). */
+  async function reopen(context: BrowserContext): Promise<{ context: BrowserContext; page: Page }> {
+    const kept = (await context.cookies()).filter((c) => c.expires !== -1);
+    await context.close();
+    const next = await freshContext();
+    await next.context.addCookies(kept);
+    return next;
+  }
+
   /** Every check of the profile on the page in front of it (screenshot <name>-<viewport>[-de-dark]). */
   async function check(page: Page, name: string): Promise<void> {
     await page.waitForLoadState("load");
@@ -195,7 +204,7 @@ describe.each(PROFILES)("in Chromium: $name", (profile) => {
   }
 
   test(`sign-in where two factors are required: set-up → recovery codes → the client; then an optional audience: the code, a wrong code, a recovery code → "used" → the client; then the app's code${profile.keyboard ? " (keyboard alone)" : ""}`, async () => {
-    const { context, page } = await freshContext();
+    let { context, page } = await freshContext();
     try {
       const user = await createUser(stack.db, { email: newEmail("signin"), password: PASSWORD });
 
@@ -229,7 +238,9 @@ describe.each(PROFILES)("in Chromium: $name", (profile) => {
       expect(await allowAndReturn(page, state)).toBeTruthy();
       expect(await countRows(stack.db, "recovery_codes", { userId: user.id })).toBe(10);
 
-      // (b) An optional audience, not remembered: the password, then the code is asked.
+      // (b) An optional audience, after the browser was closed (the unticked sign-in ended with it):
+      // the password, then the code is asked.
+      ({ context, page } = await reopen(context));
       const state2 = await startFlow(page, "demo-web");
       await page.waitForURL(atPath("/login"));
       await signIn(page, user);
@@ -269,7 +280,9 @@ describe.each(PROFILES)("in Chromium: $name", (profile) => {
       const used = await stack.db.query("SELECT count(*)::int AS n FROM recovery_codes WHERE user_id = $1::uuid AND used_at IS NOT NULL", [user.id]);
       expect(used.rows[0].n).toBe(1);
 
-      // And with the app's code (the second of this user: of the step after the set-up's).
+      // And with the app's code (the second of this user: of the step after the set-up's), the
+      // browser closed once more.
+      ({ context, page } = await reopen(context));
       const state3 = await startFlow(page, "demo-web");
       await page.waitForURL(atPath("/login"));
       await signIn(page, user);

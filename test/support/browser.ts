@@ -32,6 +32,21 @@ export class Browser {
     return res;
   }
 
+  /** Closes and reopens the browser: the cookies without an expiry (session cookies) are gone. */
+  async restart(): Promise<void> {
+    for (const c of await this.jar.store.getAllCookies()) {
+      if (!c.isPersistent()) await this.jar.store.removeCookie(c.domain, c.path, c.key);
+    }
+  }
+
+  /** The cookie the browser sends to `url` whose name starts with `prefix` (Hydra's carry a suffix in --dev). */
+  async cookie(url: string, prefix: string): Promise<{ key: string; value: string; persistent: boolean; expiresInSeconds: number | null } | undefined> {
+    const c = (await this.jar.getCookies(url)).find((k) => k.key.startsWith(prefix));
+    if (!c) return undefined;
+    const expiry = c.expiryTime();
+    return { key: c.key, value: c.value, persistent: c.isPersistent(), expiresInSeconds: expiry === undefined || !Number.isFinite(expiry) ? null : Math.round((expiry - Date.now()) / 1000) };
+  }
+
   /** GET a URL and follow redirects until a page (or a stopAt URL) is reached. */
   async get(url: string, options: NavigateOptions = {}): Promise<Page> {
     return this.follow(await this.fetch(url), url, [url], options);

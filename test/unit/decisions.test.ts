@@ -39,9 +39,9 @@ describe("loginAcceptance", () => {
       { subject: "user-1", remember: true, remember_for: 2592000, acr: "aal1", amr: ["pwd"], context: { audience: "org.example.shop" } },
     ],
     [
-      "not remembered: remember_for is 0 whatever the configured lifetime",
+      "'stay signed in' unticked: remembered until the browser closes (remember_for 0, Hydra's cookie without expiry)",
       { userId: "user-1", remember: false, rememberForSeconds: 2592000, audienceId: "org.example.shop" },
-      { subject: "user-1", remember: false, remember_for: 0, acr: "aal1", amr: ["pwd"], context: { audience: "org.example.shop" } },
+      { subject: "user-1", remember: true, remember_for: 0, acr: "aal1", amr: ["pwd"], context: { audience: "org.example.shop" } },
     ],
     [
       "no audience: context.audience is null",
@@ -49,9 +49,9 @@ describe("loginAcceptance", () => {
       { subject: "user-2", remember: true, remember_for: 60, acr: "aal1", amr: ["pwd"], context: { audience: null } },
     ],
     [
-      "skip-path acceptance (remember false, lifetime 0)",
+      "skip-path acceptance (remember false, lifetime 0): still remember true, never a request to forget the browser",
       { userId: "user-3", remember: false, rememberForSeconds: 0, audienceId: null },
-      { subject: "user-3", remember: false, remember_for: 0, acr: "aal1", amr: ["pwd"], context: { audience: null } },
+      { subject: "user-3", remember: true, remember_for: 0, acr: "aal1", amr: ["pwd"], context: { audience: null } },
     ],
   ])("%s", (_label, opts, expected) => {
     expect(loginAcceptance(opts)).toEqual(expected);
