@@ -10,6 +10,7 @@ import { accountPage } from "./account";
 import { endOtherSessions, type AccountFactorDeps } from "./account-factors";
 import { checkCurrentPassword, signedInUser, type AccountActor, type AccountBrowser } from "./account-settings";
 import { queueFactorsChangedMail } from "./factor-mail";
+import { recordEvent } from "./activity";
 import { page, type Outcome } from "./outcome";
 
 export interface AccountPasskeyDeps extends AccountFactorDeps {
@@ -63,6 +64,7 @@ export async function finishPasskeyRegistration(
 /** POST /account/passkeys/rename: a new name for one of the user's passkeys. */
 export async function renamePasskey(deps: Pick<AccountPasskeyDeps, "store" | "logger">, input: { userId: string; id: string; name: string }): Promise<Outcome> {
   const renamed = await deps.store.renamePasskey(input.userId, input.id, input.name);
+  if (renamed) await recordEvent(deps, { userId: input.userId, kind: "passkey_renamed", detail: { passkey: input.name } });
   return { kind: "redirect", to: renamed ? "/account?done=passkey-renamed" : "/account?done=passkey-gone" };
 }
 
