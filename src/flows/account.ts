@@ -11,9 +11,10 @@ import { PASSWORD_MIN_LENGTH } from "../services/passwords";
 import type { Audience, ConsentView, Store } from "../services/store";
 import { page, type Outcome } from "./outcome";
 import type { Passkeys } from "../services/passkeys";
+import { placesAndActivity } from "./account-places";
 
 export interface AccountDeps {
-  store: Pick<Store, "getUser" | "pendingEmailChange" | "listConsents" | "getScopeDescriptions" | "getAudience" | "listAudienceClientIds" | "revokeConsent" | "secondFactors" | "listPasskeys">;
+  store: Pick<Store, "getUser" | "pendingEmailChange" | "listConsents" | "getScopeDescriptions" | "getAudience" | "listAudienceClientIds" | "revokeConsent" | "secondFactors" | "listPasskeys" | "listAccountSessions" | "listActivity">;
   hydra: Pick<Hydra, "revokeConsentSessions">;
   logger: Pick<Logger, "info">;
   /** Whether the site offers passkeys (services/passkeys.ts); unset: it does. */
@@ -54,15 +55,20 @@ async function describeConsents(deps: Pick<AccountDeps, "store">, consents: Cons
 }
 
 /** /account for the signed-in user: profile, email, password, sign-out, deletion, consents. */
-export async function accountPage(deps: Pick<AccountDeps, "store" | "passkeys">, input: { userId: string; lng: Language }, extra: AccountPageExtra = {}): Promise<Outcome> {
+export async function accountPage(
+  deps: Pick<AccountDeps, "store" | "passkeys">,
+  input: { userId: string; lng: Language; sessionId?: string; activityPage?: number },
+  extra: AccountPageExtra = {},
+): Promise<Outcome> {
   const { userId } = input;
   const user = await deps.store.getUser(userId);
   if (!user) throw new AppError(401, "not_signed_in", msg("account:signIn.accountGone"), { title: msg("account:signIn.notSignedIn") });
-  const [pending, consents, factors, passkeys] = await Promise.all([
+  const [pending, consents, factors, passkeys, places] = await Promise.all([
     deps.store.pendingEmailChange(userId),
     deps.store.listConsents(userId),
     deps.store.secondFactors(userId),
     deps.store.listPasskeys(userId),
+    placesAndActivity(deps, input),
   ]);
   const locals = {
     email: user.email,
@@ -79,6 +85,7 @@ export async function accountPage(deps: Pick<AccountDeps, "store" | "passkeys">,
     },
     passkeys,
     passkeysAvailable: deps.passkeys?.available ?? true,
+    ...places,
     revoked: extra.revoked ?? null,
     notice: extra.notice ?? null,
     error: extra.error ?? null,
@@ -128,7 +135,7 @@ export async function revokeConsent(deps: AccountDeps, input: { userId: string; 
 }
 
 /** GET /account: the page, with the confirmation a redirect asked for (the audience as stored, fixed words; never the URL's text). */
-export async function accountView(deps: Pick<AccountDeps, "store">, input: { userId: string; lng: Language; revoked?: string; done?: string }): Promise<Outcome> {
+export async function accountView(deps: Pick<AccountDeps, "store">, input: { userId: string; lng: Language; sessionId?: string; activityPage?: number; revoked?: string; done?: string }): Promise<Outcome> {
   const revoked = input.revoked && AUDIENCE_ID_PATTERN.test(input.revoked) ? await deps.store.getAudience(input.revoked) : null;
   return accountPage(deps, input, { revoked: revoked?.displayName ?? null, notice: accountNotice(input.done) });
 }

@@ -22,7 +22,7 @@ const audienceField = z.string({ message: "is required" }).max(255).regex(AUDIEN
 /** `confirm` comes only from the confirmation page: without it nothing is revoked (the page is shown instead). */
 const RevokeForm = z.object({ audience: audienceField, confirm: z.string().max(20).optional() });
 const RevokeQuery = z.object({ audience: audienceField });
-const AccountQuery = z.object({ revoked: z.string().max(255).optional(), done: z.string().max(50).optional() });
+const AccountQuery = z.object({ revoked: z.string().max(255).optional(), done: z.string().max(50).optional(), activity: z.coerce.number().int().min(1).max(1000).optional() });
 const LoginQuery = z.object({ prompt: z.enum(["login"]).optional() });
 const CallbackQuery = z.union([
   z.object({ code: z.string().min(1).max(4096), state: z.string().min(1).max(512) }),
@@ -53,7 +53,8 @@ export function accountRoutes(deps: Deps): Router {
 
   router.get("/account", requireAccountSession, async (req: Request, res: Response) => {
     const query = parseInput(AccountQuery, req.query, "account link");
-    respond(deps, req, res, await accountView(deps, { userId: req.session.userId!, lng: lngOf(res), ...query }));
+    const { activity, ...rest } = query;
+    respond(deps, req, res, await accountView(deps, { userId: req.session.userId!, lng: lngOf(res), sessionId: req.sessionID, activityPage: activity, ...rest }));
   });
 
   // Revoking asks first: the button on /account opens this page, which names the audience, its
