@@ -100,7 +100,7 @@ export async function changePassword(
   const passwordHash = await hashPassword(input.newPassword);
   await store.transaction(async (tx) => {
     await store.setPasswordHash(tx, user.id, passwordHash);
-    await queuePasswordChangedMail(tx, user, input.lng, "account");
+    await queuePasswordChangedMail(tx, user, input.lng, "account", logger);
   });
   deps.mailer.kick();
   // Every other session ends: Hydra's login sessions (remembered browsers) and the app sessions

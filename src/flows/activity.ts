@@ -6,9 +6,13 @@ import type { Logger } from "../logger";
 import type { Queryable } from "../services/db";
 import { recordActivity, type Store } from "../services/store";
 
-/** The event's row, in `q` (the transaction of the change it tells). Log it once that committed (logActivity). */
-export function noteActivity(q: Queryable, e: ActivityEvent): Promise<void> {
-  return recordActivity(q, { userId: e.userId, kind: e.kind, detail: e.detail });
+/**
+ * The event's row, in `q` (the transaction of the change it tells), and its log line once the row is
+ * written (`logger`: the admin commands have none; they tell their operator themselves).
+ */
+export async function noteActivity(q: Queryable, e: ActivityEvent, logger?: Pick<Logger, "info">): Promise<void> {
+  await recordActivity(q, { userId: e.userId, kind: e.kind, detail: e.detail });
+  if (logger) logActivity(logger, e);
 }
 
 /** The operators' log line of an event that was kept. */

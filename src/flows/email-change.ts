@@ -90,7 +90,7 @@ export async function confirmEmailChange(deps: EmailChangeDeps, input: { token: 
       if (!used) return null;
       const applied = await store.applyEmailChange(tx, used.userId, used.email);
       if (!applied) return null;
-      await noteActivity(tx, { userId: used.userId, kind: "email_changed" });
+      await noteActivity(tx, { userId: used.userId, kind: "email_changed" }, deps.logger);
       await enqueueMail(tx, {
         to: applied.oldEmail,
         userId: used.userId,

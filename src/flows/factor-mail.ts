@@ -38,8 +38,14 @@ export function factorChangeEvent(userId: string, what: FactorChange): ActivityE
 }
 
 /** The notice of a factor change, with its event in the account's activity, in the change's transaction. */
-export async function queueFactorsChangedMail(tx: Queryable, user: Pick<User, "id" | "email" | "name" | "emailVerified">, lng: Language, what: FactorChange): Promise<void> {
-  await noteActivity(tx, factorChangeEvent(user.id, what));
+export async function queueFactorsChangedMail(
+  tx: Queryable,
+  user: Pick<User, "id" | "email" | "name" | "emailVerified">,
+  lng: Language,
+  what: FactorChange,
+  logger: Pick<Logger, "info">,
+): Promise<void> {
+  await noteActivity(tx, factorChangeEvent(user.id, what), logger);
   await enqueueMail(tx, {
     to: user.email,
     userId: user.id,
@@ -69,7 +75,7 @@ export async function confirmEnrolment(
   const done = await deps.store.transaction(async (tx) => {
     if (!(await deps.store.acceptTotpStep(user.id, step, true, tx))) return false;
     await deps.store.replaceRecoveryCodes(user.id, hashes, tx);
-    await queueFactorsChangedMail(tx, user, look.language(), { change: "added" });
+    await queueFactorsChangedMail(tx, user, look.language(), { change: "added" }, deps.logger);
     return true;
   });
   if (!done) return null;

@@ -27,8 +27,14 @@ class NamedBrowser extends Browser {
 }
 
 let stack: Stack;
+/** The app's log lines (the activity's lines for operators among them). */
+const logLines: Record<string, unknown>[] = [];
 beforeAll(async () => {
-  stack = await startStack({ config: demoConfig({ scopes: ["openid", "profile", "email", "offline_access"] }), appEnv: { ACTIVITY_RETENTION_DAYS: "30" } });
+  stack = await startStack({
+    config: demoConfig({ scopes: ["openid", "profile", "email", "offline_access"] }),
+    appEnv: { ACTIVITY_RETENTION_DAYS: "30" },
+    logDestination: { write: (line) => void logLines.push(JSON.parse(line) as Record<string, unknown>) },
+  });
 });
 afterAll(async () => stack?.stop());
 
@@ -152,6 +158,12 @@ test("the activity tells sign-ins, a failed one from an unknown browser, a facto
   expect(said(/^A sign-in with a wrong password, from a browser your account was never used on/)).toBeGreaterThan(said(/^Signed in with your password/));
   expect(said(/^An administrator enabled the account again/)).toBeGreaterThan(said(/^A sign-in with a wrong password/));
   expect(said(/^An administrator disabled the account/)).toBeGreaterThan(said(/^An administrator enabled the account again/));
+
+  // The same events as log lines for operators: the kind, the user, the network only.
+  const lines = logLines.filter((l) => l.activity === true && l.subject === user.id);
+  expect(lines.map((l) => l.event)).toEqual(expect.arrayContaining(["sign_in_failed", "sign_in", "factor_added"]));
+  expect(lines.find((l) => l.event === "sign_in")).toMatchObject({ browser: "Firefox", os: "Linux", network: "127.0.0.0/24", client: "demo-web", methods: ["pwd"] });
+  expect(JSON.stringify(lines)).not.toMatch(/127\.0\.0\.1|password|secret/);
 
   // Retention (ACTIVITY_RETENTION_DAYS=30 here): an event older than that goes when the pruning runs; newer ones stay.
   await stack.db.query("INSERT INTO account_events (user_id, kind, detail, created_at) VALUES ($1, 'password_changed', '{}', now() - interval '31 days'), ($1, 'password_reset', '{}', now() - interval '29 days')", [user.id]);
