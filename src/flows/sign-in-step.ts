@@ -196,15 +196,18 @@ export async function finishSignIn(deps: SignInStepDeps, browser: SignInBrowser,
   const strong = strength.acr === ACR.twoFactors;
   const sid = o.skipped ? undefined : o.loginSessionId;
   const keepStrength = sid && (strong || browser.strongSession(sid)) ? strengthWrites(sid, o.user.id, strong ? strength : null) : [];
-  // A remembered sign-in Hydra skipped: its place was seen now (written with the claim, never on its own).
-  const seen = o.skipped && o.loginSessionId ? o.loginSessionId : undefined;
   const alongside = keepStrength.length
     ? async (q: Queryable) => {
         await o.alongside?.(q);
         await recordStrength(q, sid!, o.user.id, strong ? strength : null);
-        if (seen) await touchAccountSession(q, seen, o.user.id);
       }
     : o.alongside;
+  // A remembered sign-in Hydra skipped: its place was seen now (written with the claim, never on its own).
+  const seen = o.skipped && o.loginSessionId ? o.loginSessionId : undefined;
+  const withSeen = (writes: (q: Queryable) => Promise<void>, loginSessionId: string) => async (q: Queryable) => {
+    await writes(q);
+    await touchAccountSession(q, loginSessionId, o.user.id);
+  };
   // A new session for someone who proved who they are: its place, event and notice ride in its save.
   const record = o.startSession && browser.place ? signInRecord(deps.env, browser.place, { ...o, methods }) : null;
   const recordWrites = record?.writes ?? [];
@@ -219,7 +222,7 @@ export async function finishSignIn(deps: SignInStepDeps, browser: SignInBrowser,
     redirectTo =
       o.skipped && !alongside
         ? await answerOnceConcurrently(deps.store, "login", o.loginChallenge, accept, claim)
-        : await answerOnce(deps.store, "login", o.loginChallenge, accept, alongside);
+        : await answerOnce(deps.store, "login", o.loginChallenge, accept, seen && alongside ? withSeen(alongside, seen) : alongside);
     if (o.startSession) await establishSession(browser, o.user.id, {}, recordWrites.length ? { writes: recordWrites } : undefined);
     else if (browser.session?.pendingLogin || browser.session?.pendingSecondFactor) {
       delete browser.session.pendingLogin;
