@@ -31,6 +31,7 @@ import { requestLog } from "./middleware/request-log";
 import { loginSecondFactorRoutes } from "./routes/login-second-factor";
 import { accountFactorRoutes } from "./routes/account-factors";
 import { accountPasskeyRoutes } from "./routes/account-passkeys";
+import { accountPlaceRoutes } from "./routes/account-places";
 import { loginRoutes } from "./routes/login";
 import { consentRoutes } from "./routes/consent";
 import { logoutRoutes } from "./routes/logout";
@@ -168,6 +169,7 @@ export function createApp({ env, hydra, store, logger, sessionStore, limits, mai
       accountSettingsRoutes(deps),
       accountFactorRoutes(deps),
       accountPasskeyRoutes(deps),
+      accountPlaceRoutes(deps),
     ]),
   );
 

@@ -53,12 +53,18 @@ export async function startServer(env: Env, logger: Logger = createLogger(env.LO
   const store = instrument(createStore({ pool, configCache }), metrics.dbCalls);
   // Expired one-time tokens are removed every hour (any replica may do it; it is idempotent).
   // So are answered challenges older than a day (instead of on every sign-in step), what login
-  // sessions reached once Hydra no longer remembers them, and self
+  // sessions reached once Hydra no longer remembers them, old account activity, and self
   // sign-ups whose address stayed unconfirmed for PENDING_ACCOUNT_TTL_SECONDS (freeing the address).
   const pruner = setInterval(() => {
     void store.pruneOneTimeTokens().catch(() => undefined);
     void store.pruneHandledChallenges().catch(() => undefined);
     void store.pruneSessionStrength(env.LOGIN_REMEMBER_FOR_SECONDS).catch(() => undefined);
+    // The account's activity older than ACTIVITY_RETENTION_DAYS, and places whose sign-in ended by itself.
+    void store
+      .pruneActivity(env.ACTIVITY_RETENTION_DAYS)
+      .then((n) => n > 0 && logger.info({ event: "activity_pruned", count: n }, "old account activity deleted"))
+      .catch((err: unknown) => logger.warn({ err }, "deleting old account activity failed"));
+    void store.pruneAccountSessions().catch(() => undefined);
     void store
       .prunePendingAccounts(env.PENDING_ACCOUNT_TTL_SECONDS)
       .then((n) => n > 0 && logger.info({ event: "pending_accounts_deleted", count: n }, "unconfirmed sign-ups deleted"))

@@ -53,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
     if (action === "enable") {
       const state = await store.setDisabled(user.id, false);
       if (!state) throw new UsageError(`there is no user ${email}; nothing was changed`);
+      if (state.before) await store.recordActivity({ userId: user.id, kind: "admin_enabled" });
       console.log(state.before ? `${who}: enabled (was disabled since ${state.before.toISOString()}); they can sign in again` : `${who}: was not disabled; nothing changed`);
       return 0;
     }
@@ -60,6 +61,7 @@ async function main(argv: string[]): Promise<number> {
     if (action === "disable") {
       const state = await store.setDisabled(user.id, true);
       if (!state) throw new UsageError(`there is no user ${email}; nothing was changed`);
+      if (!state.before) await store.recordActivity({ userId: user.id, kind: "admin_disabled" });
       const what = state.before ? `already disabled since ${state.before.toISOString()}` : "disabled (cannot sign in until user:enable)";
       try {
         const ended = await endUserAccess({ store, hydra: hydra!, userId: user.id, revokeTokens: true });

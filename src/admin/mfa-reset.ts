@@ -20,6 +20,7 @@ import { createCommandPool } from "../services/db";
 import { createStore } from "../services/store";
 import { DEFAULT_LANGUAGE } from "../i18n";
 import { queueFactorsResetMail } from "../flows/mail-links";
+import { noteActivity } from "../flows/activity";
 import { describeAccessEnded, endUserAccess, EndUserAccessError } from "../flows/credential-change";
 import { emailOption, readyHydra, UsageError } from "./manage-user";
 import { commandMailer, describeMail, mailSettings, sendQueuedMail } from "./reset-password";
@@ -48,6 +49,7 @@ async function main(): Promise<number> {
         // The mail is in the default language: a command has no browser to take a language from,
         // and a user's language is not stored.
         await queueFactorsResetMail(tx, user, DEFAULT_LANGUAGE, env.BRAND_SUPPORT_URL);
+        await noteActivity(tx, { userId: user.id, kind: "admin_factors_reset" });
         return (await store.newestMailId(tx, user.email, "factors-reset"))!;
       });
     } catch (err) {

@@ -20,6 +20,7 @@ import { createStore, type Store } from "../services/store";
 import type { MailState } from "../store/outbox";
 import { createLogger } from "../logger";
 import { queueRecoveryMail } from "../flows/mail-links";
+import { noteActivity } from "../flows/activity";
 import { describeAccessEnded, endUserAccess, EndUserAccessError, type AccessEnded } from "../flows/credential-change";
 import { emailOption, readyHydra, UsageError } from "./manage-user";
 
@@ -100,6 +101,7 @@ async function main(): Promise<number> {
       // The mail is in English: a command has no browser to take a language from, and a user's
       // language is not stored.
       await queueRecoveryMail(tx, env, user, "en");
+      await noteActivity(tx, { userId: user.id, kind: "admin_password_reset" });
       return (await store.newestMailId(tx, user.email, "recovery"))!;
     });
 

@@ -117,6 +117,8 @@ const EnvSchema = z
     VERIFICATION_CODE_WINDOW_SECONDS: int(1).default(60 * 60),
     /** A self sign-up whose address is not confirmed within this long is deleted, freeing the address (seconds). */
     PENDING_ACCOUNT_TTL_SECONDS: int(60).default(7 * 24 * 60 * 60),
+    /** How long the account's activity (sign-ins, changes, admin actions) is kept, in days. */
+    ACTIVITY_RETENTION_DAYS: int(1, 3650).default(90),
     /** How long a password-recovery link works (seconds). */
     RECOVERY_TTL_SECONDS: int(60).default(30 * 60),
     /** Recovery requests allowed per client IP and per address within RECOVERY_WINDOW_SECONDS. */

@@ -81,7 +81,7 @@ export function judgeChangeEmailLink(status: LinkStatus, tokenUserId: string | n
 }
 
 /** What /account?done=<key> says: fixed words chosen by the key (account:notice.<key>), never text from the URL. */
-const NOTICES = ["name", "email-sent", "email-unchanged", "email-changed", "password", "password-partly", "factor-added", "factor-added-partly", "factor-removed", "factor-removed-partly", "factor-none", "passkey-added", "passkey-added-partly", "passkey-removed", "passkey-removed-partly", "passkey-renamed", "passkey-gone", "permission-removed", "ask-again"] as const;
+const NOTICES = ["name", "email-sent", "email-unchanged", "email-changed", "password", "password-partly", "factor-added", "factor-added-partly", "factor-removed", "factor-removed-partly", "factor-none", "passkey-added", "passkey-added-partly", "passkey-removed", "passkey-removed-partly", "passkey-renamed", "passkey-gone", "permission-removed", "ask-again", "session-ended"] as const;
 
 export type AccountNoticeKey = (typeof NOTICES)[number];
 

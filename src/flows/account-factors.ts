@@ -73,7 +73,7 @@ export async function replaceRecoveryCodes(deps: AccountFactorDeps, browser: Acc
   const { codes, hashes } = deps.factors.newRecoveryCodes(user.id);
   await deps.store.transaction(async (tx) => {
     await deps.store.replaceRecoveryCodes(user.id, hashes, tx);
-    await queueFactorsChangedMail(tx, user, input.lng, { change: "codes-replaced" });
+    await queueFactorsChangedMail(tx, user, input.lng, { change: "codes-replaced" }, deps.logger);
   });
   deps.mailer.kick();
   deps.logger.info({ event: "recovery_codes_replaced", subject: user.id }, "recovery codes replaced");
@@ -87,7 +87,7 @@ export async function removeAccountFactor(deps: AccountFactorDeps, browser: Acco
   if (refusal) return accountPage(deps, input, { status: refusal.status, error: { form: "factor", message: refusal.message, field: "remove-factor-password" } });
   const had = await deps.store.transaction(async (tx) => {
     const removed = await deps.store.removeSecondFactors(user.id, tx);
-    if (removed) await queueFactorsChangedMail(tx, user, input.lng, { change: "removed" });
+    if (removed) await queueFactorsChangedMail(tx, user, input.lng, { change: "removed" }, deps.logger);
     return removed;
   });
   if (!had) return { kind: "redirect", to: "/account?done=factor-none" };

@@ -10,6 +10,7 @@ import { accountPage } from "./account";
 import { endOtherSessions, type AccountFactorDeps } from "./account-factors";
 import { checkCurrentPassword, signedInUser, type AccountActor, type AccountBrowser } from "./account-settings";
 import { queueFactorsChangedMail } from "./factor-mail";
+import { recordEvent } from "./activity";
 import { page, type Outcome } from "./outcome";
 
 export interface AccountPasskeyDeps extends AccountFactorDeps {
@@ -51,7 +52,7 @@ export async function finishPasskeyRegistration(
   if (!created) return retry(msg("factors:passkey.registerFailed"), 400);
   const added = await deps.store.transaction(async (tx) => {
     if (!(await deps.store.addPasskey(user.id, { ...created, name: input.name }, tx))) return false;
-    await queueFactorsChangedMail(tx, user, input.lng, { change: "passkey-added", passkey: input.name });
+    await queueFactorsChangedMail(tx, user, input.lng, { change: "passkey-added", passkey: input.name }, deps.logger);
     return true;
   });
   if (!added) return retry(msg("factors:passkey.registeredAlready"), 409);
@@ -63,6 +64,7 @@ export async function finishPasskeyRegistration(
 /** POST /account/passkeys/rename: a new name for one of the user's passkeys. */
 export async function renamePasskey(deps: Pick<AccountPasskeyDeps, "store" | "logger">, input: { userId: string; id: string; name: string }): Promise<Outcome> {
   const renamed = await deps.store.renamePasskey(input.userId, input.id, input.name);
+  if (renamed) await recordEvent(deps, { userId: input.userId, kind: "passkey_renamed", detail: { passkey: input.name } });
   return { kind: "redirect", to: renamed ? "/account?done=passkey-renamed" : "/account?done=passkey-gone" };
 }
 
@@ -73,7 +75,7 @@ export async function removePasskey(deps: AccountPasskeyDeps, browser: AccountBr
   if (refusal) return accountPage(deps, input, { status: refusal.status, error: { form: "passkey", message: refusal.message, field: `remove-passkey-password-${input.id}` } });
   const name = await deps.store.transaction(async (tx) => {
     const removed = await deps.store.removePasskey(user.id, input.id, tx);
-    if (removed !== null) await queueFactorsChangedMail(tx, user, input.lng, { change: "passkey-removed", passkey: removed });
+    if (removed !== null) await queueFactorsChangedMail(tx, user, input.lng, { change: "passkey-removed", passkey: removed }, deps.logger);
     return removed;
   });
   if (name === null) return { kind: "redirect", to: "/account?done=passkey-gone" };

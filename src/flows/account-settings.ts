@@ -16,10 +16,11 @@ import { accountPage, type AccountDeps } from "./account";
 import { deleteUserEverywhere, DeleteUserError, endUserAccess, EndUserAccessError } from "./credential-change";
 import { page, type Outcome } from "./outcome";
 import type { SessionPort } from "./session";
+import { recordEvent } from "./activity";
 
 export interface AccountSettingsDeps {
   store: AccountDeps["store"] &
-    Pick<Store, "setName" | "transaction" | "setPasswordHash" | "endUserSessions" | "endUserSessionsExcept" | "setDisabled" | "restoreDisabled" | "deleteUser">;
+    Pick<Store, "setName" | "transaction" | "setPasswordHash" | "endUserSessions" | "endUserSessionsExcept" | "setDisabled" | "restoreDisabled" | "deleteUser" | "recordActivity">;
   hydra: Pick<Hydra, "revokeLoginSessions" | "revokeConsentSessions">;
   limits: Pick<Limits, "consumeSignIn" | "settleSignIn">;
   mailer: Pick<Mailer, "kick">;
@@ -36,6 +37,8 @@ export interface AccountActor {
   userId: string;
   ip: string;
   lng: Language;
+  /** This browser's app session (the account page marks its own sign-in). */
+  sessionId?: string;
 }
 
 export async function signedInUser(deps: { store: Pick<Store, "getUser"> }, userId: string): Promise<User> {
@@ -97,7 +100,7 @@ export async function changePassword(
   const passwordHash = await hashPassword(input.newPassword);
   await store.transaction(async (tx) => {
     await store.setPasswordHash(tx, user.id, passwordHash);
-    await queuePasswordChangedMail(tx, user, input.lng, "account");
+    await queuePasswordChangedMail(tx, user, input.lng, "account", logger);
   });
   deps.mailer.kick();
   // Every other session ends: Hydra's login sessions (remembered browsers) and the app sessions
@@ -125,6 +128,7 @@ export async function signOutEverywhere(deps: Pick<AccountSettingsDeps, "store" 
     failures = err.failures;
     appSessions = err.ended.appSessions;
   }
+  await recordEvent(deps, { userId, kind: "signed_out_everywhere" });
   await browser.destroy();
   deps.logger.info({ event: "account_signed_out_everywhere", subject: userId, appSessions, failures }, "signed out everywhere");
   if (failures.length) return page("message", msg("account:everywhere.failedTitle"), { message: msg("account:everywhere.failed") }, { status: 503 });

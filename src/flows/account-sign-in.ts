@@ -8,7 +8,7 @@ import { AppError } from "../errors";
 import { msg } from "../i18n";
 import type { Logger } from "../logger";
 import type { Hydra } from "../services/hydra";
-import type { Store } from "../services/store";
+import { bindSessionWrites, type Store } from "../services/store";
 import { page, type Outcome } from "./outcome";
 import type { SessionPort } from "./session";
 import { establishSession } from "./sign-in-step";
@@ -74,7 +74,10 @@ export async function finishAccountSignIn(deps: AccountSignInDeps, browser: Pick
   }
   const user = await deps.store.getUser(verdict.subject);
   if (!user) throw new AppError(401, "not_signed_in", msg("account:signIn.thisAccountGone"), { title: msg("account:signIn.notSignedIn") });
-  await establishSession(browser, user.id, { accountSignIn: { userId: user.id, authTime: verdict.authTime } });
+  // The new session takes over the place of the sign-in it came from (Hydra's login session, the
+  // ID token's sid), in its save: "this browser" on /account.
+  const loginSessionId = typeof payload?.sid === "string" ? payload.sid : null;
+  await establishSession(browser, user.id, { accountSignIn: { userId: user.id, authTime: verdict.authTime } }, loginSessionId ? { writes: bindSessionWrites(user.id, loginSessionId) } : undefined);
   deps.logger.info({ event: "account_signin", subject: user.id }, "signed in to the account page");
   return { kind: "redirect", to: "/account" };
 }

@@ -9,11 +9,12 @@ import type { Store } from "../services/store";
 import { describeConsents, type AccountConsentDeps } from "./account-consents";
 import { page, type Outcome } from "./outcome";
 import type { Passkeys } from "../services/passkeys";
+import { placesAndActivity } from "./account-places";
 
 export type { ConsentItem } from "./account-consents";
 
 export interface AccountDeps {
-  store: Pick<Store, "getUser" | "pendingEmailChange" | "secondFactors" | "listPasskeys" | "getAudience"> & AccountConsentDeps["store"];
+  store: Pick<Store, "getUser" | "pendingEmailChange" | "secondFactors" | "listPasskeys" | "getAudience" | "listAccountSessions" | "listActivity"> & AccountConsentDeps["store"];
   /** Whether the site offers passkeys (services/passkeys.ts); unset: it does. */
   passkeys?: Pick<Passkeys, "available">;
 }
@@ -30,15 +31,20 @@ export interface AccountPageExtra {
 export type AccountErrorField = "new-email" | "email-current-password" | "current-password" | "new-password" | "delete-password" | "codes-password" | "remove-factor-password" | "passkey-password" | `remove-passkey-password-${string}` | "export-password";
 
 /** /account for the signed-in user: profile, email, password, sign-out, deletion, consents. */
-export async function accountPage(deps: Pick<AccountDeps, "store" | "passkeys">, input: { userId: string; lng: Language }, extra: AccountPageExtra = {}): Promise<Outcome> {
+export async function accountPage(
+  deps: Pick<AccountDeps, "store" | "passkeys">,
+  input: { userId: string; lng: Language; sessionId?: string; activityPage?: number },
+  extra: AccountPageExtra = {},
+): Promise<Outcome> {
   const { userId } = input;
   const user = await deps.store.getUser(userId);
   if (!user) throw new AppError(401, "not_signed_in", msg("account:signIn.accountGone"), { title: msg("account:signIn.notSignedIn") });
-  const [pending, consents, factors, passkeys] = await Promise.all([
+  const [pending, consents, factors, passkeys, places] = await Promise.all([
     deps.store.pendingEmailChange(userId),
     deps.store.listConsents(userId),
     deps.store.secondFactors(userId),
     deps.store.listPasskeys(userId),
+    placesAndActivity(deps, input),
   ]);
   const locals = {
     email: user.email,
@@ -55,6 +61,7 @@ export async function accountPage(deps: Pick<AccountDeps, "store" | "passkeys">,
     },
     passkeys,
     passkeysAvailable: deps.passkeys?.available ?? true,
+    ...places,
     revoked: extra.revoked ?? null,
     notice: extra.notice ?? null,
     error: extra.error ?? null,
@@ -63,7 +70,7 @@ export async function accountPage(deps: Pick<AccountDeps, "store" | "passkeys">,
 }
 
 /** GET /account: the page, with the confirmation a redirect asked for (the audience as stored, fixed words; never the URL's text). */
-export async function accountView(deps: Pick<AccountDeps, "store">, input: { userId: string; lng: Language; revoked?: string; done?: string }): Promise<Outcome> {
+export async function accountView(deps: Pick<AccountDeps, "store">, input: { userId: string; lng: Language; sessionId?: string; activityPage?: number; revoked?: string; done?: string }): Promise<Outcome> {
   const revoked = input.revoked && AUDIENCE_ID_PATTERN.test(input.revoked) ? await deps.store.getAudience(input.revoked) : null;
   return accountPage(deps, input, { revoked: revoked?.displayName ?? null, notice: accountNotice(input.done) });
 }

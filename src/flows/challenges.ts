@@ -75,8 +75,15 @@ export async function answerClaimed<T>(store: Pick<Store, "releaseChallenge">, k
  * own session names the user): the claim and the answer run at the same time, and the answer is
  * used only when the claim succeeded, so a replay still gets the 410 page and never Hydra's redirect.
  */
-export async function answerOnceConcurrently<T>(store: Pick<Store, "claimChallenge" | "releaseChallenge">, kind: ChallengeKind, challenge: string, answer: () => Promise<T>): Promise<T> {
-  const [claimed, answered] = await Promise.allSettled([store.claimChallenge(kind, challenge), answer()]);
+export async function answerOnceConcurrently<T>(
+  store: Pick<Store, "claimChallenge" | "releaseChallenge">,
+  kind: ChallengeKind,
+  challenge: string,
+  answer: () => Promise<T>,
+  /** The claim, when it writes more in its statement (store.claimSkippedSignIn). */
+  claim: () => Promise<boolean> = () => store.claimChallenge(kind, challenge),
+): Promise<T> {
+  const [claimed, answered] = await Promise.allSettled([claim(), answer()]);
   if (claimed.status === "rejected") throw claimed.reason;
   if (!claimed.value) throw new FlowAlreadyHandledError(undefined);
   if (answered.status === "rejected") {

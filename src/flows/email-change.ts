@@ -8,6 +8,7 @@ import { AppError } from "../errors";
 import { msg, type Language } from "../i18n";
 import type { Limits } from "../services/limits";
 import { enqueueMail } from "../services/mail";
+import { noteActivity } from "./activity";
 import { EmailTakenError, issueOneTimeToken, normalizeEmail, type Store } from "../services/store";
 import { accountPage } from "./account";
 import { checkCurrentPassword, signedInUser, type AccountActor, type AccountBrowser, type AccountSettingsDeps } from "./account-settings";
@@ -89,6 +90,7 @@ export async function confirmEmailChange(deps: EmailChangeDeps, input: { token: 
       if (!used) return null;
       const applied = await store.applyEmailChange(tx, used.userId, used.email);
       if (!applied) return null;
+      await noteActivity(tx, { userId: used.userId, kind: "email_changed" }, deps.logger);
       await enqueueMail(tx, {
         to: applied.oldEmail,
         userId: used.userId,

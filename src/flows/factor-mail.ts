@@ -1,6 +1,7 @@
 // The notice to an account's address that its second factors changed (an authenticator set up or
-// removed, recovery codes replaced, or one used, with how many are left; it carries no secret), and
-// the set-up's confirmation that writes it, shared by the sign-in and the account page.
+// removed, recovery codes replaced, or one used, with how many are left; it carries no secret) and
+// the change's event in the account's activity, and the set-up's confirmation that writes them,
+// shared by the sign-in and the account page.
 import { greetingName } from "../decisions/outbox";
 import type { Language } from "../i18n";
 import type { Queryable } from "../services/db";
@@ -10,13 +11,41 @@ import type { Factors } from "../services/factors";
 import type { Mailer } from "../services/mail";
 import type { Store, User } from "../services/store";
 import type { PageLook } from "./page";
+import type { ActivityEvent } from "../decisions/activity";
+import { noteActivity } from "./activity";
 
 export type FactorChange =
   | { change: "added" | "removed" | "codes-replaced" }
   | { change: "code-used"; left: number }
   | { change: "passkey-added" | "passkey-removed"; passkey: string };
 
-export async function queueFactorsChangedMail(tx: Queryable, user: Pick<User, "id" | "email" | "name" | "emailVerified">, lng: Language, what: FactorChange): Promise<void> {
+/** A factor change as the account's activity tells it. */
+export function factorChangeEvent(userId: string, what: FactorChange): ActivityEvent {
+  switch (what.change) {
+    case "added":
+      return { userId, kind: "factor_added" };
+    case "removed":
+      return { userId, kind: "factor_removed" };
+    case "codes-replaced":
+      return { userId, kind: "recovery_codes_replaced" };
+    case "code-used":
+      return { userId, kind: "recovery_code_used", detail: { left: what.left } };
+    case "passkey-added":
+      return { userId, kind: "passkey_added", detail: { passkey: what.passkey } };
+    case "passkey-removed":
+      return { userId, kind: "passkey_removed", detail: { passkey: what.passkey } };
+  }
+}
+
+/** The notice of a factor change, with its event in the account's activity, in the change's transaction. */
+export async function queueFactorsChangedMail(
+  tx: Queryable,
+  user: Pick<User, "id" | "email" | "name" | "emailVerified">,
+  lng: Language,
+  what: FactorChange,
+  logger: Pick<Logger, "info">,
+): Promise<void> {
+  await noteActivity(tx, factorChangeEvent(user.id, what), logger);
   await enqueueMail(tx, {
     to: user.email,
     userId: user.id,
@@ -46,7 +75,7 @@ export async function confirmEnrolment(
   const done = await deps.store.transaction(async (tx) => {
     if (!(await deps.store.acceptTotpStep(user.id, step, true, tx))) return false;
     await deps.store.replaceRecoveryCodes(user.id, hashes, tx);
-    await queueFactorsChangedMail(tx, user, look.language(), { change: "added" });
+    await queueFactorsChangedMail(tx, user, look.language(), { change: "added" }, deps.logger);
     return true;
   });
   if (!done) return null;

@@ -9,6 +9,8 @@ import type { Language } from "../i18n";
 import type { Queryable } from "../services/db";
 import { enqueueMail } from "../services/mail";
 import { issueOneTimeToken, type User } from "../services/store";
+import { noteActivity } from "./activity";
+import type { Logger } from "../logger";
 
 /**
  * Issues a verification link and code for the user's address and writes the mail, in `tx`.
@@ -62,7 +64,9 @@ export async function queueRecoveryMail(tx: Queryable, env: Pick<Env, "APP_BASE_
 }
 
 /** The notice to the account's address that its password changed (`how`: on the account page or by a recovery link), in `tx`. */
-export async function queuePasswordChangedMail(tx: Queryable, user: Pick<User, "id" | "email" | "name" | "emailVerified">, lng: Language, how: "account" | "recovery"): Promise<void> {
+export async function queuePasswordChangedMail(tx: Queryable, user: Pick<User, "id" | "email" | "name" | "emailVerified">, lng: Language, how: "account" | "recovery", logger: Pick<Logger, "info">): Promise<void> {
+  // The change's event in the account's activity, in the same transaction as its notice.
+  await noteActivity(tx, { userId: user.id, kind: how === "account" ? "password_changed" : "password_reset" }, logger);
   await enqueueMail(tx, {
     to: user.email,
     userId: user.id,

@@ -117,7 +117,7 @@ export async function resetPassword(
     if (takenOver) await deps.store.clearUnconfirmedAccount(tx, user.id);
     // The link reached the mailbox: the address is verified too (when it is still the account's).
     await deps.store.markEmailVerified(tx, user.id, used.email);
-    await queuePasswordChangedMail(tx, user, input.lng, "recovery");
+    await queuePasswordChangedMail(tx, user, input.lng, "recovery", deps.logger);
     return true;
   });
   if (!changed) throw linkProblem(deps.env, "used");

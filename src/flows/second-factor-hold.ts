@@ -2,7 +2,7 @@
 // in the page), and the pages that ask for a code, set up an authenticator, or show recovery codes.
 // The step goes on in flows/sign-in-second-factor.ts.
 import type { Env } from "../config/env";
-import { msg, type Msg } from "../i18n";
+import { msg, type Language, type Msg } from "../i18n";
 import type { Factors } from "../services/factors";
 import type { Passkeys } from "../services/passkeys";
 import type { Along } from "../services/db";
@@ -107,6 +107,8 @@ export async function holdForSecondFactor(
     startSession: boolean;
     keep?: AppSession;
     sessionWithClaim?: { writes?: Along["writes"] };
+    clientId?: string;
+    newBrowser?: { lng: Language };
   } & { methods?: readonly string[] },
   mode: "ask" | "enrol",
 ): Promise<Outcome> {

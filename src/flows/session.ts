@@ -1,6 +1,7 @@
 // What the app keeps in a browser's session (src/types.d.ts gives express-session this shape), and
 // the port through which a use case changes that session: the route builds it from the request.
 import type { Along } from "../services/db";
+import type { Language } from "../i18n";
 import { challengeDigest } from "./challenges";
 
 export interface AppSession {
@@ -36,10 +37,21 @@ export interface PendingLogin {
   decoy?: { email: string; codeTries: number };
   /** How the person proved who they are so far (amr values); a password when unset. */
   methods?: string[];
+  /** What the completed sign-in tells: its client, and whether the browser was new to the account (sign-in-step.ts SignIn). */
+  clientId?: string;
+  newBrowser?: { lng: Language };
 }
 
 /** What every held login step keeps: the challenge (and its digest), whose step, and how it goes on. */
-export function heldStepFields(o: { loginChallenge: string; loginSessionId: string | undefined; user: { id: string }; remember: boolean; startSession: boolean }) {
+export function heldStepFields(o: {
+  loginChallenge: string;
+  loginSessionId: string | undefined;
+  user: { id: string };
+  remember: boolean;
+  startSession: boolean;
+  clientId?: string;
+  newBrowser?: { lng: Language };
+}) {
   return {
     challenge: challengeDigest(o.loginChallenge),
     loginChallenge: o.loginChallenge,
@@ -47,15 +59,19 @@ export function heldStepFields(o: { loginChallenge: string; loginSessionId: stri
     remember: o.remember,
     startSession: o.startSession,
     loginSessionId: o.loginSessionId,
+    ...(o.clientId ? { clientId: o.clientId } : {}),
+    ...(o.newBrowser ? { newBrowser: o.newBrowser } : {}),
   };
 }
 
 /** How a held step goes on when it is answered (finishSignIn's fields from the session). */
-export const resumedStepFields = (pending: Pick<PendingSecondFactor, "loginSessionId" | "remember" | "startSession"> & { methods?: string[] }) => ({
+export const resumedStepFields = (pending: Pick<PendingSecondFactor, "loginSessionId" | "remember" | "startSession" | "clientId" | "newBrowser"> & { methods?: string[] }) => ({
   loginSessionId: pending.loginSessionId,
   remember: pending.remember,
   startSession: pending.startSession,
   methods: pending.methods,
+  clientId: pending.clientId,
+  newBrowser: pending.newBrowser,
 });
 
 /** A login step held for the second factor: who proved what so far, and how the step goes on. */
@@ -71,6 +87,8 @@ export interface PendingSecondFactor {
   mode: "ask" | "enrol";
   /** The recovery codes were shown after enrolment: Continue finishes the step. */
   enrolled?: boolean;
+  clientId?: string;
+  newBrowser?: { lng: Language };
 }
 
 /**

@@ -16,6 +16,7 @@ import type { Outcome } from "./outcome";
 import type { PageLook } from "./page";
 import { loginPasskeyBinding, signInForm, type SignInDeps } from "./sign-in";
 import { finishSignIn, type SignInBrowser } from "./sign-in-step";
+import type { PasswordBrowser } from "./sign-in-password";
 
 export interface PasskeySignInDeps extends SignInDeps {
   store: SignInDeps["store"] & Pick<Store, "findPasskey" | "usePasskey">;
@@ -54,7 +55,7 @@ export async function checkPasskey(
 export async function signInWithPasskey(
   deps: PasskeySignInDeps,
   look: PageLook,
-  browser: SignInBrowser,
+  browser: SignInBrowser & Pick<PasswordBrowser, "trustedDevice" | "rememberDevice">,
   input: { loginChallenge: string; response: AuthenticationResponseJSON; remember: boolean },
 ): Promise<Outcome> {
   const loginRequest = await deps.hydra.getLoginRequest(input.loginChallenge);
@@ -72,6 +73,9 @@ export async function signInWithPasskey(
   if (!user) return refuse(401, msg("factors:passkey.unknown"));
   if (user.disabledAt) return refuse(403, msg("login:error.disabled"));
   const membership = await deps.store.getClientMembership(loginRequest.client.client_id ?? "");
+  // A passkey proves the person as a password does: this browser gets (or keeps) the account's device token.
+  const device = browser.trustedDevice(user.emailNormalized);
+  browser.rememberDevice(user.emailNormalized, device);
   const done = await finishSignIn(deps, browser, {
     loginChallenge: input.loginChallenge,
     loginSessionId: loginRequest.session_id,
@@ -82,6 +86,8 @@ export async function signInWithPasskey(
     mailWhenHeld: { lng: look.language() },
     methods: passkeyMethods(checked.passkey),
     secondFactor: { userHasFactor: true, acrValues: acrValuesOf(loginRequest) },
+    clientId: loginRequest.client.client_id,
+    newBrowser: device ? undefined : { lng: look.language() },
   }).catch(withRestartLink(loginRequest.request_url));
   deps.logger.info({ event: "login", method: "passkey", subject: user.id, client: loginRequest.client.client_id }, "signed in with a passkey");
   deps.metrics.signIns.inc({ outcome: "success" });

@@ -16,9 +16,18 @@ import type { Outcome } from "./outcome";
 import type { PageLook } from "./page";
 import { signInForm, type SignInDeps } from "./sign-in";
 import { finishSignIn, type SignInBrowser } from "./sign-in-step";
+import { recordEvent } from "./activity";
+import type { ActivityEvent } from "../decisions/activity";
+import { nameBrowser, networkOf } from "../decisions/sign-in-place";
+
+/** A refused sign-in of an account from a browser it never signed in on. */
+export function failedSignIn(userId: string, browser: Pick<SignInBrowser, "place">, clientId: string | undefined): ActivityEvent {
+  const place = browser.place;
+  return { userId, kind: "sign_in_failed", detail: { ...nameBrowser(place?.userAgent), network: networkOf(place?.ip), ...(clientId ? { client: clientId } : {}) } };
+}
 
 export interface PasswordSignInDeps extends SignInDeps {
-  store: SignInDeps["store"] & Pick<Store, "attemptSignIn">;
+  store: SignInDeps["store"] & Pick<Store, "attemptSignIn" | "recordActivity">;
   limits: SignInDeps["limits"] & Pick<Limits, "signInCounters" | "judgeSignIn" | "settleSignIn" | "settleWrites">;
   logger: Pick<Logger, "info" | "warn">;
   metrics: Pick<Metrics, "signIns">;
@@ -80,6 +89,9 @@ export async function signInWithPassword(
   }
   if (!user || !ok) {
     deps.logger.info({ event: "login_failed", client: loginRequest.client.client_id, knownDevice: Boolean(attempt.signIn.device) }, "sign-in refused");
+    // A wrong password for an account from a browser it never signed in on: told in its activity
+    // (counted attempts only, so at most the account's failure limit per window).
+    if (user && !attempt.signIn.device) await recordEvent(deps, failedSignIn(user.id, browser, loginRequest.client.client_id));
     deps.metrics.signIns.inc({ outcome: "incorrect" });
     return refuse(401, msg("login:error.incorrect"));
   }
@@ -105,6 +117,9 @@ export async function signInWithPassword(
     mailWhenHeld: { lng: look.language() },
     methods: PASSWORD_AMR,
     secondFactor: { userHasFactor, acrValues: acrValuesOf(loginRequest) },
+    clientId: loginRequest.client.client_id,
+    // No device token of this account here: the browser never completed a sign-in of it.
+    newBrowser: attempt.signIn.device ? undefined : { lng: look.language() },
   }).catch(withRestartLink(loginRequest.request_url));
   deps.logger.info({ event: "login", subject: user.id, client: loginRequest.client.client_id }, "signed in");
   deps.metrics.signIns.inc({ outcome: "success" });

@@ -102,7 +102,7 @@ export async function answerSecondFactor(
     const hash = deps.factors.recoveryCodeHash(user.id, input.code);
     const left = hash ? await deps.store.transaction(async (tx) => {
       const n = await deps.store.useRecoveryCode(user.id, hash, tx);
-      if (n !== null) await queueFactorsChangedMail(tx, user, look.language(), { change: "code-used", left: n });
+      if (n !== null) await queueFactorsChangedMail(tx, user, look.language(), { change: "code-used", left: n }, deps.logger);
       return n;
     }) : null;
     if (left === null) {

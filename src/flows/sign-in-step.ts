@@ -17,15 +17,21 @@ import { queueVerificationMail } from "./mail-links";
 import { holdForSecondFactor, type SecondFactorHoldDeps } from "./second-factor-hold";
 import { page, type Outcome } from "./outcome";
 import { heldStepFields, type AppSession, type SessionPort } from "./session";
+import { logActivity } from "./activity";
+import { signInRecord, type BrowserPlace } from "./sign-in-record";
+import type { Logger } from "../logger";
+import { touchAccountSession } from "../services/store";
 
 export { challengeDigest };
 
 export interface SignInStepDeps extends SecondFactorHoldDeps {
   env: SecondFactorHoldDeps["env"] & Pick<Env, "LOGIN_REMEMBER_FOR_SECONDS" | "APP_BASE_URL" | "EMAIL_VERIFICATION_TTL_SECONDS">;
-  store: SecondFactorHoldDeps["store"] & Pick<Store, "claimChallenge" | "releaseChallenge" | "bookkeepingTransaction" | "transaction">;
+  store: SecondFactorHoldDeps["store"] & Pick<Store, "claimChallenge" | "releaseChallenge" | "bookkeepingTransaction" | "transaction" | "claimSkippedSignIn">;
   hydra: Pick<Hydra, "acceptLogin">;
   limits: Pick<Limits, "consume">;
   mailer: Pick<Mailer, "kick">;
+  /** The sign-in's activity line for operators (unset: not logged). */
+  logger?: Pick<Logger, "info">;
 }
 
 /** The browser as the step sees it: its session, and the cookies that mark the logins it answered. */
@@ -38,6 +44,8 @@ export interface SignInBrowser extends Pick<SessionPort, "session" | "save" | "r
   markStrongSession(loginSessionId: string, strong: boolean): void;
   /** Whether this browser holds the mark of a session signed in with two factors. */
   strongSession(loginSessionId: string | undefined): boolean;
+  /** Where the request came from: a completed sign-in keeps it as a place the person is signed in (unset: none kept). */
+  place?: BrowserPlace;
 }
 
 /** Who signed in to which login step, and how the step goes on. */
@@ -77,6 +85,13 @@ export interface SignIn {
    * has one, and the acr_values of the request. Unset: the step asks for none (what was proved is enough).
    */
   secondFactor?: { userHasFactor: boolean; acrValues: readonly string[] };
+  /** The OAuth client the sign-in is for (told in the account's activity). */
+  clientId?: string;
+  /**
+   * The browser held no sign-in of this account (decided where the person proved who they are):
+   * once the sign-in completes, the account's address gets the "new sign-in" notice in this language.
+   */
+  newBrowser?: { lng: Language };
 }
 
 /** Whether this login step waits for a verified address. */
@@ -191,18 +206,28 @@ export async function finishSignIn(deps: SignInStepDeps, browser: SignInBrowser,
         await recordStrength(q, sid!, o.user.id, strong ? strength : null);
       }
     : o.alongside;
+  // A remembered sign-in Hydra skipped: its place was seen now (written with the claim, never on its own).
+  const seen = o.skipped && o.loginSessionId ? o.loginSessionId : undefined;
+  const withSeen = (writes: (q: Queryable) => Promise<void>, loginSessionId: string) => async (q: Queryable) => {
+    await writes(q);
+    await touchAccountSession(q, loginSessionId, o.user.id);
+  };
+  // A new session for someone who proved who they are: its place, event and notice ride in its save.
+  const record = o.startSession && browser.place ? signInRecord(deps.env, browser.place, { ...o, methods }) : null;
+  const recordWrites = record?.writes ?? [];
   let redirectTo: string;
   if (o.startSession && o.sessionWithClaim) {
     // The user proved who they are: the new session, the claim of the challenge and the step's
     // other writes in one statement (a replay writes none of them), then the answer to Hydra.
-    await establishSession(browser, o.user.id, {}, { gate: claimGate("login", o.loginChallenge), writes: [...(o.sessionWithClaim.writes ?? []), ...keepStrength] }, !o.remember);
+    await establishSession(browser, o.user.id, {}, { gate: claimGate("login", o.loginChallenge), writes: [...(o.sessionWithClaim.writes ?? []), ...keepStrength, ...recordWrites] }, !o.remember);
     redirectTo = await answerClaimed(deps.store, "login", o.loginChallenge, accept);
   } else {
+    const claim = seen ? () => deps.store.claimSkippedSignIn(o.loginChallenge, seen, o.user.id) : undefined;
     redirectTo =
       o.skipped && !alongside
-        ? await answerOnceConcurrently(deps.store, "login", o.loginChallenge, accept)
-        : await answerOnce(deps.store, "login", o.loginChallenge, accept, alongside);
-    if (o.startSession) await establishSession(browser, o.user.id, {}, undefined, !o.remember);
+        ? await answerOnceConcurrently(deps.store, "login", o.loginChallenge, accept, claim)
+        : await answerOnce(deps.store, "login", o.loginChallenge, accept, seen && alongside ? withSeen(alongside, seen) : alongside);
+    if (o.startSession) await establishSession(browser, o.user.id, {}, recordWrites.length ? { writes: recordWrites } : undefined, !o.remember);
     else if (browser.session?.pendingLogin || browser.session?.pendingSecondFactor) {
       delete browser.session.pendingLogin;
       delete browser.session.pendingSecondFactor;
@@ -211,5 +236,6 @@ export async function finishSignIn(deps: SignInStepDeps, browser: SignInBrowser,
   }
   browser.markLoginAnswered(o.loginSessionId);
   if (sid && keepStrength.length) browser.markStrongSession(sid, strong);
+  if (record && deps.logger) logActivity(deps.logger, record.event);
   return { kind: "redirect", to: redirectTo };
 }

@@ -26,7 +26,7 @@ const scopeField = z.string().min(1).max(255).regex(/^[\x21\x23-\x5b\x5d-\x7e]+$
 const RevokeForm = z.object({ audience: audienceField, scope: scopeField.optional(), confirm: z.string().max(20).optional() });
 const RevokeQuery = z.object({ audience: audienceField, scope: scopeField.optional() });
 const AskAgainForm = z.object({ audience: audienceField, scope: scopeField });
-const AccountQuery = z.object({ revoked: z.string().max(255).optional(), done: z.string().max(50).optional() });
+const AccountQuery = z.object({ revoked: z.string().max(255).optional(), done: z.string().max(50).optional(), activity: z.coerce.number().int().min(1).max(1000).optional() });
 const LoginQuery = z.object({ prompt: z.enum(["login"]).optional() });
 const CallbackQuery = z.union([
   z.object({ code: z.string().min(1).max(4096), state: z.string().min(1).max(512) }),
@@ -57,7 +57,8 @@ export function accountRoutes(deps: Deps): Router {
 
   router.get("/account", requireAccountSession, async (req: Request, res: Response) => {
     const query = parseInput(AccountQuery, req.query, "account link");
-    respond(deps, req, res, await accountView(deps, { userId: req.session.userId!, lng: lngOf(res), ...query }));
+    const { activity, ...rest } = query;
+    respond(deps, req, res, await accountView(deps, { userId: req.session.userId!, lng: lngOf(res), sessionId: req.sessionID, activityPage: activity, ...rest }));
   });
 
   // Revoking asks first: the button on /account opens this page, which names the audience, its

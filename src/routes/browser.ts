@@ -83,6 +83,7 @@ export function signInBrowser(deps: Pick<Deps, "env" | "browser">, req: Request,
     markLoginAnswered: (loginSessionId) => deps.browser.markLoginAnswered(req, res, loginSessionId),
     markStrongSession: (loginSessionId, strong) => deps.browser.markStrongSession(req, res, loginSessionId, strong),
     strongSession: (loginSessionId) => deps.browser.strongSession(req, loginSessionId),
+    place: { userAgent: req.get("user-agent") ?? "", ip: req.ip ?? "" },
   };
 }
 
@@ -106,7 +107,7 @@ export function pageLook(deps: Pick<Deps, "env">, req: Request, res: Response): 
 
 /** Who acts on an /account form (a route behind requireAccountSession), from where, in which language. */
 export function accountActor(req: Request, res: Response): AccountActor {
-  return { userId: req.session.userId!, ip: req.ip ?? "unknown", lng: lngOf(res) };
+  return { userId: req.session.userId!, ip: req.ip ?? "unknown", lng: lngOf(res), sessionId: req.sessionID };
 }
 
 /** The browser of an /account form: its device cookie (which counters a password check counts against). */

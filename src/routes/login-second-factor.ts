@@ -10,7 +10,7 @@ import { authenticationResponse } from "./webauthn-input";
 import { signInWithPasskey, type PasskeySignInDeps } from "../flows/sign-in-passkey";
 import { parseInput } from "../middleware/validate";
 import { answerSecondFactor, confirmSetupInSignIn, continueAfterSecondFactor, type SecondFactorStepDeps } from "../flows/sign-in-second-factor";
-import { pageLook, signInBrowser } from "./browser";
+import { pageLook, passwordBrowser, signInBrowser } from "./browser";
 import { respond } from "./respond";
 import { signInDeps } from "./login";
 
@@ -36,7 +36,7 @@ export function loginSecondFactorRoutes(deps: Deps): Router {
     await deps.csrf.check(req, res);
     const form = parseInput(PasskeyForm, req.body, "passkey sign-in");
     const input = { loginChallenge: form.login_challenge, response: form.response, remember: form.remember };
-    respond(deps, req, res, await signInWithPasskey(flow, pageLook(deps, req, res), signInBrowser(deps, req, res), input));
+    respond(deps, req, res, await signInWithPasskey(flow, pageLook(deps, req, res), passwordBrowser(deps, req, res), input));
   });
 
   router.post("/login/second-factor/setup", async (req, res) => {

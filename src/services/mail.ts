@@ -16,7 +16,7 @@ import type { Logger } from "../logger";
 import { OUTBOX_MAX_ATTEMPTS, retryDelaySeconds } from "../decisions/outbox";
 import { DEFAULT_LANGUAGE, fixedT, htmlT, isLanguage, type Language, type T } from "../i18n";
 
-export type MailTemplate = "verify-email" | "account-exists" | "recovery" | "password-changed" | "change-email" | "change-email-taken" | "email-changed" | "factors-changed" | "factors-reset";
+export type MailTemplate = "verify-email" | "account-exists" | "recovery" | "password-changed" | "change-email" | "change-email-taken" | "email-changed" | "factors-changed" | "factors-reset" | "new-sign-in";
 
 export interface OutgoingMail {
   to: string;

@@ -17,6 +17,8 @@ export const EXPORTED_TABLES = {
   recovery_codes: "recoveryCodes",
   passkeys: "passkeys",
   login_session_strength: "signInStrengths",
+  account_sessions: "signedIn",
+  account_events: "activity",
 } as const;
 
 export type UserExport = Record<(typeof EXPORTED_TABLES)[keyof typeof EXPORTED_TABLES], JsonValue>;
@@ -46,6 +48,12 @@ const QUERIES: Record<keyof typeof EXPORTED_TABLES, string> = {
                ORDER BY created_at), '[]') AS v FROM passkeys WHERE user_id = $1::uuid`,
   login_session_strength: `SELECT coalesce(json_agg(json_build_object('acr', acr, 'amr', amr, 'at', created_at) ORDER BY created_at), '[]') AS v
                            FROM login_session_strength WHERE user_id = $1::uuid`,
+  // Where the person is signed in, without the session ids (Hydra's and the app's act as keys).
+  account_sessions: `SELECT coalesce(json_agg(json_build_object('userAgent', user_agent, 'network', ip_prefix, 'signedInAt', signed_in_at, 'lastSeenAt', last_seen_at,
+                       'rememberedUntil', remembered_until) ORDER BY signed_in_at), '[]') AS v
+                     FROM account_sessions WHERE user_id = $1::uuid`,
+  account_events: `SELECT coalesce(json_agg(json_build_object('kind', kind, 'detail', detail, 'at', created_at) ORDER BY id), '[]') AS v
+                   FROM account_events WHERE user_id = $1::uuid`,
 };
 
 export function dataExportQueries({ transaction }: Connection) {

@@ -15,6 +15,7 @@ import { outboxQueries } from "./outbox";
 import { secondFactorQueries } from "./second-factors";
 import { passkeyQueries } from "./passkeys";
 import { dataExportQueries } from "./data-export";
+import { accountActivityQueries } from "./account-activity";
 
 export { isUniqueViolation, normalizeEmail, type JsonValue } from "./sql";
 export { audienceColumns, audienceOf, type Audience, type ClientMembership } from "./configuration";
@@ -25,6 +26,7 @@ export { claimChallengeStatement, unansweredChallengeGate, type ChallengeKind } 
 export { issueOneTimeToken, MAX_CODE_ATTEMPTS, oneTimeTokenHash, type OneTimeTokenKind, type TokenLookup } from "./one-time-tokens";
 export { type PasskeyRow, type PasskeyView } from "./passkeys";
 export { EXPORTED_TABLES, type UserExport } from "./data-export";
+export { activityWrites, bindSessionWrites, recordActivity, signInWrites, touchAccountSession, type AccountSessionView, type ActivityRow, type EventRow, type SignInRecord } from "./account-activity";
 export { HAS_SECOND_FACTOR, recordStrength, strengthWrites, type SecondFactors, type TotpRow } from "./second-factors";
 export { invitationCodeHash, InvitationRedeemedError, type Invitation } from "./invitations";
 
@@ -69,6 +71,7 @@ export function createStore(opts: StoreOptions) {
     ...secondFactorQueries(c),
     ...passkeyQueries(c),
     ...dataExportQueries(c),
+    ...accountActivityQueries(c),
     ...configQueries(c, opts.configCache),
     ...configWriteQueries(c),
   };

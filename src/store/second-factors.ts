@@ -138,5 +138,5 @@ export function strengthWrites(sessionId: string, userId: string, strength: { ac
 export async function recordStrength(q: Queryable, ...args: Parameters<typeof strengthWrites>): Promise<void> {
   const values: unknown[] = [];
   const p: Param = (v) => `$${values.push(v)}`;
-  await q.query(strengthWrites(...args)[0]!(p, "true"), values);
+  await q.query(strengthWrites(...args)[0]!(p, "true", { sid: "NULL", replaces: "NULL" }), values);
 }

@@ -23,8 +23,17 @@ export interface Along {
    * the save fails with `refused()`.
    */
   gate?: { sql: (p: Param) => string; refused: () => Error };
-  /** Further data-modifying statements; each puts `guard` (true while the gate holds) into its WHERE. */
-  writes?: ((p: Param, guard: string) => string)[];
+  /**
+   * Further data-modifying statements; each puts `guard` (true while the gate holds) into its WHERE.
+   * `saved` names the session being saved and the one it replaces (placeholders; "NULL" when none).
+   */
+  writes?: ((p: Param, guard: string, saved: SavedSession) => string)[];
+}
+
+/** The session a composed save writes, as SQL values: its id, and the id of the row it replaces ("NULL" when none). */
+export interface SavedSession {
+  sid: string;
+  replaces: string;
 }
 
 /**

@@ -230,6 +230,26 @@ export const LOGIN_SESSION_STRENGTH = table("login_session_strength", {
   createdAt: timestamp("created_at"),
 });
 
+export const ACCOUNT_SESSIONS = table("account_sessions", {
+  id: uuid("id"),
+  userId: uuid("user_id"),
+  loginSessionId: nullable(text("login_session_id")),
+  appSessionId: nullable(col<string, "app_session_id">("app_session_id", "varchar")),
+  userAgent: text("user_agent"),
+  ipPrefix: text("ip_prefix"),
+  rememberedUntil: nullable(timestamp("remembered_until")),
+  signedInAt: timestamp("signed_in_at"),
+  lastSeenAt: timestamp("last_seen_at"),
+});
+
+export const ACCOUNT_EVENTS = table("account_events", {
+  id: bigint("id"),
+  userId: uuid("user_id"),
+  kind: text("kind"),
+  detail: jsonb("detail"),
+  createdAt: timestamp("created_at"),
+});
+
 export const CONFIG_VERSION = table("config_version", {
   id: col<number, "id">("id", "int2"),
   version: bigint("version"),
@@ -254,6 +274,8 @@ export const TABLES = [
   RECOVERY_CODES,
   PASSKEYS,
   LOGIN_SESSION_STRENGTH,
+  ACCOUNT_SESSIONS,
+  ACCOUNT_EVENTS,
   CONFIG_VERSION,
 ] as const;
 

@@ -457,7 +457,7 @@ test("/account in German (Accept-Language: de): every word, dates in German", as
   expect($("#sign-out-form button").text()).toBe("Abmelden");
   expect($("#password-form button[type=submit]").text()).toBe("Passwort ändern");
   expect($("#delete-form button[type=submit]").text()).toBe("Mein Konto löschen");
-  expect($("h2").map((_, el) => $(el).text()).get()).toEqual(["Profil", "E-Mail-Adresse", "Passwort", "Überall abmelden", "Anwendungen, denen Sie etwas erlaubt haben", "Zweiter Faktor", "Passkeys", "Meine Daten herunterladen", "Konto löschen"]);
+  expect($("h2").map((_, el) => $(el).text()).get()).toEqual(["Profil", "E-Mail-Adresse", "Passwort", "Wo Sie angemeldet sind", "Überall abmelden", "Anwendungen, denen Sie etwas erlaubt haben", "Zweiter Faktor", "Passkeys", "Letzte Aktivitäten", "Meine Daten herunterladen", "Konto löschen"]);
   // The stack is reached at 127.0.0.1: no passkeys there, and the page says why.
   expect($("#passkeys-unavailable").text()).toMatch(/^Passkeys können unter der Adresse dieser Website nicht angeboten werden/);
   expect($("#add-passkey-form").length).toBe(0);

@@ -121,6 +121,10 @@ test("\"don't ask again\": later requests pass without the page and without the 
   expect((await consent("shop"))!.declinedScopes).toEqual([]);
   const asked = await authorize(browser, params("shop-app", "openid shop.orders newsletter"));
   expect(asked.shown).toMatchObject({ fresh: ["newsletter"], boxes: { newsletter: true } });
+  // Both choices are in the account's activity.
+  const activity = (await browser.get(`${stack.appUrl}/account`)).text("#activity");
+  expect(activity).toContain("Chose not to share something with Shop");
+  expect(activity).toContain("Let Shop ask again for something you had declined");
 });
 
 test("removing one permission on /account: the audience's tokens stop working, the rest stays, the next request asks for it alone", async () => {

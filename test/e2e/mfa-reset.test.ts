@@ -43,6 +43,9 @@ async function signInRemembered(): Promise<{ browser: Browser; tokens: TokenResp
   const code = callbackParams(page, WEB.redirectUri, start.state).get("code")!;
   const tokens = await exchangeCode(stack, { clientId: WEB.clientId, secret: secrets.get("DEMO_WEB_CLIENT_SECRET")!, code, redirectUri: WEB.redirectUri });
   expect(tokens.refresh_token).toBeTruthy();
+  // A sign-in from a new browser mails a notice (the outbox's worker sends it within its poll): sent
+  // before the test empties the mailbox, so that what arrives afterwards is the command's.
+  for (let i = 0; i < 100 && (await countRows(stack.db, "outbox", { to: EMAIL, sentAt: null })) > 0; i++) await new Promise((r) => setTimeout(r, 100));
   return { browser, tokens };
 }
 

@@ -42,7 +42,9 @@ async function userWithEverything(tag: string): Promise<{ id: string; email: str
   await q("INSERT INTO recovery_codes (id, user_id, code_hash, used_at, created_at) VALUES (gen_random_uuid(), $1, 'recovery-hash-' || $2, NULL, now()), (gen_random_uuid(), $1, 'recovery-hash-used-' || $2, now(), now())");
   await q("INSERT INTO passkeys (id, user_id, credential_id, public_key, counter, transports, device_type, backed_up, name, created_at) VALUES (gen_random_uuid(), $1, 'credential-' || $2, 'public-key-' || $2, 3, ARRAY['internal'], 'multiDevice', true, 'Laptop of ' || $2, now())");
   await q("INSERT INTO login_session_strength (session_id, user_id, acr, amr, created_at) VALUES ('hydra-session-' || $2, $1, 'aal2', ARRAY['pwd', 'otp', 'mfa'], now())");
-  const secrets = ["argon2-hash-", "invitation-hash-", "token-hash-", "code-hash-", "mail-link-", "csrf-", "sealed-", "recovery-hash-", "public-key-", "credential-", "sid-", "hydra-session-"].map((s) => s + tag);
+  await q("INSERT INTO account_sessions (id, user_id, login_session_id, app_session_id, user_agent, ip_prefix, remembered_until, signed_in_at, last_seen_at) VALUES (gen_random_uuid(), $1, 'hydra-login-' || $2, 'sid-' || $2, 'Firefox of ' || $2, '203.0.113.0/24', NULL, now(), now())");
+  await q("INSERT INTO account_events (user_id, kind, detail, created_at) VALUES ($1, 'sign_in', jsonb_build_object('browser', 'Firefox', 'network', '203.0.113.0/24', 'client', 'shop-web', 'of', $2::text), now())");
+  const secrets = ["argon2-hash-", "invitation-hash-", "token-hash-", "code-hash-", "mail-link-", "csrf-", "sealed-", "recovery-hash-", "public-key-", "credential-", "sid-", "hydra-session-", "hydra-login-"].map((s) => s + tag);
   return { id, email, secrets };
 }
 
@@ -70,6 +72,8 @@ test("the export holds each table's rows of the user, nothing of anyone else, an
     recoveryCodes: { left: 1, used: [expect.any(String)] },
     passkeys: [{ name: "Laptop of ada", synced: true, backedUp: true }],
     signInStrengths: [{ acr: "aal2", amr: ["pwd", "otp", "mfa"] }],
+    signedIn: [{ userAgent: "Firefox of ada", network: "203.0.113.0/24", rememberedUntil: null }],
+    activity: [{ kind: "sign_in", detail: { browser: "Firefox", network: "203.0.113.0/24", client: "shop-web", of: "ada" } }],
   });
   for (const key of Object.values(EXPORTED_TABLES)) expect({ key, value: data[key] }).not.toEqual({ key, value: null });
   const text = JSON.stringify(data);
@@ -82,6 +86,6 @@ test("a user with nothing but the account: empty lists, and no export for an unk
     "INSERT INTO users (id, email, email_normalized, password_hash, created_at, updated_at) VALUES (gen_random_uuid(), 'lone@example.com', 'lone@example.com', 'h', now(), now()) RETURNING id",
   );
   const data = (await userExport(store, rows[0]!.id))!;
-  expect(data).toMatchObject({ consents: [], consentHistory: [], sessions: [], passkeys: [], authenticatorApp: null, recoveryCodes: { left: 0, used: [] } });
+  expect(data).toMatchObject({ consents: [], consentHistory: [], sessions: [], passkeys: [], authenticatorApp: null, recoveryCodes: { left: 0, used: [] }, signedIn: [], activity: [] });
   expect(await userExport(store, "00000000-0000-0000-0000-000000000000")).toBeNull();
 });

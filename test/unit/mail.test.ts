@@ -15,6 +15,7 @@ const DATA: Record<MailTemplate, Record<string, unknown>> = {
   "email-changed": { name: "Ada", oldEmail: "old@example.com", newEmail: "new@example.com", when: WHEN },
   "factors-changed": { name: "Ada", email: "ada@example.com", when: WHEN, change: "code-used", left: 3 },
   "factors-reset": { name: "Ada", email: "ada@example.com", when: WHEN, supportUrl: "https://help.example.com/" },
+  "new-sign-in": { name: "Ada", email: "ada@example.com", when: WHEN, browserWords: { key: "account:where.browserOn", values: { browser: "Firefox", os: "Linux" } }, network: "203.0.113.0/24", accountUrl: "https://login.example.com/account" },
 };
 const TEMPLATES = Object.keys(DATA) as MailTemplate[];
 
