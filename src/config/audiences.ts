@@ -7,7 +7,8 @@ import { BUILT_IN_SCOPES, STANDARD_CLAIM_SOURCES } from "../decisions/scopes";
 
 export { AUDIENCE_ID_PATTERN, isAllowedUrl, isNativeAppRedirect, type ConfigFile } from "./config-file";
 
-export type MfaPolicy = "off" | "optional" | "required";
+import type { MfaPolicy } from "../decisions/second-factor";
+export type { MfaPolicy };
 
 export interface AudienceConfig {
   id: string;

@@ -1,7 +1,9 @@
 // Pure decisions of second factors: when a sign-in needs one, what it is accepted with (acr, amr),
 // and the recovery codes' form.
-import type { MfaPolicy } from "../config/audiences";
 import { ACR } from "./login";
+
+/** An audience's second-factor policy: off (never asked), optional (asked of users who set one up), required. */
+export type MfaPolicy = "off" | "optional" | "required";
 
 /** How a person proved who they are (RFC 8176 amr values). */
 export type Method = "pwd" | "otp" | "hwk" | "swk" | "user";
