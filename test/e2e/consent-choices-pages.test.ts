@@ -11,7 +11,7 @@
 import { startStack, type Stack } from "../support/stack";
 import { createUser } from "../support/fixtures";
 import { authorizationUrl, exchangeCode } from "../support/oauth";
-import { checkPage, launchChromium, newContext, startClientStub, tabTo, type Browser, type ColorScheme, type Page, type ViewportName } from "../support/chromium";
+import { checkPage, launchChromium, newContext, startClientStub, tabTo, type Browser, type Page, BROWSER_PROFILES } from "../support/chromium";
 import { findRows, updateRows } from "../support/db";
 import type { ConfigFile } from "../../src/config/audiences";
 
@@ -49,11 +49,7 @@ afterAll(async () => {
   await clientStub?.close();
 });
 
-const PROFILES: { name: string; viewport: ViewportName; locale: "en-US" | "de-DE"; colorScheme: ColorScheme; keyboard: boolean }[] = [
-  { name: "desktop, English, light", viewport: "desktop", locale: "en-US", colorScheme: "light", keyboard: true },
-  { name: "phone, English, light", viewport: "phone", locale: "en-US", colorScheme: "light", keyboard: false },
-  { name: "phone, German, dark", viewport: "phone", locale: "de-DE", colorScheme: "dark", keyboard: false },
-];
+const PROFILES = BROWSER_PROFILES;
 let counter = 0;
 
 describe.each(PROFILES)("in Chromium: $name", (profile) => {

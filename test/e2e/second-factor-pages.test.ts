@@ -18,18 +18,7 @@
 import { startStack, type Stack } from "../support/stack";
 import { createUser } from "../support/fixtures";
 import { authorizationUrl } from "../support/oauth";
-import {
-  checkPage,
-  launchChromium,
-  newContext,
-  startClientStub,
-  tabTo,
-  type Browser,
-  type BrowserContext,
-  type ColorScheme,
-  type Page,
-  type ViewportName,
-} from "../support/chromium";
+import { checkPage, launchChromium, newContext, startClientStub, tabTo, type Browser, type BrowserContext, type Page, BROWSER_PROFILES } from "../support/chromium";
 import { countRows } from "../support/db";
 import { TOTP_PERIOD_SECONDS, totpCode } from "../../src/services/totp";
 import type { ConfigFile } from "../../src/config/audiences";
@@ -72,19 +61,7 @@ afterAll(async () => {
   await clientStub?.close();
 });
 
-interface Profile {
-  name: string;
-  viewport: ViewportName;
-  locale: "en-US" | "de-DE";
-  colorScheme: ColorScheme;
-  /** The sign-in flows by keyboard alone. */
-  keyboard: boolean;
-}
-const PROFILES: Profile[] = [
-  { name: "desktop, English, light", viewport: "desktop", locale: "en-US", colorScheme: "light", keyboard: true },
-  { name: "phone, English, light", viewport: "phone", locale: "en-US", colorScheme: "light", keyboard: false },
-  { name: "phone, German, dark", viewport: "phone", locale: "de-DE", colorScheme: "dark", keyboard: false },
-];
+const PROFILES = BROWSER_PROFILES;
 
 const PASSWORD = "lantern-orbit-saffron-93";
 let counter = 0;

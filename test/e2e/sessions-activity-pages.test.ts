@@ -7,7 +7,7 @@
 // the desktop profile), the activity's older page. Selectors are ids and data attributes, never words.
 import { startStack, type Stack } from "../support/stack";
 import { createUser } from "../support/fixtures";
-import { checkPage, launchChromium, newContext, tabTo, type Browser, type BrowserContext, type ColorScheme, type Page, type ViewportName } from "../support/chromium";
+import { checkPage, launchChromium, newContext, tabTo, type Browser, type BrowserContext, type Page, BROWSER_PROFILES } from "../support/chromium";
 import { demoConfig } from "../support/fixtures";
 
 jest.setTimeout(180_000);
@@ -25,18 +25,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-interface Profile {
-  name: string;
-  viewport: ViewportName;
-  locale: "en-US" | "de-DE";
-  colorScheme: ColorScheme;
-  keyboard: boolean;
-}
-const PROFILES: Profile[] = [
-  { name: "desktop, English, light", viewport: "desktop", locale: "en-US", colorScheme: "light", keyboard: true },
-  { name: "phone, English, light", viewport: "phone", locale: "en-US", colorScheme: "light", keyboard: false },
-  { name: "phone, German, dark", viewport: "phone", locale: "de-DE", colorScheme: "dark", keyboard: false },
-];
+const PROFILES = BROWSER_PROFILES;
 const atPath = (path: string) => (u: URL) => u.pathname === path;
 let counter = 0;
 

@@ -12,7 +12,7 @@
 import { startStack, type Stack } from "../support/stack";
 import { createUser } from "../support/fixtures";
 import { authorizationUrl, exchangeCode, jwtPayload } from "../support/oauth";
-import { checkPage, launchChromium, newContext, startClientStub, type Browser, type BrowserContext, type ColorScheme, type Page, type ViewportName } from "../support/chromium";
+import { checkPage, launchChromium, newContext, startClientStub, type Browser, type BrowserContext, type Page, BROWSER_PROFILES } from "../support/chromium";
 
 jest.setTimeout(120_000);
 
@@ -37,19 +37,8 @@ afterAll(async () => {
   await clientStub?.close();
 });
 
-interface Profile {
-  name: string;
-  viewport: ViewportName;
-  locale: "en-US" | "de-DE";
-  colorScheme: ColorScheme;
-  /** What the sign-in page's hint says an unticked sign-in lasts for. */
-  untilClosed: string;
-}
-const PROFILES: Profile[] = [
-  { name: "desktop, English, light", viewport: "desktop", locale: "en-US", colorScheme: "light", untilClosed: "until you close the browser" },
-  { name: "phone, English, light", viewport: "phone", locale: "en-US", colorScheme: "light", untilClosed: "until you close the browser" },
-  { name: "phone, German, dark", viewport: "phone", locale: "de-DE", colorScheme: "dark", untilClosed: "bis Sie den Browser schließen" },
-];
+// What the sign-in page's hint says an unticked sign-in lasts for, in the profile's language.
+const PROFILES = BROWSER_PROFILES.map((p) => ({ ...p, untilClosed: p.locale === "de-DE" ? "bis Sie den Browser schließen" : "until you close the browser" }));
 
 const PASSWORD = "lantern-orbit-saffron-93";
 const NEW_PASSWORD = "quartz-meadow-violin-47";

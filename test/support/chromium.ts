@@ -55,6 +55,23 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 export type ColorScheme = "light" | "dark";
+
+/** One of the browser suite's profiles: a page size, a language and a colour scheme. */
+export interface BrowserProfile {
+  name: string;
+  viewport: ViewportName;
+  locale: "en-US" | "de-DE";
+  colorScheme: ColorScheme;
+  /** The profile whose flows are done by keyboard alone (Tab, Enter, Space; no clicks). */
+  keyboard: boolean;
+}
+
+/** The browser suite's three profiles: desktop English light (by keyboard), phone English light, phone German dark. */
+export const BROWSER_PROFILES: readonly BrowserProfile[] = [
+  { name: "desktop, English, light", viewport: "desktop", locale: "en-US", colorScheme: "light", keyboard: true },
+  { name: "phone, English, light", viewport: "phone", locale: "en-US", colorScheme: "light", keyboard: false },
+  { name: "phone, German, dark", viewport: "phone", locale: "de-DE", colorScheme: "dark", keyboard: false },
+];
 export interface ContextOptions {
   /** The browser's language: navigator.language and the Accept-Language header (default "en-US"). */
   locale?: string;
